@@ -1,0 +1,15 @@
+"""Experiments of the Bayesian GAN zoo: configs, datasets, metrics, reports and the ``bgan-run`` command.
+
+What lives here
+---------------
+- ``conf/`` -- Hydra config groups ``experiment``, ``inference``, ``prior``.
+- :mod:`experiments.schema` -- typed structured configs that validate a composed config.
+- :mod:`experiments.datasets` -- the ``DATASETS`` registry (8-Gaussian ring, 25-Gaussian grid, digits).
+- :mod:`experiments.metrics` -- mode coverage, high-quality fraction, reverse KL, classifier metrics,
+  function-space convergence diagnostics (ArviZ).
+- :mod:`experiments.report` -- ArviZ export, ``samples.png`` and ``report.md``.
+- :mod:`experiments.run` -- one run from a validated config to a run directory.
+- :mod:`experiments.cli` -- the ``bgan-run`` entry point.
+
+Imports: :mod:`models` and :mod:`inference` (and the libraries); nothing imports from here.
+"""

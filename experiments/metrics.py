@@ -1,0 +1,199 @@
+"""Quality, diversity and convergence metrics of generated samples.
+
+Every function reads generated samples as numpy arrays; the run computes them from the very
+``posterior_predictive/x_generated`` array it stores in ``posterior.nc``.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import arviz as az
+import numpy as np
+from scipy import linalg
+
+NUM_METRIC_SAMPLES = 2_500
+
+
+def metric_samples(x_generated: np.ndarray, last_draws: int, n: int = NUM_METRIC_SAMPLES) -> np.ndarray:
+    """The samples the metrics are computed on: pooled over chains and the last ``last_draws`` draws.
+
+    Parameters
+    ----------
+    x_generated : numpy.ndarray, shape ``(chain, draw, sample, *event)``
+    last_draws : int
+        How many of the final draws form the posterior predictive (1 = the final weights only).
+    n : int
+        Number of samples (VEEGAN/PacGAN use 2,500); taken evenly from the pool, so every chain and
+        kept draw contributes equally. Fewer if the pool is smaller.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(min(n, pool), prod(event))``
+    """
+    kept = x_generated[:, -last_draws:]
+    flat = kept.reshape(-1, int(np.prod(kept.shape[3:])))
+    # interleave so that a prefix of the pool already mixes every chain and draw
+    order = np.arange(flat.shape[0]).reshape(kept.shape[0] * kept.shape[1], kept.shape[2]).T.ravel()
+    idx = order[np.linspace(0, len(order) - 1, min(n, len(order))).astype(int)]
+    return flat[idx]
+
+
+def nearest_mode(samples: np.ndarray, modes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index of and Euclidean distance to the nearest mode, for ``samples`` ``(n, 2)``."""
+    d = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=-1)
+    return d.argmin(axis=1), d.min(axis=1)
+
+
+def mixture_metrics(samples: np.ndarray, modes: np.ndarray, sigma: float) -> dict:
+    """Mode coverage on a Gaussian mixture (VEEGAN, Srivastava et al. 2017, sec. 5.1; PacGAN, Lin et al.
+    2018, Table 1).
+
+    A sample is *high quality* if it lies within ``3 sigma`` of its nearest mode; a mode is *captured*
+    if it is the nearest mode of at least one high-quality sample; ``reverse_kl`` is
+    ``KL(q || uniform)`` of the histogram ``q`` of high-quality samples over the modes (nats).
+
+    Parameters
+    ----------
+    samples : numpy.ndarray, shape ``(n, 2)``
+    modes : numpy.ndarray, shape ``(K, 2)``
+    sigma : float
+        Component standard deviation.
+
+    Returns
+    -------
+    dict
+        ``modes`` (int), ``high_quality`` (fraction in [0, 1]), ``reverse_kl`` (nats; ``inf`` if no
+        sample is high quality), ``num_samples``.
+    """
+    idx, dist = nearest_mode(samples, modes)
+    hq = dist <= 3 * sigma
+    counts = np.bincount(idx[hq], minlength=len(modes))
+    if counts.sum() == 0:
+        rkl = float("inf")
+    else:
+        q = counts / counts.sum()
+        nz = q > 0
+        rkl = float(np.sum(q[nz] * np.log(q[nz] * len(modes))))
+    return {
+        "modes": int((counts > 0).sum()),
+        "high_quality": float(hq.mean()),
+        "reverse_kl": rkl,
+        "num_samples": int(len(samples)),
+    }
+
+
+def high_quality_per_draw(x_generated: np.ndarray, modes: np.ndarray, sigma: float) -> np.ndarray:
+    """Fraction of high-quality samples per ``(chain, draw)``: a function-space statistic."""
+    c, d, s = x_generated.shape[:3]
+    _, dist = nearest_mode(x_generated.reshape(-1, 2), modes)
+    return (dist <= 3 * sigma).reshape(c, d, s).mean(axis=-1)
+
+
+class DigitsClassifier:
+    """A classifier trained on the real digits, giving classes and features for the metrics.
+
+    scikit-learn ``MLPClassifier`` (one hidden layer of ``hidden`` ReLU units, fixed seed); its hidden
+    layer is the feature space of the Fréchet distance.
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, *, hidden: int = 64, seed: int = 0):
+        from sklearn.neural_network import MLPClassifier
+
+        self.clf = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=600, random_state=seed)
+        self.clf.fit(x, y)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.clf.predict(x)
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """Hidden-layer ReLU activations, shape ``(n, hidden)``."""
+        return np.maximum(x @ self.clf.coefs_[0] + self.clf.intercepts_[0], 0.0)
+
+
+def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
+    """Fréchet distance between Gaussians fitted to two feature sets (Heusel et al. 2017, eq. 6).
+
+    ``|mu1 - mu2|^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2))``, in squared feature units.
+    """
+    mu1, mu2 = f1.mean(0), f2.mean(0)
+    s1, s2 = np.cov(f1, rowvar=False), np.cov(f2, rowvar=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        covmean = linalg.sqrtm(s1 @ s2)
+    covmean = np.real(covmean)
+    return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * covmean))
+
+
+def classifier_metrics(
+    clf: DigitsClassifier,
+    samples: np.ndarray,
+    real_eval: np.ndarray,
+    real_labels: np.ndarray,
+    num_classes: int = 10,
+    min_fraction: float = 0.01,
+) -> dict:
+    """Class coverage and classifier Fréchet distance of generated images.
+
+    Parameters
+    ----------
+    clf : DigitsClassifier
+    samples : numpy.ndarray, shape ``(n, data_dim)``, pixels in [0, 1]
+    real_eval, real_labels : numpy.ndarray
+        Held-out real images and their labels.
+    min_fraction : float
+        A class is *covered* if at least this fraction of the samples is classified as it (1 %, i.e. a
+        tenth of its share under a uniform class distribution).
+
+    Returns
+    -------
+    dict
+        ``classes_covered`` (int), ``class_kl`` (``KL(q || p)`` of the generated class histogram ``q``
+        against the held-out real one ``p``, nats; the reverse KL of VEEGAN), and
+        ``frechet_classifier_distance`` (Fréchet distance in the classifier's hidden-layer space, *not*
+        Inception FID) with ``frechet_classifier_distance_real`` (the same between the training and the
+        held-out real images, its floor).
+    """
+    pred = clf.predict(samples)
+    q = np.bincount(pred, minlength=num_classes) / len(pred)
+    p = np.bincount(real_labels, minlength=num_classes) / len(real_labels)
+    nz = q > 0
+    return {
+        "classes_covered": int((q >= min_fraction).sum()),
+        "class_kl": float(np.sum(q[nz] * np.log(q[nz] / p[nz]))),
+        "class_histogram": q.round(4).tolist(),
+        "frechet_classifier_distance": frechet_distance(clf.features(samples), clf.features(real_eval)),
+        "num_samples": int(len(samples)),
+    }
+
+
+def convergence_diagnostics(stats: dict[str, np.ndarray]) -> dict:
+    """Rank-normalised split R-hat and bulk/tail ESS (Vehtari et al. 2021, via ArviZ) of each statistic.
+
+    Parameters
+    ----------
+    stats : dict of str to numpy.ndarray, shape ``(chain, draw)``
+
+    Returns
+    -------
+    dict
+        ``{name: {"rhat", "ess_bulk", "ess_tail"}}`` (tail ESS of the 5 % and 95 % quantiles); ``None``
+        where undefined (one chain has no between-chain R-hat; too few draws).
+    """
+
+    def clean(v):
+        v = float(np.asarray(v))
+        return v if np.isfinite(v) else None
+
+    out = {}
+    for name, x in stats.items():
+        x = np.asarray(x, dtype=np.float64)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            rhat = az.rhat(x, method="rank") if x.shape[0] > 1 else np.nan
+            out[name] = {
+                "rhat": clean(rhat),
+                "ess_bulk": clean(az.ess(x, method="bulk")),
+                "ess_tail": clean(az.ess(x, method="tail", prob=(0.05, 0.95))),
+            }
+    return out

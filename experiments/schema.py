@@ -1,0 +1,163 @@
+"""Typed structured configs (OmegaConf) that validate a composed Hydra config before any work.
+
+A composed config is merged onto these dataclasses: a wrong type or an unknown key raises, and the
+range checks in :func:`validate` name the bad key. Group options are looked up by the same names as the
+registries (``INFERENCE``, ``PRIORS``, ``DATASETS``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+
+class ConfigError(ValueError):
+    """A user mistake in the config or the overrides; the message is one line for the user."""
+
+
+@dataclass
+class DatasetConfig:
+    name: str = "???"
+    num_train: int | None = None
+    num_eval: int = 2500
+
+
+@dataclass
+class ExperimentConfig:
+    name: str = "???"
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    latent_dim: int = 2
+    generator_hidden: list[int] = field(default_factory=lambda: [128, 128])
+    discriminator_hidden: list[int] = field(default_factory=lambda: [128, 128])
+    output_activation: str = "linear"
+    batch_size: int = 64
+    iterations: int = 1000
+    num_draws: int = 50
+    samples_per_draw: int | None = None
+    metric_draws: int = 1
+    weights_per_site: int = 8
+    sghmc: dict[str, Any] = field(default_factory=dict)
+    mle: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class SGHMCConfig:
+    name: str = "sghmc"
+    num_generators: int = 4
+    num_discriminators: int = 2
+    step_size: float = 1e-4
+    friction: float = 0.1
+    temperature: float = 1.0
+    preconditioner: str = "rmsprop"
+    rms_decay: float = 0.99
+    rms_eps: float = 1e-5
+
+
+@dataclass
+class MLEConfig:
+    name: str = "mle"
+    learning_rate: float = 1e-3
+    b1: float = 0.5
+    b2: float = 0.999
+
+
+@dataclass
+class NormalPriorConfig:
+    name: str = "normal"
+    scale: float = 1.0
+    fan_in_scaling: bool = True
+
+
+@dataclass
+class RunConfig:
+    seed: int = 0
+    iterations: int = 1000
+    out_dir: str = "???"
+    progress: bool | None = None
+    experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
+    inference: Any = None
+    prior: Any = None
+
+
+INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "mle": MLEConfig}
+PRIOR_SCHEMAS = {"normal": NormalPriorConfig}
+
+
+def _one_line(err: Exception) -> str:
+    msg = str(err).strip().splitlines()
+    return msg[0] if msg else type(err).__name__
+
+
+def _merge(schema, node, where: str) -> DictConfig:
+    try:
+        return OmegaConf.merge(OmegaConf.structured(schema), node)
+    except OmegaConfBaseException as err:
+        key = getattr(err, "full_key", None)
+        full = where if not key else (key if where == "config" else f"{where}.{key}")
+        raise ConfigError(f"{full}: {_one_line(err)}") from None
+
+
+def _check(cond: bool, key: str, what: str, value) -> None:
+    if not cond:
+        raise ConfigError(f"{key}={value!r} is invalid: must be {what}")
+
+
+def validate(cfg: DictConfig) -> DictConfig:
+    """Type-check and range-check a composed config; return it resolved and typed.
+
+    Raises
+    ------
+    ConfigError
+        Naming the bad key and what is valid.
+    """
+    try:
+        OmegaConf.resolve(cfg)
+    except OmegaConfBaseException as err:
+        raise ConfigError(f"cannot resolve config: {_one_line(err)}") from None
+    inference, prior = cfg.get("inference"), cfg.get("prior")
+    inf_name = inference.get("name") if inference else None
+    prior_name = prior.get("name") if prior else None
+    _check(inf_name in INFERENCE_SCHEMAS, "inference", f"one of {', '.join(sorted(INFERENCE_SCHEMAS))}", inf_name)
+    _check(prior_name in PRIOR_SCHEMAS, "prior", f"one of {', '.join(sorted(PRIOR_SCHEMAS))}", prior_name)
+    typed = _merge(RunConfig, {k: v for k, v in cfg.items() if k not in ("inference", "prior")}, "config")
+    typed.inference = _merge(INFERENCE_SCHEMAS[inf_name], inference, "inference")
+    typed.prior = _merge(PRIOR_SCHEMAS[prior_name], prior, "prior")
+
+    e, i = typed.experiment, typed.inference
+    positive = {
+        "seed": (typed.seed, 0), "iterations": (typed.iterations, 1),
+        "experiment.batch_size": (e.batch_size, 1), "experiment.latent_dim": (e.latent_dim, 1),
+        "experiment.num_draws": (e.num_draws, 1), "experiment.metric_draws": (e.metric_draws, 1),
+        "experiment.weights_per_site": (e.weights_per_site, 1),
+        "experiment.dataset.num_eval": (e.dataset.num_eval, 1),
+    }
+    if e.dataset.num_train is not None:
+        positive["experiment.dataset.num_train"] = (e.dataset.num_train, 1)
+    if e.samples_per_draw is not None:
+        positive["experiment.samples_per_draw"] = (e.samples_per_draw, 1)
+    if inf_name == "sghmc":
+        positive |= {"inference.num_generators": (i.num_generators, 1),
+                     "inference.num_discriminators": (i.num_discriminators, 1)}
+    for key, (value, low) in positive.items():
+        _check(value >= low, key, f"an integer >= {low}", value)
+    for key, sizes in (("experiment.generator_hidden", e.generator_hidden),
+                       ("experiment.discriminator_hidden", e.discriminator_hidden)):
+        _check(len(sizes) > 0 and all(s >= 1 for s in sizes), key, "a non-empty list of integers >= 1", list(sizes))
+    _check(e.metric_draws <= e.num_draws, "experiment.metric_draws", f"<= experiment.num_draws ({e.num_draws})", e.metric_draws)
+    _check(e.output_activation in ("linear", "sigmoid"), "experiment.output_activation", "'linear' or 'sigmoid'", e.output_activation)
+    if inf_name == "sghmc":
+        _check(0 < i.step_size < 1, "inference.step_size", "in (0, 1)", i.step_size)
+        _check(0 < i.friction <= 1, "inference.friction", "in (0, 1]", i.friction)
+        _check(i.temperature >= 0, "inference.temperature", ">= 0", i.temperature)
+        _check(i.preconditioner in ("none", "rmsprop"), "inference.preconditioner", "'none' or 'rmsprop'", i.preconditioner)
+        _check(0 <= i.rms_decay < 1, "inference.rms_decay", "in [0, 1)", i.rms_decay)
+        _check(i.rms_eps > 0, "inference.rms_eps", "> 0", i.rms_eps)
+    else:
+        _check(0 < i.learning_rate < 1, "inference.learning_rate", "in (0, 1)", i.learning_rate)
+        _check(0 <= i.b1 < 1 and 0 <= i.b2 < 1, "inference.b1/b2", "in [0, 1)", (i.b1, i.b2))
+    if prior_name == "normal":
+        _check(typed.prior.scale > 0, "prior.scale", "> 0", typed.prior.scale)
+    return typed

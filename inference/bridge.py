@@ -1,0 +1,65 @@
+"""The one bridge from numpyro models to log-density functions (BlackJAX conventions).
+
+Everything that samples or optimises in this package goes through :func:`make_logdensity_fn` and
+:func:`init_position`; nothing else touches ``numpyro.infer.util``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+from numpyro.infer import init_to_sample
+from numpyro.infer.util import initialize_model, potential_energy
+
+
+def make_logdensity_fn(model: Callable) -> Callable:
+    """Turn a numpyro model into ``logdensity_fn(position, *model_args) -> scalar``.
+
+    Parameters
+    ----------
+    model : callable
+        A numpyro model; its positional arguments are passed through as ``*model_args``.
+
+    Returns
+    -------
+    callable
+        ``logdensity_fn(position, *model_args)``: the log joint density (nats, float32 scalar) at
+        ``position``, a dict of unconstrained latent sites (no leading particle axis), including the
+        log-Jacobian of any constraining transform (``numpyro.infer.util.potential_energy``, negated).
+    """
+
+    def logdensity_fn(position: dict, *model_args) -> jax.Array:
+        return -potential_energy(model, model_args, {}, position)
+
+    return logdensity_fn
+
+
+def init_position(rng_key: jax.Array, model: Callable, num_particles: int, *model_args) -> dict:
+    """Draw ``num_particles`` initial positions from the prior (``numpyro.infer.init_to_sample``).
+
+    Returns
+    -------
+    dict of str to array
+        Unconstrained latent sites, each with a leading axis of size ``num_particles``.
+    """
+    positions = []
+    for key in jax.random.split(rng_key, num_particles):
+        info, *_ = initialize_model(
+            key, model, model_args=model_args, init_strategy=init_to_sample
+        )
+        positions.append(info.z)
+    return jax.tree.map(lambda *xs: jnp.stack(xs), *positions)
+
+
+def site_shapes(model: Callable, *model_args) -> dict[str, tuple[int, ...]]:
+    """Shapes of the latent sample sites of ``model`` (one prior draw, traced on the host)."""
+    from numpyro import handlers
+
+    tr = handlers.trace(handlers.seed(model, jax.random.key(0))).get_trace(*model_args)
+    return {
+        name: tuple(site["value"].shape)
+        for name, site in tr.items()
+        if site["type"] == "sample" and not site["is_observed"]
+    }

@@ -1,0 +1,31 @@
+"""The ``INFERENCE`` registry: algorithm name -> builder.
+
+Every builder has the signature ``builder(model, data, *, batch_size, **hyper) -> BayesGANSampler``
+(:class:`inference.bayesgan.BayesGANSampler`), so the driver, the ArviZ export and the metrics work on
+every algorithm alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from inference.bayesgan import BayesGANSampler, bayesgan_sghmc
+from inference.mle import mle_gan
+
+INFERENCE: dict[str, Callable[..., BayesGANSampler]] = {
+    "sghmc": bayesgan_sghmc,
+    "mle": mle_gan,
+}
+
+
+def build_inference(name: str, model, data, *, batch_size: int, **hyper) -> BayesGANSampler:
+    """Look ``name`` up in :data:`INFERENCE` and build it.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is not registered; the message lists the valid names.
+    """
+    if name not in INFERENCE:
+        raise KeyError(f"unknown inference {name!r}; valid: {', '.join(sorted(INFERENCE))}")
+    return INFERENCE[name](model, data, batch_size=batch_size, **hyper)

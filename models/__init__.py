@@ -1,0 +1,11 @@
+"""Models of the Bayesian GAN zoo: architectures, priors, GAN likelihoods and numpyro models.
+
+What lives here
+---------------
+- :mod:`models.networks` -- flax ``nnx`` generator/discriminator architectures (no priors, no losses).
+- :mod:`models.priors` -- the ``PRIORS`` registry: prior name -> builder of a numpyro prior.
+- :mod:`models.losses` -- the ``LOSSES`` registry: GAN per-sample log-likelihood terms.
+- :mod:`models.bgan` -- the Saatchi & Wilson (2017) conditional posteriors as numpyro models.
+
+Imports: jax, flax, numpyro only. Nothing from :mod:`inference` or :mod:`experiments`.
+"""
