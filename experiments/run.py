@@ -121,11 +121,12 @@ def run(cfg: DictConfig) -> Path:
                           f"{data.train.shape[0]} training points")
     model = build_model(cfg, data)
     hyper = {k: v for k, v in OmegaConf.to_container(inf).items() if k != "name"}
-    sampler = build_inference(inf.name, model, jnp.asarray(data.train), batch_size=e.batch_size, **hyper)
+    schedule = make_schedule(cfg.iterations, e.num_draws)
+    sampler = build_inference(inf.name, model, jnp.asarray(data.train), batch_size=e.batch_size,
+                              iterations=schedule.iterations, **hyper)
     num_chains = inf.num_generators if inf.name == "sghmc" else 1
     samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / num_chains)
     weights = weight_subset(site_shapes(model.prior_model), e.weights_per_site)
-    schedule = make_schedule(cfg.iterations, e.num_draws)
     record = make_recorder(model, sampler, samples_per_draw, weights)
     desc = f"{e.name}/{inf.name} seed {cfg.seed}"
     _, draws, seconds = run_driver(sampler, record, jax.random.key(cfg.seed), schedule,

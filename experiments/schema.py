@@ -54,6 +54,8 @@ class SGHMCConfig:
     preconditioner: str = "rmsprop"
     rms_decay: float = 0.99
     rms_eps: float = 1e-5
+    schedule: str = "constant"
+    final_step_size_ratio: float = 1.0
 
 
 @dataclass
@@ -155,6 +157,9 @@ def validate(cfg: DictConfig) -> DictConfig:
         _check(i.preconditioner in ("none", "rmsprop"), "inference.preconditioner", "'none' or 'rmsprop'", i.preconditioner)
         _check(0 <= i.rms_decay < 1, "inference.rms_decay", "in [0, 1)", i.rms_decay)
         _check(i.rms_eps > 0, "inference.rms_eps", "> 0", i.rms_eps)
+        _check(i.schedule in ("constant", "cosine"), "inference.schedule", "'constant' or 'cosine'", i.schedule)
+        _check(0 <= i.final_step_size_ratio <= 1, "inference.final_step_size_ratio", "in [0, 1]",
+               i.final_step_size_ratio)
     else:
         _check(0 < i.learning_rate < 1, "inference.learning_rate", "in (0, 1)", i.learning_rate)
         _check(0 <= i.b1 < 1 and 0 <= i.b2 < 1, "inference.b1/b2", "in [0, 1)", (i.b1, i.b2))

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from inference.bridge import init_position, make_logdensity_fn
 from inference.sghmc import SGHMCInfo, SGHMCState, sghmc
@@ -90,6 +91,9 @@ def bayesgan_sghmc(
     preconditioner: str,
     rms_decay: float = 0.99,
     rms_eps: float = 1e-5,
+    schedule: str = "constant",
+    final_step_size_ratio: float = 1.0,
+    iterations: int | None = None,
 ) -> BayesGANSampler:
     """The Saatchi & Wilson (2017) Bayesian GAN sampled by SGHMC.
 
@@ -105,12 +109,30 @@ def bayesgan_sghmc(
         ``J_g`` and ``J_d``.
     step_size, friction, temperature, preconditioner, rms_decay, rms_eps
         Passed to :func:`inference.sghmc.sghmc` for both networks.
+    schedule : {"constant", "cosine"}
+        Step-size schedule: constant ``step_size``, or ``optax.cosine_decay_schedule`` from
+        ``step_size`` to ``final_step_size_ratio * step_size`` over ``iterations``.
+    final_step_size_ratio : float
+        See ``schedule``.
+    iterations : int, optional
+        Length of the run (needed by the cosine schedule).
+
+    Raises
+    ------
+    ValueError
+        For an unknown schedule, or a cosine schedule without ``iterations``.
 
     Returns
     -------
     BayesGANSampler
     """
     num_data = int(data.shape[0])
+    if schedule == "cosine":
+        if not iterations:
+            raise ValueError("the cosine step-size schedule needs iterations")
+        step_size = optax.cosine_decay_schedule(step_size, iterations, alpha=final_step_size_ratio)
+    elif schedule != "constant":
+        raise ValueError(f"schedule={schedule!r}; valid: 'constant', 'cosine'")
     kwargs = dict(
         step_size=step_size,
         friction=friction,

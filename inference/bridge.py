@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 import jax
 import jax.numpy as jnp
-from numpyro.infer import init_to_sample
-from numpyro.infer.util import initialize_model, potential_energy
+from numpyro.infer import Predictive
+from numpyro.infer.util import potential_energy, unconstrain_fn
 
 
 def make_logdensity_fn(model: Callable) -> Callable:
@@ -37,20 +37,17 @@ def make_logdensity_fn(model: Callable) -> Callable:
 
 
 def init_position(rng_key: jax.Array, model: Callable, num_particles: int, *model_args) -> dict:
-    """Draw ``num_particles`` initial positions from the prior (``numpyro.infer.init_to_sample``).
+    """Draw ``num_particles`` initial positions from the prior (what ``numpyro.infer.init_to_sample``
+    does for one chain), vectorised with ``numpyro.infer.Predictive``.
 
     Returns
     -------
     dict of str to array
         Unconstrained latent sites, each with a leading axis of size ``num_particles``.
     """
-    positions = []
-    for key in jax.random.split(rng_key, num_particles):
-        info, *_ = initialize_model(
-            key, model, model_args=model_args, init_strategy=init_to_sample
-        )
-        positions.append(info.z)
-    return jax.tree.map(lambda *xs: jnp.stack(xs), *positions)
+    shapes = site_shapes(model, *model_args)
+    draws = Predictive(model, num_samples=num_particles, return_sites=list(shapes))(rng_key, *model_args)
+    return jax.vmap(lambda p: unconstrain_fn(model, model_args, {}, p))(draws)
 
 
 def site_shapes(model: Callable, *model_args) -> dict[str, tuple[int, ...]]:

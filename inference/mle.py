@@ -43,6 +43,7 @@ def mle_gan(
     learning_rate: float,
     b1: float = 0.5,
     b2: float = 0.999,
+    iterations: int | None = None,
 ) -> BayesGANSampler:
     """Maximum-likelihood GAN (Goodfellow et al. 2014) with optax Adam (Kingma & Ba 2015).
 
@@ -55,6 +56,8 @@ def mle_gan(
         Real and latent minibatch size.
     learning_rate, b1, b2 : float
         Adam hyper-parameters (``b1 = 0.5`` as in DCGAN, Radford et al. 2016).
+    iterations : int, optional
+        Length of the run (unused: constant learning rate).
 
     Returns
     -------

@@ -1,6 +1,6 @@
 """The ``INFERENCE`` registry: algorithm name -> builder.
 
-Every builder has the signature ``builder(model, data, *, batch_size, **hyper) -> BayesGANSampler``
+Every builder has the signature ``builder(model, data, *, batch_size, iterations, **hyper) -> BayesGANSampler``
 (:class:`inference.bayesgan.BayesGANSampler`), so the driver, the ArviZ export and the metrics work on
 every algorithm alike.
 """
@@ -18,7 +18,7 @@ INFERENCE: dict[str, Callable[..., BayesGANSampler]] = {
 }
 
 
-def build_inference(name: str, model, data, *, batch_size: int, **hyper) -> BayesGANSampler:
+def build_inference(name: str, model, data, *, batch_size: int, iterations: int, **hyper) -> BayesGANSampler:
     """Look ``name`` up in :data:`INFERENCE` and build it.
 
     Raises
@@ -28,4 +28,4 @@ def build_inference(name: str, model, data, *, batch_size: int, **hyper) -> Baye
     """
     if name not in INFERENCE:
         raise KeyError(f"unknown inference {name!r}; valid: {', '.join(sorted(INFERENCE))}")
-    return INFERENCE[name](model, data, batch_size=batch_size, **hyper)
+    return INFERENCE[name](model, data, batch_size=batch_size, iterations=iterations, **hyper)

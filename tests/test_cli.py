@@ -1,0 +1,98 @@
+"""bgan-run end to end: every shipped experiment x inference, the output contract, and bad input."""
+
+import json
+import subprocess
+import sys
+
+import arviz as az
+import numpy as np
+import pytest
+
+from experiments.cli import group_options, main
+from experiments.datasets import DATASETS
+from experiments.run import compute_metrics, load_dataset
+from experiments.schema import INFERENCE_SCHEMAS, PRIOR_SCHEMAS
+from inference.registry import INFERENCE
+from models.priors import PRIORS
+
+SMALL = ["iterations=30", "experiment.num_draws=3"]
+
+
+def test_config_groups_match_registries():
+    assert group_options("inference") == sorted(INFERENCE) == sorted(INFERENCE_SCHEMAS)
+    assert group_options("prior") == sorted(PRIORS) == sorted(PRIOR_SCHEMAS)
+    assert set(group_options("experiment")) <= set(DATASETS) | {"digits"}
+
+
+@pytest.mark.parametrize("inference", ["sghmc", "mle"])
+@pytest.mark.parametrize("experiment", ["ring8", "grid25", "digits"])
+def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
+    out = tmp_path / "run"
+    assert main([f"experiment={experiment}", f"inference={inference}", f"out_dir={out}", *SMALL]) == 0
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.yaml", "metrics.json", "posterior.nc", "report.md", "samples.png"]
+    dt = az.from_netcdf(out / "posterior.nc")
+    x = dt["posterior_predictive"]["x_generated"]
+    chains = 4 if inference == "sghmc" else 1
+    event = ("coord",) if experiment != "digits" else ("height", "width")
+    assert x.dims == ("chain", "draw", "sample", *event)
+    assert x.sizes["chain"] == chains and x.sizes["draw"] == 3
+    assert dt["observed_data"]["x"].dims == ("obs", *event)
+    assert len(dt["posterior"].data_vars) == 6  # 3 layers x (kernel, bias), thinned
+    assert all(v.startswith("generator__") for v in dt["posterior"].data_vars)
+    assert "discriminator__layers.0.kernel" in dt["discriminator_posterior"]
+    stats = dt["sample_stats"]
+    assert ("logdensity" in stats) if inference == "sghmc" else ("generator_loss" in stats)
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["wall_seconds"] > 0 and metrics["iterations"] == 30
+    keys = ("modes", "high_quality", "reverse_kl") if experiment != "digits" else (
+        "classes_covered", "class_kl", "frechet_classifier_distance")
+    assert all(k in metrics for k in keys)
+    assert set(metrics["function_space_diagnostics"]["x_mean"]) == {"rhat", "ess_bulk", "ess_tail"}
+    # the metrics are computed from the very samples stored in posterior.nc
+    data = load_dataset(experiment, num_train=None if experiment == "digits" else 100_000,
+                        num_eval=360 if experiment == "digits" else 2500, seed=0)
+    stored = np.asarray(x).reshape(*x.shape[:3], -1)
+    again = compute_metrics(data, stored, 1)
+    for k in keys:
+        assert again[k] == pytest.approx(metrics[k])
+
+
+BAD = [
+    (["experiment=mnist_typo"], "unknown experiment 'mnist_typo'; valid: digits, grid25, ring8"),
+    (["inference=hmc"], "unknown inference 'hmc'; valid: mle, sghmc"),
+    (["prior=cauchy"], "unknown prior 'cauchy'; valid: normal"),
+    (["iterations=-5"], "iterations=-5 is invalid"),
+    (["iterations=0"], "iterations=0 is invalid"),
+    (["iterations=ten"], "iterations: Value 'ten'"),
+    (["seed=-1"], "seed=-1 is invalid"),
+    (["experiment.batch_size=0"], "experiment.batch_size=0 is invalid"),
+    (["experiment.generator_hidden=[128,-1]"], "experiment.generator_hidden"),
+    (["inference.step_size=-1e-3"], "inference.step_size=-0.001 is invalid"),
+    (["inference.friction=2"], "inference.friction=2.0 is invalid"),
+    (["inference.num_generators=0"], "inference.num_generators=0 is invalid"),
+    (["inference.nonsense=1"], "unknown config key 'inference.nonsense'"),
+    (["bogus=1"], "unknown config key 'bogus'"),
+    (["iterations"], "malformed override 'iterations'"),
+    (["seed=[1"], "bad override"),
+    (["experiment=digits", "experiment.batch_size=5000"], "experiment.batch_size=5000 is invalid"),
+]
+
+
+@pytest.mark.parametrize("overrides,message", BAD)
+def test_bad_input_exits_2_with_one_line_and_writes_nothing(tmp_path, capsys, overrides, message):
+    out = tmp_path / "run"
+    assert main([*overrides, f"out_dir={out}"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("bgan-run: error: ")
+    assert message in err
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_console_script_exit_code(tmp_path):
+    bin_dir = __import__("pathlib").Path(sys.executable).parent
+    proc = subprocess.run([str(bin_dir / "bgan-run"), "experiment=nope", f"out_dir={tmp_path / 'r'}"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "bgan-run: error: unknown experiment 'nope'; valid: digits, grid25, ring8"
+    assert proc.stdout == ""

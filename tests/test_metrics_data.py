@@ -1,0 +1,59 @@
+"""Datasets and metrics against cases whose answer is known."""
+
+import numpy as np
+import pytest
+
+from experiments.datasets import digits, grid25, load_dataset, ring8
+from experiments.metrics import frechet_distance, metric_samples, mixture_metrics
+
+
+def test_ring_has_eight_distinct_modes_on_the_unit_circle():
+    d = ring8(num_train=1000, num_eval=10)
+    assert len(np.unique(d.modes.round(6), axis=0)) == 8
+    np.testing.assert_allclose(np.linalg.norm(d.modes, axis=1), 1.0, rtol=1e-6)
+    assert d.train.shape == (1000, 2) and d.train.dtype == np.float32
+
+
+def test_grid_modes_and_sigma():
+    d = grid25(num_train=20_000, num_eval=10)
+    assert sorted(set(d.modes[:, 0].tolist())) == [-4, -2, 0, 2, 4]
+    m = mixture_metrics(d.train, d.modes, d.sigma)
+    assert m["modes"] == 25 and m["high_quality"] > 0.98 and m["reverse_kl"] < 0.01
+
+
+def test_mixture_metrics_known_cases():
+    d = grid25(num_train=10, num_eval=10)
+    one_mode = np.tile(d.modes[:1], (100, 1))
+    m = mixture_metrics(one_mode, d.modes, d.sigma)
+    assert m["modes"] == 1 and m["high_quality"] == 1.0
+    assert m["reverse_kl"] == pytest.approx(np.log(25))
+    far = one_mode + 1.0
+    assert mixture_metrics(far, d.modes, d.sigma)["high_quality"] == 0.0
+
+
+def test_digits_are_real_images_in_unit_range():
+    d = digits()
+    assert d.train.shape == (1437, 64) and d.eval.shape == (360, 64)
+    assert d.train.min() == 0.0 and d.train.max() == 1.0
+    assert set(np.unique(d.eval_labels)) == set(range(10))
+
+
+def test_frechet_distance_known_values():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(5000, 3))
+    assert frechet_distance(a, a) == pytest.approx(0.0, abs=1e-6)
+    assert frechet_distance(a, a + np.array([3.0, 0, 4.0])) == pytest.approx(25.0, rel=1e-3)
+
+
+def test_metric_samples_pool_every_chain():
+    x = np.zeros((4, 3, 5, 2))
+    for c in range(4):
+        x[c] = c
+    s = metric_samples(x, last_draws=1, n=8)
+    assert s.shape == (8, 2)
+    assert set(s[:, 0].tolist()) == {0, 1, 2, 3}
+
+
+def test_unknown_dataset_lists_valid_names():
+    with pytest.raises(KeyError, match="valid: digits, grid25, ring8"):
+        load_dataset("mnist")
