@@ -31,10 +31,16 @@ from models.networks import make_discriminator, make_generator
 from models.priors import build_prior
 
 
-def build_model(cfg: DictConfig, data: Dataset) -> BayesGAN:
-    """Networks, priors (the same prior family for both networks) and the non-saturating likelihood."""
+def build_model(cfg: DictConfig, data: Dataset, init: bool = False) -> BayesGAN:
+    """Networks, priors (the same prior family for both networks) and the non-saturating likelihood.
+
+    With ``init=True`` the prior's ``init_scale`` (if set) replaces its ``scale``: the model whose prior
+    draws initialise the sampler.
+    """
     e = cfg.experiment
-    prior_hyper = {k: v for k, v in OmegaConf.to_container(cfg.prior).items() if k != "name"}
+    prior_hyper = {k: v for k, v in OmegaConf.to_container(cfg.prior).items() if k not in ("name", "init_scale")}
+    if init and cfg.prior.get("init_scale") is not None:
+        prior_hyper["scale"] = cfg.prior.init_scale
     prior = build_prior(cfg.prior.name, **prior_hyper)
     return BayesGAN(
         generator=make_generator(e.latent_dim, list(e.generator_hidden), data.data_dim,
@@ -123,7 +129,8 @@ def run(cfg: DictConfig) -> Path:
     hyper = {k: v for k, v in OmegaConf.to_container(inf).items() if k != "name"}
     schedule = make_schedule(cfg.iterations, e.num_draws)
     sampler = build_inference(inf.name, model, jnp.asarray(data.train), batch_size=e.batch_size,
-                              iterations=schedule.iterations, **hyper)
+                              iterations=schedule.iterations, init_model=build_model(cfg, data, init=True),
+                              **hyper)
     num_chains = inf.num_generators if inf.name == "sghmc" else 1
     samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / num_chains)
     weights = weight_subset(site_shapes(model.prior_model), e.weights_per_site)

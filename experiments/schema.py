@@ -41,6 +41,7 @@ class ExperimentConfig:
     weights_per_site: int = 8
     sghmc: dict[str, Any] = field(default_factory=dict)
     mle: dict[str, Any] = field(default_factory=dict)
+    prior: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -71,6 +72,7 @@ class NormalPriorConfig:
     name: str = "normal"
     scale: float = 1.0
     fan_in_scaling: bool = True
+    init_scale: float | None = None
 
 
 @dataclass
@@ -165,4 +167,6 @@ def validate(cfg: DictConfig) -> DictConfig:
         _check(0 <= i.b1 < 1 and 0 <= i.b2 < 1, "inference.b1/b2", "in [0, 1)", (i.b1, i.b2))
     if prior_name == "normal":
         _check(typed.prior.scale > 0, "prior.scale", "> 0", typed.prior.scale)
+        _check(typed.prior.init_scale is None or typed.prior.init_scale > 0, "prior.init_scale", "> 0 or null",
+               typed.prior.init_scale)
     return typed

@@ -94,6 +94,7 @@ def bayesgan_sghmc(
     schedule: str = "constant",
     final_step_size_ratio: float = 1.0,
     iterations: int | None = None,
+    init_model: BayesGAN | None = None,
 ) -> BayesGANSampler:
     """The Saatchi & Wilson (2017) Bayesian GAN sampled by SGHMC.
 
@@ -116,6 +117,9 @@ def bayesgan_sghmc(
         See ``schedule``.
     iterations : int, optional
         Length of the run (needed by the cosine schedule).
+    init_model : models.bgan.BayesGAN, optional
+        Whose prior draws initialise the particles (``init_to_sample``); default ``model``. Lets a weak
+        prior start from well-scaled weights.
 
     Raises
     ------
@@ -146,7 +150,7 @@ def bayesgan_sghmc(
     latent_shape = (num_generators, batch_size, model.latent_dim)
 
     def init(rng_key):
-        gen, disc = init_particles(rng_key, model, num_generators, num_discriminators)
+        gen, disc = init_particles(rng_key, init_model or model, num_generators, num_discriminators)
         return BayesGANState(jax.vmap(gen_alg.init)(gen), jax.vmap(disc_alg.init)(disc))
 
     def step(rng_key, state: BayesGANState):

@@ -44,6 +44,7 @@ def mle_gan(
     b1: float = 0.5,
     b2: float = 0.999,
     iterations: int | None = None,
+    init_model: BayesGAN | None = None,
 ) -> BayesGANSampler:
     """Maximum-likelihood GAN (Goodfellow et al. 2014) with optax Adam (Kingma & Ba 2015).
 
@@ -58,6 +59,9 @@ def mle_gan(
         Adam hyper-parameters (``b1 = 0.5`` as in DCGAN, Radford et al. 2016).
     iterations : int, optional
         Length of the run (unused: constant learning rate).
+    init_model : models.bgan.BayesGAN, optional
+        Whose prior draws initialise the weights; default ``model`` (the same draws as the Bayesian GAN
+        with the same seed and init prior).
 
     Returns
     -------
@@ -77,7 +81,7 @@ def mle_gan(
         return mean_loss(real) + mean_loss(fake)
 
     def init(rng_key):
-        gen, disc = init_particles(rng_key, model, 1, 1)
+        gen, disc = init_particles(rng_key, init_model or model, 1, 1)
         return MLEState(gen, disc, jax.vmap(opt.init)(gen), jax.vmap(opt.init)(disc))
 
     def single_step(rng_key, gen, disc, gen_opt, disc_opt):

@@ -1,6 +1,6 @@
 """The ``INFERENCE`` registry: algorithm name -> builder.
 
-Every builder has the signature ``builder(model, data, *, batch_size, iterations, **hyper) -> BayesGANSampler``
+Every builder has the signature ``builder(model, data, *, batch_size, iterations, init_model, **hyper) -> BayesGANSampler``
 (:class:`inference.bayesgan.BayesGANSampler`), so the driver, the ArviZ export and the metrics work on
 every algorithm alike.
 """
@@ -18,7 +18,8 @@ INFERENCE: dict[str, Callable[..., BayesGANSampler]] = {
 }
 
 
-def build_inference(name: str, model, data, *, batch_size: int, iterations: int, **hyper) -> BayesGANSampler:
+def build_inference(name: str, model, data, *, batch_size: int, iterations: int, init_model=None,
+                    **hyper) -> BayesGANSampler:
     """Look ``name`` up in :data:`INFERENCE` and build it.
 
     Raises
@@ -28,4 +29,5 @@ def build_inference(name: str, model, data, *, batch_size: int, iterations: int,
     """
     if name not in INFERENCE:
         raise KeyError(f"unknown inference {name!r}; valid: {', '.join(sorted(INFERENCE))}")
-    return INFERENCE[name](model, data, batch_size=batch_size, iterations=iterations, **hyper)
+    return INFERENCE[name](model, data, batch_size=batch_size, iterations=iterations, init_model=init_model,
+                          **hyper)

@@ -24,6 +24,7 @@ import numpyro
 from flax import nnx
 from numpyro import handlers
 from numpyro.contrib.module import random_nnx_module
+from numpyro.distributions.distribution import Unit
 
 from models.losses import GANLoss
 from models.priors import PriorFn
@@ -33,9 +34,16 @@ DISCRIMINATOR = "discriminator"
 
 
 def _scaled_factor(name: str, values: jax.Array, num_data: int) -> None:
-    """Add ``N / B * sum(values)`` to the log joint: a minibatch of ``B`` terms scaled to ``N``."""
+    """Add ``N / B * sum(values)`` to the log joint: a minibatch of ``B`` terms scaled to ``N``.
+
+    This is ``numpyro.factor`` spelled out: ``numpyro.factor`` looks up
+    ``numpyro.distributions.distribution`` as a package attribute, which is missing when ArviZ was
+    imported before numpyro.distributions (seen with arviz 1.3 / numpyro 0.22).
+    """
+    log_factor = jnp.sum(values)
     with handlers.scale(scale=num_data / values.shape[0]):
-        numpyro.factor(name, jnp.sum(values))
+        unit = Unit(log_factor)
+        numpyro.sample(name, unit, obs=unit.sample(None), infer={"is_auxiliary": True})
 
 
 @dataclass(frozen=True)
