@@ -10,6 +10,7 @@ What lives here
 - :mod:`experiments.report` -- ArviZ export, ``samples.png`` and ``report.md``.
 - :mod:`experiments.run` -- one run from a validated config to a run directory.
 - :mod:`experiments.cli` -- the ``bgan-run`` entry point.
+- :mod:`experiments.summarize` -- ``bgan-summarize``: markdown tables of run directories over seeds.
 
 Imports: :mod:`models` and :mod:`inference` (and the libraries); nothing imports from here.
 """

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Re-runs every row of docs/results.md (sequentially, on this 2-core CPU: about 45 minutes).
+# Usage: bash docs/reproduce_results.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/*
+set -euo pipefail
+R=${1:-runs/results}
+for seed in 0 1 2; do
+  for exp in grid25 ring8; do
+    bgan-run experiment=$exp inference=sghmc seed=$seed out_dir=$R/$exp-sghmc-s$seed
+    bgan-run experiment=$exp inference=mle seed=$seed out_dir=$R/$exp-mle-s$seed
+  done
+  bgan-run experiment=digits inference=sghmc seed=$seed out_dir=$R/digits-sghmc-s$seed
+  bgan-run experiment=digits inference=mle seed=$seed out_dir=$R/digits-mle-s$seed
+  bgan-run experiment=digits inference=sghmc inference.temperature=0.01 seed=$seed out_dir=$R/digits-sghmc-T0.01-s$seed
+done
+# The prior that fails on the digits (N(0, 1/fan_in), i.e. prior.scale=1), one seed:
+bgan-run experiment=digits inference=sghmc prior.scale=1 seed=0 out_dir=$R/digits-sghmc-scale1-s0

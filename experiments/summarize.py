@@ -1,0 +1,74 @@
+"""``bgan-summarize RUN_DIR ...``: a markdown table of run directories, mean ± sd over seeds.
+
+Runs are grouped by their directory name with a trailing ``-s<seed>`` removed, so
+``grid25-sghmc-s0 .. -s2`` form one row. Every figure is read from the runs' ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+
+COLUMNS = {
+    "mixture": ["modes", "high_quality", "reverse_kl", "wall_seconds"],
+    "classes": ["classes_covered", "class_kl", "frechet_classifier_distance", "wall_seconds"],
+}
+
+
+def _fmt(values: list[float], key: str) -> str:
+    v = np.asarray(values, dtype=float)
+    scale = 100.0 if key == "high_quality" else 1.0
+    digits = 1 if key in ("modes", "classes_covered", "high_quality", "wall_seconds") else 2
+    mean, sd = v.mean() * scale, (v.std(ddof=1) * scale if len(v) > 1 else 0.0)
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+
+
+def summarize(run_dirs: list[Path]) -> str:
+    """Markdown tables (one per metric family) of the given run directories.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a directory has no ``metrics.json``.
+    """
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for d in run_dirs:
+        path = Path(d) / "metrics.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{d}: no metrics.json (not a bgan-run directory)")
+        groups[re.sub(r"-s\d+$", "", Path(d).name)].append(json.loads(path.read_text()))
+    out = []
+    for family, cols in COLUMNS.items():
+        rows = {k: v for k, v in groups.items() if cols[0] in v[0]}
+        if not rows:
+            continue
+        head = ["run", "seeds", *[c + (" (%)" if c == "high_quality" else "") for c in cols]]
+        out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for name, ms in sorted(rows.items()):
+            seeds = ",".join(str(m["seed"]) for m in sorted(ms, key=lambda m: m["seed"]))
+            out.append(f"| {name} | {seeds} | " + " | ".join(_fmt([m[c] for m in ms], c) for c in cols) + " |")
+        out.append("")
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv:
+        print("usage: bgan-summarize RUN_DIR [RUN_DIR ...]", file=sys.stderr)
+        return 2
+    try:
+        print(summarize([Path(a) for a in argv]))
+    except (FileNotFoundError, json.JSONDecodeError, KeyError) as err:
+        print(f"bgan-summarize: error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def console_main() -> None:
+    """``bgan-summarize`` console script."""
+    sys.exit(main())
