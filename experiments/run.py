@@ -140,6 +140,7 @@ def run(cfg: DictConfig) -> Path:
                                    progress=cfg.progress, desc=desc)
 
     metrics = compute_metrics(data, draws["x_generated"], e.metric_draws)
+    metrics["diverging_draws"] = int(draws["stats/diverging"].sum() + draws["disc_stats/diverging"].sum())
     metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed,
                "iterations": schedule.iterations, "wall_seconds": round(seconds, 2), **metrics}
     dt = to_datatree(

@@ -63,6 +63,13 @@ def make_schedule(iterations: int, num_draws: int, num_chunks: int = 10) -> Sche
     return Schedule(num_draws, thin, chunk)
 
 
+def _non_finite(params: dict, stats: dict) -> jax.Array:
+    """Per particle: does any weight or per-step statistic hold a NaN or an infinity? Shape ``(J,)``."""
+    leaves = [x.reshape(x.shape[0], -1) for x in jax.tree.leaves(params)]
+    leaves += [jnp.reshape(x, (x.shape[0], -1)) for x in stats.values()]
+    return ~jnp.all(jnp.concatenate([jnp.isfinite(x) for x in leaves], axis=1), axis=1)
+
+
 def make_recorder(
     model, sampler: BayesGANSampler, samples_per_draw: int, weight_indices: dict[str, np.ndarray]
 ) -> Callable:
@@ -70,7 +77,8 @@ def make_recorder(
 
     The returned dict holds ``x_generated`` (``(J_g, samples_per_draw, data_dim)``, fresh ``z`` per
     chain), the thinned weights ``{site: (J, len(weight_indices[site]))}`` and the sample stats of the
-    last iteration, prefixed ``stats/`` (generator) and ``disc_stats/`` (discriminator).
+    last iteration, prefixed ``stats/`` (generator) and ``disc_stats/`` (discriminator), including a
+    boolean ``diverging`` per particle (a non-finite weight or statistic).
     """
 
     def record(rng_key, state, info):
@@ -84,6 +92,8 @@ def make_recorder(
         gen_stats, disc_stats = sampler.stats(info)
         out |= {f"stats/{k}": v for k, v in gen_stats.items()}
         out |= {f"disc_stats/{k}": v for k, v in disc_stats.items()}
+        out["stats/diverging"] = _non_finite(gen, gen_stats)
+        out["disc_stats/diverging"] = _non_finite(disc, disc_stats)
         return out
 
     return record

@@ -71,6 +71,7 @@ def test_driver_traces_once_and_is_deterministic():
     assert draws_a["generator__layers.0.kernel"].shape == (3, 4, 4)
     assert draws_a["stats/logdensity"].shape == (3, 4)
     assert draws_a["disc_stats/logdensity"].shape == (2, 4)
+    assert draws_a["stats/diverging"].shape == (3, 4) and not draws_a["stats/diverging"].any()
     _, draws_c, _ = _run(s, model, 40, 4)
     np.testing.assert_array_equal(draws_a["x_generated"], draws_c["x_generated"])
     _, draws_d, _ = _run(s, model, 40, 4, seed=1)
@@ -98,3 +99,12 @@ def test_mle_twin_is_one_chain_and_learns():
         state, info = step(jax.random.key(i), state)
     assert info.generator_loss.shape == (1,)
     assert float(info.discriminator_loss[0]) < np.log(4)
+
+
+def test_divergence_is_flagged_per_particle():
+    """A step size far too large drives weights to inf/NaN; the recorder flags it, particle by particle."""
+    model = tiny_model()
+    s = sampler(model, step_size=0.9, preconditioner="none", friction=0.01)
+    _, draws, _ = _run(s, model, 200, 4)
+    assert draws["stats/diverging"].dtype == bool
+    assert draws["stats/diverging"][:, -1].all()

@@ -1,0 +1,25 @@
+"""bgan-summarize: mean ± sd over seeds from metrics.json files."""
+
+import json
+
+from experiments.summarize import main, summarize
+
+
+def _run(tmp_path, name, **metrics):
+    d = tmp_path / name
+    d.mkdir()
+    (d / "metrics.json").write_text(json.dumps(metrics))
+    return d
+
+
+def test_groups_seeds_and_formats_mean_sd(tmp_path):
+    dirs = [_run(tmp_path, f"grid25-sghmc-s{s}", seed=s, modes=m, high_quality=hq, reverse_kl=0.1,
+                 wall_seconds=100.0) for s, m, hq in ((0, 24, 0.8), (1, 25, 0.9), (2, 25, 1.0))]
+    table = summarize(dirs)
+    assert "| grid25-sghmc | 0,1,2 | 24.7 ± 0.6 | 90.0 ± 10.0 | 0.10 ± 0.00 | 100.0 ± 0.0 |" in table
+
+
+def test_missing_metrics_is_a_clean_error(tmp_path, capsys):
+    (tmp_path / "empty").mkdir()
+    assert main([str(tmp_path / "empty")]) == 2
+    assert "no metrics.json" in capsys.readouterr().err
