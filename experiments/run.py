@@ -131,7 +131,7 @@ def run(cfg: DictConfig) -> Path:
     sampler = build_inference(inf.name, model, jnp.asarray(data.train), batch_size=e.batch_size,
                               iterations=schedule.iterations, init_model=build_model(cfg, data, init=True),
                               **hyper)
-    num_chains = inf.num_generators if inf.name == "sghmc" else 1
+    num_chains = inf.get("num_generators", 1)
     samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / num_chains)
     weights = weight_subset(site_shapes(model.prior_model), e.weights_per_site)
     record = make_recorder(model, sampler, samples_per_draw, weights)

@@ -40,23 +40,29 @@ class ExperimentConfig:
     metric_draws: int = 1
     weights_per_site: int = 8
     sghmc: dict[str, Any] = field(default_factory=dict)
+    sgld: dict[str, Any] = field(default_factory=dict)
     mle: dict[str, Any] = field(default_factory=dict)
     prior: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
-class SGHMCConfig:
-    name: str = "sghmc"
+class SGLDConfig:
+    name: str = "sgld"
     num_generators: int = 4
     num_discriminators: int = 2
     step_size: float = 1e-4
-    friction: float = 0.1
     temperature: float = 1.0
     preconditioner: str = "rmsprop"
     rms_decay: float = 0.99
     rms_eps: float = 1e-5
     schedule: str = "constant"
     final_step_size_ratio: float = 1.0
+
+
+@dataclass
+class SGHMCConfig(SGLDConfig):
+    name: str = "sghmc"
+    friction: float = 0.1
 
 
 @dataclass
@@ -86,7 +92,8 @@ class RunConfig:
     prior: Any = None
 
 
-INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "mle": MLEConfig}
+INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "sgld": SGLDConfig, "mle": MLEConfig}
+SGMCMC = ("sghmc", "sgld")
 PRIOR_SCHEMAS = {"normal": NormalPriorConfig}
 
 
@@ -142,7 +149,7 @@ def validate(cfg: DictConfig) -> DictConfig:
         positive["experiment.dataset.num_train"] = (e.dataset.num_train, 1)
     if e.samples_per_draw is not None:
         positive["experiment.samples_per_draw"] = (e.samples_per_draw, 1)
-    if inf_name == "sghmc":
+    if inf_name in SGMCMC:
         positive |= {"inference.num_generators": (i.num_generators, 1),
                      "inference.num_discriminators": (i.num_discriminators, 1)}
     for key, (value, low) in positive.items():
@@ -152,9 +159,10 @@ def validate(cfg: DictConfig) -> DictConfig:
         _check(len(sizes) > 0 and all(s >= 1 for s in sizes), key, "a non-empty list of integers >= 1", list(sizes))
     _check(e.metric_draws <= e.num_draws, "experiment.metric_draws", f"<= experiment.num_draws ({e.num_draws})", e.metric_draws)
     _check(e.output_activation in ("linear", "sigmoid"), "experiment.output_activation", "'linear' or 'sigmoid'", e.output_activation)
-    if inf_name == "sghmc":
+    if inf_name in SGMCMC:
         _check(0 < i.step_size < 1, "inference.step_size", "in (0, 1)", i.step_size)
-        _check(0 < i.friction <= 1, "inference.friction", "in (0, 1]", i.friction)
+        if inf_name == "sghmc":
+            _check(0 < i.friction <= 1, "inference.friction", "in (0, 1]", i.friction)
         _check(i.temperature >= 0, "inference.temperature", ">= 0", i.temperature)
         _check(i.preconditioner in ("none", "rmsprop"), "inference.preconditioner", "'none' or 'rmsprop'", i.preconditioner)
         _check(0 <= i.rms_decay < 1, "inference.rms_decay", "in [0, 1)", i.rms_decay)

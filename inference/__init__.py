@@ -5,6 +5,7 @@ What lives here
 - :mod:`inference.bridge` -- the one numpyro -> log-density bridge (nothing else touches numpyro's
   inference utilities).
 - :mod:`inference.sghmc` -- SGHMC with persistent momentum as an ``init``/``step`` pair.
+- :mod:`inference.sgld` -- SGLD (BlackJAX's kernel) and pSGLD as an ``init``/``step`` pair.
 - :mod:`inference.bayesgan` -- the Saatchi & Wilson Gibbs sweep over ``J_g``/``J_d`` particles.
 - :mod:`inference.mle` -- the maximum-likelihood GAN twin (optax Adam).
 - :mod:`inference.driver` -- the compiled ``lax.scan`` loop, thinning and chunked progress.

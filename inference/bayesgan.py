@@ -17,12 +17,16 @@ import jax.numpy as jnp
 import optax
 
 from inference.bridge import init_position, make_logdensity_fn
+from inference.sgld import sgld
 from inference.sghmc import SGHMCInfo, SGHMCState, sghmc
+
+KERNELS = {"sghmc": sghmc, "sgld": sgld}
 from models.bgan import DISCRIMINATOR, GENERATOR, BayesGAN
 
 
 class BayesGANState(NamedTuple):
-    """Generator particles (leading axis ``J_g``) and discriminator particles (leading axis ``J_d``)."""
+    """Generator particles (leading axis ``J_g``) and discriminator particles (leading axis ``J_d``),
+    each the state of the chosen SG-MCMC kernel (``SGHMCState`` or ``SGLDState``)."""
 
     generator: SGHMCState
     discriminator: SGHMCState
@@ -78,16 +82,17 @@ class BayesGANSampler(NamedTuple):
     stats: callable
 
 
-def bayesgan_sghmc(
+def bayesgan(
     model: BayesGAN,
     data: jax.Array,
     *,
+    kernel: str = "sghmc",
     batch_size: int,
     num_generators: int,
     num_discriminators: int,
     step_size: float,
-    friction: float,
     temperature: float,
+    friction: float | None = None,
     preconditioner: str,
     rms_decay: float = 0.99,
     rms_eps: float = 1e-5,
@@ -96,7 +101,7 @@ def bayesgan_sghmc(
     iterations: int | None = None,
     init_model: BayesGAN | None = None,
 ) -> BayesGANSampler:
-    """The Saatchi & Wilson (2017) Bayesian GAN sampled by SGHMC.
+    """The Saatchi & Wilson (2017) Bayesian GAN sampled by SG-MCMC (SGHMC or SGLD).
 
     Parameters
     ----------
@@ -104,12 +109,15 @@ def bayesgan_sghmc(
         Networks, priors and likelihood.
     data : array, shape ``(N, data_dim)``, float32
         Training set (kept on device; minibatches of ``batch_size`` drawn with replacement).
+    kernel : {"sghmc", "sgld"}
+        :func:`inference.sghmc.sghmc` (Chen et al. 2014; the paper's choice) or
+        :func:`inference.sgld.sgld` (Welling & Teh 2011), for both networks.
     batch_size : int
         ``B``: real minibatch size and latent minibatch size per generator particle.
     num_generators, num_discriminators : int
         ``J_g`` and ``J_d``.
     step_size, friction, temperature, preconditioner, rms_decay, rms_eps
-        Passed to :func:`inference.sghmc.sghmc` for both networks.
+        Passed to the kernel for both networks (``friction``: SGHMC only).
     schedule : {"constant", "cosine"}
         Step-size schedule: constant ``step_size``, or ``optax.cosine_decay_schedule`` from
         ``step_size`` to ``final_step_size_ratio * step_size`` over ``iterations``.
@@ -124,13 +132,15 @@ def bayesgan_sghmc(
     Raises
     ------
     ValueError
-        For an unknown schedule, or a cosine schedule without ``iterations``.
+        For an unknown kernel or schedule, or a cosine schedule without ``iterations``.
 
     Returns
     -------
     BayesGANSampler
     """
     num_data = int(data.shape[0])
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel={kernel!r}; valid: {', '.join(sorted(KERNELS))}")
     if schedule == "cosine":
         if not iterations:
             raise ValueError("the cosine step-size schedule needs iterations")
@@ -145,8 +155,10 @@ def bayesgan_sghmc(
         rms_decay=rms_decay,
         rms_eps=rms_eps,
     )
-    gen_alg = sghmc(make_logdensity_fn(model.generator_model), **kwargs)
-    disc_alg = sghmc(make_logdensity_fn(model.discriminator_model), **kwargs)
+    if kernel == "sghmc":
+        kwargs["friction"] = friction
+    gen_alg = KERNELS[kernel](make_logdensity_fn(model.generator_model), **kwargs)
+    disc_alg = KERNELS[kernel](make_logdensity_fn(model.discriminator_model), **kwargs)
     latent_shape = (num_generators, batch_size, model.latent_dim)
 
     def init(rng_key):

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from inference.bayesgan import BayesGANSampler, bayesgan_sghmc
+from functools import partial
+
+from inference.bayesgan import BayesGANSampler, bayesgan
 from inference.mle import mle_gan
 
 INFERENCE: dict[str, Callable[..., BayesGANSampler]] = {
-    "sghmc": bayesgan_sghmc,
+    "sghmc": partial(bayesgan, kernel="sghmc"),
+    "sgld": partial(bayesgan, kernel="sgld"),
     "mle": mle_gan,
 }
 

@@ -64,6 +64,44 @@ class SamplingAlgorithm(NamedTuple):
     step: Callable
 
 
+def as_schedule(step_size: float | Callable[[jax.Array], jax.Array]) -> Callable[[jax.Array], jax.Array]:
+    """A step size as a schedule ``iteration -> eta``.
+
+    Raises
+    ------
+    ValueError
+        If a constant step size is not positive.
+    """
+    if callable(step_size):
+        return step_size
+    if not step_size > 0:
+        raise ValueError(f"step_size must be > 0, got {step_size}")
+    return lambda _: jnp.asarray(step_size, jnp.float32)
+
+
+def rmsprop_preconditioner(kind: str, decay: float, eps: float) -> Callable:
+    """``update(square_avg, grad) -> (square_avg, G or None)``: the diagonal preconditioner of pSGLD.
+
+    ``kind="rmsprop"``: ``V <- decay V + (1 - decay) g^2``, ``G = 1 / (eps + sqrt(V))``; ``"none"``:
+    ``G`` is the identity (returned as ``None``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``kind``.
+    """
+    if kind == "none":
+        return lambda square_avg, grad: (square_avg, None)
+    if kind != "rmsprop":
+        raise ValueError(f"preconditioner={kind!r}; valid: 'none', 'rmsprop'")
+
+    def update(square_avg, grad):
+        square_avg = jax.tree.map(lambda v, g: decay * v + (1 - decay) * g**2, square_avg, grad)
+        return square_avg, jax.tree.map(lambda v: 1.0 / (eps + jnp.sqrt(v)), square_avg)
+
+    return update
+
+
 def sghmc(
     logdensity_fn: Callable,
     step_size: float | Callable[[jax.Array], jax.Array],
@@ -104,15 +142,12 @@ def sghmc(
         For a non-positive step size or friction outside (0, 1], a negative temperature or an unknown
         preconditioner.
     """
-    if not callable(step_size) and not step_size > 0:
-        raise ValueError(f"step_size must be > 0, got {step_size}")
+    schedule = as_schedule(step_size)
     if not 0 < friction <= 1:
         raise ValueError(f"friction must be in (0, 1], got {friction}")
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
-    if preconditioner not in ("none", "rmsprop"):
-        raise ValueError(f"preconditioner={preconditioner!r}; valid: 'none', 'rmsprop'")
-    schedule = step_size if callable(step_size) else (lambda _: jnp.asarray(step_size, jnp.float32))
+    precondition = rmsprop_preconditioner(preconditioner, rms_decay, rms_eps)
     value_and_grad = jax.value_and_grad(logdensity_fn)
 
     def init(position: ArrayTree) -> SGHMCState:
@@ -122,13 +157,8 @@ def sghmc(
     def step(rng_key: jax.Array, state: SGHMCState, batch: tuple = ()):
         logdensity, grad = value_and_grad(state.position, *batch)
         eta = schedule(state.step_count)
-        if preconditioner == "rmsprop":
-            square_avg = jax.tree.map(
-                lambda v, g: rms_decay * v + (1 - rms_decay) * g**2, state.square_avg, grad
-            )
-            precond = jax.tree.map(lambda v: 1.0 / (rms_eps + jnp.sqrt(v)), square_avg)
-        else:
-            square_avg = state.square_avg
+        square_avg, precond = precondition(state.square_avg, grad)
+        if precond is None:
             precond = jax.tree.map(jnp.ones_like, grad)
         noise = generate_gaussian_noise(rng_key, state.position)
         momentum = jax.tree.map(

@@ -4,7 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from inference.bayesgan import bayesgan_sghmc
+from inference.bayesgan import bayesgan
 from inference.driver import make_recorder, make_schedule, run
 from inference.mle import mle_gan
 from models.bgan import BayesGAN
@@ -24,7 +24,7 @@ def tiny_model():
 def sampler(model, **kw):
     args = dict(batch_size=16, num_generators=3, num_discriminators=2, step_size=1e-3, friction=0.1,
                 temperature=1.0, preconditioner="rmsprop") | kw
-    return bayesgan_sghmc(model, DATA, **args)
+    return bayesgan(model, DATA, **args)
 
 
 def test_sweep_moves_every_particle_with_its_own_axis():

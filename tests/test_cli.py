@@ -24,7 +24,7 @@ def test_config_groups_match_registries():
     assert set(group_options("experiment")) <= set(DATASETS) | {"digits"}
 
 
-@pytest.mark.parametrize("inference", ["sghmc", "mle"])
+@pytest.mark.parametrize("inference", ["sghmc", "sgld", "mle"])
 @pytest.mark.parametrize("experiment", ["ring8", "grid25", "digits"])
 def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     out = tmp_path / "run"
@@ -33,7 +33,7 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
         "config.yaml", "metrics.json", "posterior.nc", "report.md", "samples.png"]
     dt = az.from_netcdf(out / "posterior.nc")
     x = dt["posterior_predictive"]["x_generated"]
-    chains = 4 if inference == "sghmc" else 1
+    chains = 4 if inference != "mle" else 1
     event = ("coord",) if experiment != "digits" else ("height", "width")
     assert x.dims == ("chain", "draw", "sample", *event)
     assert x.sizes["chain"] == chains and x.sizes["draw"] == 3
@@ -42,7 +42,8 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     assert all(v.startswith("generator__") for v in dt["posterior"].data_vars)
     assert "discriminator__layers.0.kernel" in dt["discriminator_posterior"]
     stats = dt["sample_stats"]
-    assert ("logdensity" in stats) if inference == "sghmc" else ("generator_loss" in stats)
+    assert ("logdensity" in stats) if inference != "mle" else ("generator_loss" in stats)
+    assert "diverging" in stats and not stats["diverging"].any()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["wall_seconds"] > 0 and metrics["iterations"] == 30
     keys = ("modes", "high_quality", "reverse_kl") if experiment != "digits" else (
@@ -60,7 +61,7 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
 
 BAD = [
     (["experiment=mnist_typo"], "unknown experiment 'mnist_typo'; valid: digits, grid25, ring8"),
-    (["inference=hmc"], "unknown inference 'hmc'; valid: mle, sghmc"),
+    (["inference=hmc"], "unknown inference 'hmc'; valid: mle, sghmc, sgld"),
     (["prior=cauchy"], "unknown prior 'cauchy'; valid: normal"),
     (["iterations=-5"], "iterations=-5 is invalid"),
     (["iterations=0"], "iterations=0 is invalid"),
