@@ -94,7 +94,18 @@ class RunConfig:
 
 INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "sgld": SGLDConfig, "mle": MLEConfig}
 SGMCMC = ("sghmc", "sgld")
-PRIOR_SCHEMAS = {"normal": NormalPriorConfig}
+@dataclass
+class LaplacePriorConfig(NormalPriorConfig):
+    name: str = "laplace"
+
+
+@dataclass
+class StudentTPriorConfig(NormalPriorConfig):
+    name: str = "student_t"
+    df: float = 3.0
+
+
+PRIOR_SCHEMAS = {"normal": NormalPriorConfig, "laplace": LaplacePriorConfig, "student_t": StudentTPriorConfig}
 
 
 def _one_line(err: Exception) -> str:
@@ -173,8 +184,9 @@ def validate(cfg: DictConfig) -> DictConfig:
     else:
         _check(0 < i.learning_rate < 1, "inference.learning_rate", "in (0, 1)", i.learning_rate)
         _check(0 <= i.b1 < 1 and 0 <= i.b2 < 1, "inference.b1/b2", "in [0, 1)", (i.b1, i.b2))
-    if prior_name == "normal":
-        _check(typed.prior.scale > 0, "prior.scale", "> 0", typed.prior.scale)
-        _check(typed.prior.init_scale is None or typed.prior.init_scale > 0, "prior.init_scale", "> 0 or null",
-               typed.prior.init_scale)
+    _check(typed.prior.scale > 0, "prior.scale", "> 0", typed.prior.scale)
+    if prior_name == "student_t":
+        _check(typed.prior.df > 0, "prior.df", "> 0", typed.prior.df)
+    _check(typed.prior.init_scale is None or typed.prior.init_scale > 0, "prior.init_scale", "> 0 or null",
+           typed.prior.init_scale)
     return typed

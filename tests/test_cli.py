@@ -62,7 +62,8 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
 BAD = [
     (["experiment=mnist_typo"], "unknown experiment 'mnist_typo'; valid: digits, grid25, ring8"),
     (["inference=hmc"], "unknown inference 'hmc'; valid: mle, sghmc, sgld"),
-    (["prior=cauchy"], "unknown prior 'cauchy'; valid: normal"),
+    (["prior=cauchy"], "unknown prior 'cauchy'; valid: laplace, normal, student_t"),
+    (["prior=student_t", "prior.df=0"], "prior.df=0.0 is invalid"),
     (["iterations=-5"], "iterations=-5 is invalid"),
     (["iterations=0"], "iterations=0 is invalid"),
     (["iterations=ten"], "iterations: Value 'ten'"),

@@ -111,3 +111,15 @@ def test_log_density_works_when_arviz_is_imported_first():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=__import__("pathlib").Path(__file__).parents[1])
     assert proc.returncode == 0, proc.stderr[-2000:]
+
+
+@pytest.mark.parametrize("name,family,extra", [("laplace", dist.Laplace, {}), ("student_t", dist.StudentT, {"df": 4.0})])
+def test_prior_families_log_prob(name, family, extra):
+    """Each registered prior gives exactly its distribution's log_prob, fan-in scaled for kernels."""
+    prior = build_prior(name, scale=2.0, **extra)
+    w = jnp.linspace(-1, 1, 24).reshape(8, 3)
+    args = (extra["df"],) if extra else ()
+    want = family(*args, 0.0, 2.0 / np.sqrt(8)).log_prob(w).sum()
+    np.testing.assert_allclose(prior("layers.0.kernel", w.shape).log_prob(w).sum(), want, rtol=1e-6)
+    np.testing.assert_allclose(prior("layers.0.bias", (3,)).log_prob(w[0]).sum(),
+                               family(*args, 0.0, 2.0).log_prob(w[0]).sum(), rtol=1e-6)
