@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from experiments.schema import ConfigError, validate
 
-GROUPS = ("experiment", "inference", "prior")
+GROUPS = ("experiment", "inference", "prior", "loss")
 
 
 def config_dir() -> str:

@@ -32,7 +32,7 @@ from models.priors import build_prior
 
 
 def build_model(cfg: DictConfig, data: Dataset, init: bool = False) -> BayesGAN:
-    """Networks, priors (the same prior family for both networks) and the non-saturating likelihood.
+    """Networks, priors (the same prior family for both networks) and the GAN likelihood (``loss``).
 
     With ``init=True`` the prior's ``init_scale`` (if set) replaces its ``scale``: the model whose prior
     draws initialise the sampler.
@@ -48,7 +48,7 @@ def build_model(cfg: DictConfig, data: Dataset, init: bool = False) -> BayesGAN:
         discriminator=make_discriminator(data.data_dim, list(e.discriminator_hidden)),
         generator_prior=prior,
         discriminator_prior=prior,
-        loss=build_loss("non_saturating"),
+        loss=build_loss(cfg.loss.name),
         latent_dim=e.latent_dim,
     )
 

@@ -90,6 +90,7 @@ class RunConfig:
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     inference: Any = None
     prior: Any = None
+    loss: Any = None
 
 
 INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "sgld": SGLDConfig, "mle": MLEConfig}
@@ -105,6 +106,12 @@ class StudentTPriorConfig(NormalPriorConfig):
     df: float = 3.0
 
 
+@dataclass
+class LossConfig:
+    name: str = "non_saturating"
+
+
+LOSS_SCHEMAS = {"non_saturating": LossConfig, "minimax": LossConfig}
 PRIOR_SCHEMAS = {"normal": NormalPriorConfig, "laplace": LaplacePriorConfig, "student_t": StudentTPriorConfig}
 
 
@@ -139,14 +146,17 @@ def validate(cfg: DictConfig) -> DictConfig:
         OmegaConf.resolve(cfg)
     except OmegaConfBaseException as err:
         raise ConfigError(f"cannot resolve config: {_one_line(err)}") from None
-    inference, prior = cfg.get("inference"), cfg.get("prior")
+    inference, prior, loss = cfg.get("inference"), cfg.get("prior"), cfg.get("loss")
     inf_name = inference.get("name") if inference else None
     prior_name = prior.get("name") if prior else None
     _check(inf_name in INFERENCE_SCHEMAS, "inference", f"one of {', '.join(sorted(INFERENCE_SCHEMAS))}", inf_name)
     _check(prior_name in PRIOR_SCHEMAS, "prior", f"one of {', '.join(sorted(PRIOR_SCHEMAS))}", prior_name)
-    typed = _merge(RunConfig, {k: v for k, v in cfg.items() if k not in ("inference", "prior")}, "config")
+    loss_name = loss.get("name") if loss else None
+    _check(loss_name in LOSS_SCHEMAS, "loss", f"one of {', '.join(sorted(LOSS_SCHEMAS))}", loss_name)
+    typed = _merge(RunConfig, {k: v for k, v in cfg.items() if k not in ("inference", "prior", "loss")}, "config")
     typed.inference = _merge(INFERENCE_SCHEMAS[inf_name], inference, "inference")
     typed.prior = _merge(PRIOR_SCHEMAS[prior_name], prior, "prior")
+    typed.loss = _merge(LOSS_SCHEMAS[loss_name], loss, "loss")
 
     e, i = typed.experiment, typed.inference
     positive = {

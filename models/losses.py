@@ -48,7 +48,21 @@ def non_saturating() -> GANLoss:
     )
 
 
-LOSSES: dict[str, Callable[[], GANLoss]] = {"non_saturating": non_saturating}
+def minimax() -> GANLoss:
+    """The original minimax GAN likelihood (Goodfellow et al. 2014, eq. 1).
+
+    The generator maximises ``-log(1 - D(G(z)))`` (it minimises ``log(1 - D(G(z)))``, whose gradient
+    vanishes when the discriminator wins early: the reason for the non-saturating form); the
+    discriminator's terms are the same as in :func:`non_saturating`.
+    """
+    return GANLoss(
+        generator=lambda logits: -jax.nn.log_sigmoid(-logits),
+        discriminator_real=jax.nn.log_sigmoid,
+        discriminator_fake=lambda logits: jax.nn.log_sigmoid(-logits),
+    )
+
+
+LOSSES: dict[str, Callable[[], GANLoss]] = {"non_saturating": non_saturating, "minimax": minimax}
 
 
 def build_loss(name: str) -> GANLoss:

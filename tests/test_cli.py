@@ -11,8 +11,9 @@ import pytest
 from experiments.cli import group_options, main
 from experiments.datasets import DATASETS
 from experiments.run import compute_metrics, load_dataset
-from experiments.schema import INFERENCE_SCHEMAS, PRIOR_SCHEMAS
+from experiments.schema import INFERENCE_SCHEMAS, LOSS_SCHEMAS, PRIOR_SCHEMAS
 from inference.registry import INFERENCE
+from models.losses import LOSSES
 from models.priors import PRIORS
 
 SMALL = ["iterations=30", "experiment.num_draws=3"]
@@ -21,6 +22,7 @@ SMALL = ["iterations=30", "experiment.num_draws=3"]
 def test_config_groups_match_registries():
     assert group_options("inference") == sorted(INFERENCE) == sorted(INFERENCE_SCHEMAS)
     assert group_options("prior") == sorted(PRIORS) == sorted(PRIOR_SCHEMAS)
+    assert group_options("loss") == sorted(LOSSES) == sorted(LOSS_SCHEMAS)
     assert set(group_options("experiment")) <= set(DATASETS) | {"digits"}
 
 
@@ -62,6 +64,7 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
 BAD = [
     (["experiment=mnist_typo"], "unknown experiment 'mnist_typo'; valid: digits, grid25, ring8"),
     (["inference=hmc"], "unknown inference 'hmc'; valid: mle, sghmc, sgld"),
+    (["loss=hinge"], "unknown loss 'hinge'; valid: minimax, non_saturating"),
     (["prior=cauchy"], "unknown prior 'cauchy'; valid: laplace, normal, student_t"),
     (["prior=student_t", "prior.df=0"], "prior.df=0.0 is invalid"),
     (["iterations=-5"], "iterations=-5 is invalid"),

@@ -91,6 +91,15 @@ def test_prior_swap_changes_log_prior_exactly():
     assert m2.discriminator_prior("layers.0.bias", b.shape).scale == 0.5
 
 
+def test_minimax_generator_term_is_minus_log_one_minus_d():
+    """Goodfellow et al. eq. 1: the generator's term is -log(1 - D(G(z))); non-saturating: log D(G(z))."""
+    logits = jnp.array([-3.0, 0.0, 2.0])
+    d = jax.nn.sigmoid(logits)
+    np.testing.assert_allclose(build_loss("minimax").generator(logits), -jnp.log1p(-d), rtol=1e-5)
+    np.testing.assert_allclose(build_loss("non_saturating").generator(logits), jnp.log(d), rtol=1e-5)
+    np.testing.assert_allclose(build_loss("minimax").discriminator_fake(logits), jnp.log1p(-d), rtol=1e-5)
+
+
 def test_unknown_prior_lists_valid_names():
     with pytest.raises(KeyError, match="valid: " + ", ".join(sorted(PRIORS))):
         build_prior("cauchy")
