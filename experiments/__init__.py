@@ -2,12 +2,12 @@
 
 What lives here
 ---------------
-- ``conf/`` -- Hydra config groups ``experiment``, ``inference``, ``prior``.
+- ``conf/`` -- Hydra config groups ``experiment``, ``inference``, ``prior``, ``loss``.
 - :mod:`experiments.schema` -- typed structured configs that validate a composed config.
 - :mod:`experiments.datasets` -- the ``DATASETS`` registry (8-Gaussian ring, 25-Gaussian grid, digits).
 - :mod:`experiments.metrics` -- mode coverage, high-quality fraction, reverse KL, classifier metrics,
   function-space convergence diagnostics (ArviZ).
-- :mod:`experiments.report` -- ArviZ export, ``samples.png`` and ``report.md``.
+- :mod:`experiments.report` -- ``samples.png``, ``report.md`` and strict-JSON ``metrics.json``.
 - :mod:`experiments.run` -- one run from a validated config to a run directory.
 - :mod:`experiments.cli` -- the ``bgan-run`` entry point.
 - :mod:`experiments.summarize` -- ``bgan-summarize``: markdown tables of run directories over seeds.

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+DIGITS_SIZE = 1797  # images in scikit-learn's bundled digits
+
 
 @dataclass(frozen=True)
 class Dataset:

@@ -24,8 +24,9 @@ def metric_samples(x_generated: np.ndarray, last_draws: int, n: int = NUM_METRIC
     last_draws : int
         How many of the final draws form the posterior predictive (1 = the final weights only).
     n : int
-        Number of samples (VEEGAN/PacGAN use 2,500); taken evenly from the pool, so every chain and
-        kept draw contributes equally. Fewer if the pool is smaller.
+        Number of samples (VEEGAN/PacGAN use 2,500): the first ``n`` of the pool in an order that cycles
+        through every (chain, draw), so their contributions differ by at most one sample. Fewer if the
+        pool is smaller.
 
     Returns
     -------
@@ -33,10 +34,9 @@ def metric_samples(x_generated: np.ndarray, last_draws: int, n: int = NUM_METRIC
     """
     kept = x_generated[:, -last_draws:]
     flat = kept.reshape(-1, int(np.prod(kept.shape[3:])))
-    # interleave so that a prefix of the pool already mixes every chain and draw
+    # sample-major order: every (chain, draw) gives its first sample, then its second, ...
     order = np.arange(flat.shape[0]).reshape(kept.shape[0] * kept.shape[1], kept.shape[2]).T.ravel()
-    idx = order[np.linspace(0, len(order) - 1, min(n, len(order))).astype(int)]
-    return flat[idx]
+    return flat[order[:n]]
 
 
 def nearest_mode(samples: np.ndarray, modes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -64,7 +64,7 @@ def mixture_metrics(samples: np.ndarray, modes: np.ndarray, sigma: float) -> dic
     -------
     dict
         ``modes`` (int), ``high_quality`` (fraction in [0, 1]), ``reverse_kl`` (nats; ``inf`` if no
-        sample is high quality), ``num_samples``.
+        sample is high quality, written as ``null`` in ``metrics.json``), ``num_samples``.
     """
     idx, dist = nearest_mode(samples, modes)
     hq = dist <= 3 * sigma
@@ -121,6 +121,9 @@ def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         covmean = linalg.sqrtm(s1 @ s2)
+        if not np.all(np.isfinite(covmean)):  # singular product: regularise (as pytorch-fid does)
+            offset = 1e-6 * np.eye(len(s1))
+            covmean = linalg.sqrtm((s1 + offset) @ (s2 + offset))
     covmean = np.real(covmean)
     return float(np.sum((mu1 - mu2) ** 2) + np.trace(s1 + s2 - 2 * covmean))
 
@@ -149,10 +152,9 @@ def classifier_metrics(
     -------
     dict
         ``classes_covered`` (int), ``class_kl`` (``KL(q || p)`` of the generated class histogram ``q``
-        against the held-out real one ``p``, nats; the reverse KL of VEEGAN), and
-        ``frechet_classifier_distance`` (Fréchet distance in the classifier's hidden-layer space, *not*
-        Inception FID) with ``frechet_classifier_distance_real`` (the same between the training and the
-        held-out real images, its floor).
+        against the held-out real one ``p``, nats; the reverse KL of VEEGAN), ``class_histogram``
+        (``q``), ``frechet_classifier_distance`` (Fréchet distance in the classifier's hidden-layer
+        space, *not* Inception FID) and ``num_samples``.
     """
     pred = clf.predict(samples)
     q = np.bincount(pred, minlength=num_classes) / len(pred)
@@ -188,6 +190,9 @@ def convergence_diagnostics(stats: dict[str, np.ndarray]) -> dict:
     out = {}
     for name, x in stats.items():
         x = np.asarray(x, dtype=np.float64)
+        if x.shape[1] < 4:  # too few draws for split R-hat / ESS
+            out[name] = {"rhat": None, "ess_bulk": None, "ess_tail": None}
+            continue
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             rhat = az.rhat(x, method="rank") if x.shape[0] > 1 else np.nan

@@ -58,7 +58,18 @@ def write_report(path, *, cfg_yaml: str, metrics: dict, title: str) -> None:
         f.write("\n".join(lines))
 
 
+def _finite_or_none(obj):
+    if isinstance(obj, float) and not np.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite_or_none(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_finite_or_none(v) for v in obj]
+    return obj
+
+
 def write_json(path, obj) -> None:
+    """Strict JSON: a non-finite figure (e.g. ``reverse_kl`` with no high-quality sample) is ``null``."""
     with open(path, "w") as f:
-        json.dump(obj, f, indent=2, allow_nan=True)
+        json.dump(_finite_or_none(obj), f, indent=2, allow_nan=False)
         f.write("\n")

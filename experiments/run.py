@@ -20,6 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from experiments import metrics as M
 from experiments.datasets import Dataset, load_dataset
 from experiments.report import plot_samples, write_json, write_report
+from experiments.schema import ConfigError
 from inference.arviz_export import to_datatree
 from inference.bridge import site_shapes
 from inference.driver import make_recorder, make_schedule
@@ -118,11 +119,12 @@ def run(cfg: DictConfig) -> Path:
         ``report.md``.
     """
     e, inf = cfg.experiment, cfg.inference
-    data = load_dataset(e.dataset.name, num_train=e.dataset.num_train, num_eval=e.dataset.num_eval,
-                        seed=cfg.seed)
+    sizes = {k: v for k, v in (("num_train", e.dataset.num_train), ("num_eval", e.dataset.num_eval)) if v is not None}
+    try:
+        data = load_dataset(e.dataset.name, seed=cfg.seed, **sizes)
+    except (KeyError, ValueError) as err:
+        raise ConfigError(f"experiment.dataset: {err}") from None
     if e.batch_size > data.train.shape[0]:
-        from experiments.schema import ConfigError
-
         raise ConfigError(f"experiment.batch_size={e.batch_size} is invalid: must be <= the "
                           f"{data.train.shape[0]} training points")
     model = build_model(cfg, data)

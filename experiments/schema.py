@@ -7,11 +7,20 @@ registries (``INFERENCE``, ``PRIORS``, ``DATASETS``).
 
 from __future__ import annotations
 
+import math
+import os
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
+
+from experiments.datasets import DATASETS, DIGITS_SIZE
+
+RUN_FILES = frozenset({"config.yaml", "posterior.nc", "metrics.json", "samples.png", "report.md"})
+MAX_SEED = 2**31 - 1
+MIN_METRIC_POOL = 100
 
 
 class ConfigError(ValueError):
@@ -134,6 +143,32 @@ def _check(cond: bool, key: str, what: str, value) -> None:
         raise ConfigError(f"{key}={value!r} is invalid: must be {what}")
 
 
+def check_out_dir(out_dir: str) -> None:
+    """Refuse an ``out_dir`` that a run could not write, or whose replacement would destroy other files.
+
+    A run replaces an existing *run directory* (one holding only run files) as a whole; any other
+    existing directory, a file, or an unwritable parent is refused.
+
+    Raises
+    ------
+    ConfigError
+    """
+    path = Path(out_dir).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ConfigError(f"out_dir={out_dir!r} is invalid: it is an existing file")
+    if path.is_dir():
+        extra = sorted(p.name for p in path.iterdir() if p.name not in RUN_FILES)
+        if extra:
+            raise ConfigError(
+                f"out_dir={out_dir!r} is invalid: it exists and is not a bgan-run directory "
+                f"(holds {', '.join(extra[:3])}{', ...' if len(extra) > 3 else ''}); choose a new or empty directory")
+    parent = path.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise ConfigError(f"out_dir={out_dir!r} is invalid: {parent} is not a writable directory")
+
+
 def validate(cfg: DictConfig) -> DictConfig:
     """Type-check and range-check a composed config; return it resolved and typed.
 
@@ -159,6 +194,13 @@ def validate(cfg: DictConfig) -> DictConfig:
     typed.loss = _merge(LOSS_SCHEMAS[loss_name], loss, "loss")
 
     e, i = typed.experiment, typed.inference
+    _check(e.dataset.name in DATASETS, "experiment.dataset.name", f"one of {', '.join(sorted(DATASETS))}",
+           e.dataset.name)
+    _check(typed.seed <= MAX_SEED, "seed", f"an integer in [0, {MAX_SEED}]", typed.seed)
+    for group, node in (("inference", i), ("prior", typed.prior)):
+        for key, value in node.items():
+            if isinstance(value, float):
+                _check(math.isfinite(value), f"{group}.{key}", "finite", value)
     positive = {
         "seed": (typed.seed, 0), "iterations": (typed.iterations, 1),
         "experiment.batch_size": (e.batch_size, 1), "experiment.latent_dim": (e.latent_dim, 1),
@@ -178,6 +220,18 @@ def validate(cfg: DictConfig) -> DictConfig:
     for key, sizes in (("experiment.generator_hidden", e.generator_hidden),
                        ("experiment.discriminator_hidden", e.discriminator_hidden)):
         _check(len(sizes) > 0 and all(s >= 1 for s in sizes), key, "a non-empty list of integers >= 1", list(sizes))
+    if e.dataset.name == "digits":
+        n_eval, n_train = e.dataset.num_eval, e.dataset.num_train
+        _check(10 <= n_eval <= DIGITS_SIZE - 10, "experiment.dataset.num_eval", f"in [10, {DIGITS_SIZE - 10}]", n_eval)
+        if n_train is not None:
+            _check(10 <= n_train <= DIGITS_SIZE - n_eval, "experiment.dataset.num_train",
+                   f"in [10, {DIGITS_SIZE} - num_eval] or null", n_train)
+    chains = i.num_generators if inf_name in SGMCMC else 1
+    if e.samples_per_draw is not None:
+        pool = e.samples_per_draw * chains * e.metric_draws
+        _check(pool >= MIN_METRIC_POOL, "experiment.samples_per_draw",
+               f"large enough for >= {MIN_METRIC_POOL} metric samples (samples_per_draw x chains x metric_draws)",
+               e.samples_per_draw)
     _check(e.metric_draws <= e.num_draws, "experiment.metric_draws", f"<= experiment.num_draws ({e.num_draws})", e.metric_draws)
     _check(e.output_activation in ("linear", "sigmoid"), "experiment.output_activation", "'linear' or 'sigmoid'", e.output_activation)
     if inf_name in SGMCMC:
@@ -199,4 +253,5 @@ def validate(cfg: DictConfig) -> DictConfig:
         _check(typed.prior.df > 0, "prior.df", "> 0", typed.prior.df)
     _check(typed.prior.init_scale is None or typed.prior.init_scale > 0, "prior.init_scale", "> 0 or null",
            typed.prior.init_scale)
+    check_out_dir(typed.out_dir)
     return typed

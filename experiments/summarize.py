@@ -1,7 +1,7 @@
 """``bgan-summarize RUN_DIR ...``: a markdown table of run directories, mean ± sd over seeds.
 
-Runs are grouped by their directory name with a trailing ``-s<seed>`` removed, so
-``grid25-sghmc-s0 .. -s2`` form one row. Every figure is read from the runs' ``metrics.json``.
+Runs are grouped by their directory name with a trailing ``-s<seed>`` or ``-seed<seed>`` removed, so
+``grid25-sghmc-s0 .. -s2`` (or bgan-run's default ``grid25-sghmc-seed0 ..``) form one row. Every figure is read from the runs' ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ def summarize(run_dirs: list[Path]) -> str:
         path = Path(d) / "metrics.json"
         if not path.is_file():
             raise FileNotFoundError(f"{d}: no metrics.json (not a bgan-run directory)")
-        groups[re.sub(r"-s\d+$", "", Path(d).name)].append(json.loads(path.read_text()))
+        groups[re.sub(r"-s(?:eed)?\d+$", "", Path(d).name)].append(json.loads(path.read_text()))
     out = []
     for family, cols in COLUMNS.items():
         rows = {k: v for k, v in groups.items() if cols[0] in v[0]}

@@ -2,7 +2,7 @@
 particles.
 
 One iteration alternates the two conditionals of :mod:`models.bgan`: every generator particle takes one
-SGHMC step on ``log p(theta_g | z, theta_d)`` (all J_d discriminator particles in the likelihood), then
+SG-MCMC step (SGHMC, the paper's choice, or SGLD) on ``log p(theta_g | z, theta_d)`` (all J_d discriminator particles in the likelihood), then
 every discriminator particle takes one step on ``log p(theta_d | z, X, theta_g)`` (fake samples pooled over
 the updated generator particles). Particles are a leading array axis handled by ``jax.vmap``; the data
 live on the device and minibatches are drawn inside the compiled step.
@@ -33,7 +33,7 @@ class BayesGANState(NamedTuple):
 
 
 class BayesGANInfo(NamedTuple):
-    """Per-iteration SGHMC diagnostics, shapes ``(J_g,)`` and ``(J_d,)``."""
+    """Per-iteration SG-MCMC diagnostics, shapes ``(J_g,)`` and ``(J_d,)``."""
 
     generator: SGHMCInfo
     discriminator: SGHMCInfo
@@ -156,6 +156,8 @@ def bayesgan(
         rms_eps=rms_eps,
     )
     if kernel == "sghmc":
+        if friction is None:
+            raise ValueError("the sghmc kernel needs a friction in (0, 1]")
         kwargs["friction"] = friction
     gen_alg = KERNELS[kernel](make_logdensity_fn(model.generator_model), **kwargs)
     disc_alg = KERNELS[kernel](make_logdensity_fn(model.discriminator_model), **kwargs)

@@ -1,7 +1,7 @@
 """The compiled sampling loop: ``lax.scan`` over iterations, thinning, chunked progress.
 
-Iteration ``t`` uses the key ``fold_in(rng_key, t)`` and draw ``d`` records with ``fold_in(record_key,
-d)``, so the draws do not depend on how the loop is cut into compiled chunks. Each chunk is one call of a
+``rng_key`` is split into an init, a step and a record key; iteration ``t`` uses ``fold_in(step_key, t)``
+and draw ``d`` records with ``fold_in(record_key, d)``, so the draws do not depend on how the loop is cut into compiled chunks. Each chunk is one call of a
 single jitted function (compiled once); its draws are copied to the host when it returns, which is the
 only host synchronisation.
 """

@@ -6,7 +6,7 @@ overdamped Langevin diffusion): ``theta <- theta + eta grad log p + N(0, 2 eta T
 update is ``theta <- theta + eta G grad log p + N(0, 2 eta T G)`` with ``G = 1 / (eps + sqrt(V))`` and ``V``
 an exponential moving average of squared gradients; the Gamma correction term of Li et al. (of order
 ``1 - decay``) is dropped, as in their experiments (tested: the bias this leaves on a Gaussian target is
-stated in ``tests/test_sgld.py``).
+stated in ``tests/test_samplers.py``).
 """
 
 from __future__ import annotations

@@ -81,7 +81,28 @@ BAD = [
     (["iterations"], "malformed override 'iterations'"),
     (["seed=[1"], "bad override"),
     (["experiment=digits", "experiment.batch_size=5000"], "experiment.batch_size=5000 is invalid"),
+    (["experiment.dataset.name=mnist"], "experiment.dataset.name='mnist' is invalid: must be one of digits, grid25"),
+    (["experiment.dataset.num_eval=1797"], "experiment.dataset.num_eval=1797 is invalid"),
+    (["experiment.dataset.num_train=1700"], "experiment.dataset.num_train=1700 is invalid"),
+    (["experiment.dataset.num_train=5"], "experiment.dataset.num_train=5 is invalid"),
+    (["seed=4294967296"], "seed=4294967296 is invalid"),
+    (["inference.temperature=inf"], "inference.temperature=inf is invalid: must be finite"),
+    (["prior.scale=nan"], "prior.scale=nan is invalid"),
+    (["inference=mle", "experiment.samples_per_draw=1"], "experiment.samples_per_draw=1 is invalid"),
 ]
+
+
+def test_out_dir_that_is_not_a_run_directory_is_refused(tmp_path, capsys):
+    precious = tmp_path / "home"
+    precious.mkdir()
+    (precious / "thesis.tex").write_text("years of work")
+    assert main(["experiment=ring8", f"out_dir={precious}"]) == 2
+    assert "is not a bgan-run directory (holds thesis.tex)" in capsys.readouterr().err
+    assert (precious / "thesis.tex").read_text() == "years of work"
+    a_file = tmp_path / "f"
+    a_file.write_text("x")
+    assert main([f"out_dir={a_file}"]) == 2
+    assert "is an existing file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("overrides,message", BAD)

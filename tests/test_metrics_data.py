@@ -45,13 +45,17 @@ def test_frechet_distance_known_values():
     assert frechet_distance(a, a + np.array([3.0, 0, 4.0])) == pytest.approx(25.0, rel=1e-3)
 
 
-def test_metric_samples_pool_every_chain():
-    x = np.zeros((4, 3, 5, 2))
-    for c in range(4):
-        x[c] = c
-    s = metric_samples(x, last_draws=1, n=8)
-    assert s.shape == (8, 2)
-    assert set(s[:, 0].tolist()) == {0, 1, 2, 3}
+@pytest.mark.parametrize("chains,draws,samples,last,n", [(4, 3, 5, 1, 8), (4, 6, 10, 2, 40), (1, 5, 50, 2, 50)])
+def test_metric_samples_pool_every_chain_and_draw_equally(chains, draws, samples, last, n):
+    x = np.zeros((chains, draws, samples, 2))
+    for c in range(chains):
+        for d in range(draws):
+            x[c, d, :, 0], x[c, d, :, 1] = c, d
+    s = metric_samples(x, last_draws=last, n=n)
+    assert s.shape == (n, 2)
+    assert set(s[:, 1].tolist()) == set(range(draws - last, draws))  # only the kept draws
+    counts = np.unique(s[:, 0] * 100 + s[:, 1], return_counts=True)[1]
+    assert len(counts) == chains * last and counts.max() - counts.min() <= 1
 
 
 def test_unknown_dataset_lists_valid_names():
