@@ -11,6 +11,7 @@ What lives here
 - :mod:`experiments.run` -- one run from a validated config to a run directory.
 - :mod:`experiments.cli` -- the ``bgan-run`` entry point.
 - :mod:`experiments.summarize` -- ``bgan-summarize``: markdown tables of run directories over seeds.
+- :mod:`experiments.diagnose` -- ``bgan-diagnose``: ArviZ R-hat/ESS of a run, flagging non-convergence.
 
 Imports: :mod:`models` and :mod:`inference` (and the libraries); nothing imports from here.
 """

@@ -18,7 +18,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from experiments.datasets import DATASETS, DIGITS_SIZE
 
-RUN_FILES = frozenset({"config.yaml", "posterior.nc", "metrics.json", "samples.png", "report.md"})
+RUN_FILES = frozenset({"config.yaml", "posterior.nc", "metrics.json", "samples.png", "report.md", "diagnostics.png"})
 MAX_SEED = 2**31 - 1
 MIN_METRIC_POOL = 100
 
