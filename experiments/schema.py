@@ -50,6 +50,7 @@ class ExperimentConfig:
     weights_per_site: int = 8
     sghmc: dict[str, Any] = field(default_factory=dict)
     sgld: dict[str, Any] = field(default_factory=dict)
+    svi: dict[str, Any] = field(default_factory=dict)
     mle: dict[str, Any] = field(default_factory=dict)
     prior: dict[str, Any] = field(default_factory=dict)
 
@@ -102,7 +103,16 @@ class RunConfig:
     loss: Any = None
 
 
-INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "sgld": SGLDConfig, "mle": MLEConfig}
+@dataclass
+class SVIConfig:
+    name: str = "svi"
+    num_generators: int = 4
+    num_discriminators: int = 2
+    learning_rate: float = 1e-3
+    init_guide_scale: float = 1e-3
+
+
+INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "sgld": SGLDConfig, "svi": SVIConfig, "mle": MLEConfig}
 SGMCMC = ("sghmc", "sgld")
 @dataclass
 class LaplacePriorConfig(NormalPriorConfig):
@@ -212,7 +222,7 @@ def validate(cfg: DictConfig) -> DictConfig:
         positive["experiment.dataset.num_train"] = (e.dataset.num_train, 1)
     if e.samples_per_draw is not None:
         positive["experiment.samples_per_draw"] = (e.samples_per_draw, 1)
-    if inf_name in SGMCMC:
+    if inf_name != "mle":
         positive |= {"inference.num_generators": (i.num_generators, 1),
                      "inference.num_discriminators": (i.num_discriminators, 1)}
     for key, (value, low) in positive.items():
@@ -226,7 +236,7 @@ def validate(cfg: DictConfig) -> DictConfig:
         if n_train is not None:
             _check(10 <= n_train <= DIGITS_SIZE - n_eval, "experiment.dataset.num_train",
                    f"in [10, {DIGITS_SIZE} - num_eval] or null", n_train)
-    chains = i.num_generators if inf_name in SGMCMC else 1
+    chains = i.get("num_generators", 1)
     if e.samples_per_draw is not None:
         pool = e.samples_per_draw * chains * e.metric_draws
         _check(pool >= MIN_METRIC_POOL, "experiment.samples_per_draw",
@@ -245,6 +255,9 @@ def validate(cfg: DictConfig) -> DictConfig:
         _check(i.schedule in ("constant", "cosine"), "inference.schedule", "'constant' or 'cosine'", i.schedule)
         _check(0 <= i.final_step_size_ratio <= 1, "inference.final_step_size_ratio", "in [0, 1]",
                i.final_step_size_ratio)
+    elif inf_name == "svi":
+        _check(0 < i.learning_rate < 1, "inference.learning_rate", "in (0, 1)", i.learning_rate)
+        _check(i.init_guide_scale > 0, "inference.init_guide_scale", "> 0", i.init_guide_scale)
     else:
         _check(0 < i.learning_rate < 1, "inference.learning_rate", "in (0, 1)", i.learning_rate)
         _check(0 <= i.b1 < 1 and 0 <= i.b2 < 1, "inference.b1/b2", "in [0, 1)", (i.b1, i.b2))

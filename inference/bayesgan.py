@@ -70,7 +70,8 @@ class BayesGANSampler(NamedTuple):
     step : callable
         ``step(rng_key, state) -> (state, info)``: one full iteration (generator and discriminator).
     positions : callable
-        ``positions(state) -> (generator_sites, discriminator_sites)``, leading particle axes.
+        ``positions(state, rng_key) -> (generator_sites, discriminator_sites)``, leading particle axes
+        (the key serves algorithms whose draws are random given the state, e.g. variational ``q``).
     stats : callable
         ``stats(info) -> (generator_stats, discriminator_stats)``: dicts of per-particle scalars for
         ArviZ's ``sample_stats``.
@@ -182,7 +183,7 @@ def bayesgan(
         )(jax.random.split(k_disc, num_discriminators), state.discriminator)
         return BayesGANState(gen_state, disc_state), BayesGANInfo(gen_info, disc_info)
 
-    def positions(state: BayesGANState):
+    def positions(state: BayesGANState, rng_key=None):
         return state.generator.position, state.discriminator.position
 
     def stats(info: BayesGANInfo):

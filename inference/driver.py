@@ -82,7 +82,7 @@ def make_recorder(
     """
 
     def record(rng_key, state, info):
-        gen, disc = sampler.positions(state)
+        gen, disc = sampler.positions(state, jax.random.fold_in(rng_key, 1))
         num_chains = jax.tree.leaves(gen)[0].shape[0]
         z = jax.random.normal(rng_key, (num_chains, samples_per_draw, model.latent_dim))
         out = {"x_generated": jax.vmap(model.generate)(gen, z)}

@@ -101,7 +101,7 @@ def mle_gan(
         out, info = jax.vmap(single_step, in_axes=(None, 0, 0, 0, 0))(rng_key, *state)
         return MLEState(*out), info
 
-    def positions(state: MLEState):
+    def positions(state: MLEState, rng_key=None):
         return state.generator, state.discriminator
 
     def stats(info: MLEInfo):

@@ -13,10 +13,12 @@ from functools import partial
 
 from inference.bayesgan import BayesGANSampler, bayesgan
 from inference.mle import mle_gan
+from inference.svi import bayesgan_svi
 
 INFERENCE: dict[str, Callable[..., BayesGANSampler]] = {
     "sghmc": partial(bayesgan, kernel="sghmc"),
     "sgld": partial(bayesgan, kernel="sgld"),
+    "svi": bayesgan_svi,
     "mle": mle_gan,
 }
 

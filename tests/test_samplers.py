@@ -152,3 +152,35 @@ def test_sgld_plain_step_is_blackjax_kernel():
     ref = blackjax.sgld(lambda p, _: jax.grad(ld)(p)).step(jax.random.key(5), pos, None, 1e-2, 0.7)
     np.testing.assert_allclose(ours.position["w"], ref["w"], rtol=1e-6)
     assert float(info.logdensity) == pytest.approx(-2.5)
+
+
+def test_svi_recovers_the_mean_field_optimum(regression):
+    """AutoNormal + TraceMeanField_ELBO + optax Adam, as in inference.svi, on the conjugate regression:
+    the KL(q || p)-optimal fully factorised Gaussian has the posterior mean and variances 1 / Lambda_ii."""
+    import numpyro
+    import numpyro.distributions as dist
+    import optax
+    from numpyro.infer import SVI, TraceMeanField_ELBO
+    from numpyro.infer.autoguide import AutoNormal
+
+    x, y, mean, cov = regression
+
+    def model(xb, yb):
+        w = numpyro.sample("w", dist.Normal(jnp.zeros(D), 1.0).to_event(1))
+        with numpyro.handlers.scale(scale=N / xb.shape[0]):
+            numpyro.sample("y", dist.Normal(xb @ w, 1.0).to_event(1), obs=yb)
+
+    guide = AutoNormal(model, init_scale=0.01)
+    svi = SVI(model, guide, optax.adam(optax.cosine_decay_schedule(3e-3, 20_000, alpha=0.01)),
+              TraceMeanField_ELBO(num_particles=8))
+    state = svi.init(jax.random.key(0), x[:100], y[:100])
+
+    def body(state, key):
+        idx = jax.random.randint(key, (250,), 0, N)
+        return svi.update(state, x[idx], y[idx])
+
+    state, _ = jax.lax.scan(body, state, jax.random.split(jax.random.key(1), 20_000))
+    params = svi.get_params(state)
+    precision = np.linalg.inv(cov)
+    np.testing.assert_allclose(params["w_auto_loc"], mean, atol=0.2 * np.sqrt(np.diag(cov)).min())
+    np.testing.assert_allclose(params["w_auto_scale"] ** 2, 1 / np.diag(precision), rtol=0.25)
