@@ -51,6 +51,7 @@ class ExperimentConfig:
     sghmc: dict[str, Any] = field(default_factory=dict)
     sgld: dict[str, Any] = field(default_factory=dict)
     svi: dict[str, Any] = field(default_factory=dict)
+    mc_dropout: dict[str, Any] = field(default_factory=dict)
     mle: dict[str, Any] = field(default_factory=dict)
     prior: dict[str, Any] = field(default_factory=dict)
 
@@ -112,7 +113,16 @@ class SVIConfig:
     init_guide_scale: float = 1e-3
 
 
-INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "sgld": SGLDConfig, "svi": SVIConfig, "mle": MLEConfig}
+@dataclass
+class MCDropoutConfig(MLEConfig):
+    name: str = "mc_dropout"
+    dropout_rate: float = 0.1
+    num_generators: int = 4
+    num_discriminators: int = 2
+
+
+INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "sgld": SGLDConfig, "svi": SVIConfig, "mc_dropout": MCDropoutConfig,
+                     "mle": MLEConfig}
 SGMCMC = ("sghmc", "sgld")
 @dataclass
 class LaplacePriorConfig(NormalPriorConfig):
@@ -261,6 +271,8 @@ def validate(cfg: DictConfig) -> DictConfig:
     else:
         _check(0 < i.learning_rate < 1, "inference.learning_rate", "in (0, 1)", i.learning_rate)
         _check(0 <= i.b1 < 1 and 0 <= i.b2 < 1, "inference.b1/b2", "in [0, 1)", (i.b1, i.b2))
+        if inf_name == "mc_dropout":
+            _check(0 < i.dropout_rate < 1, "inference.dropout_rate", "in (0, 1)", i.dropout_rate)
     _check(typed.prior.scale > 0, "prior.scale", "> 0", typed.prior.scale)
     if prior_name == "student_t":
         _check(typed.prior.df > 0, "prior.df", "> 0", typed.prior.df)

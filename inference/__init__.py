@@ -8,7 +8,7 @@ What lives here
 - :mod:`inference.sgld` -- SGLD (BlackJAX's kernel) and pSGLD as an ``init``/``step`` pair.
 - :mod:`inference.bayesgan` -- the Saatchi & Wilson Gibbs sweep over ``J_g``/``J_d`` particles.
 - :mod:`inference.svi` -- mean-field variational Bayesian GAN (numpyro SVI, ``TraceMeanField_ELBO``).
-- :mod:`inference.mle` -- the maximum-likelihood GAN twin (optax Adam).
+- :mod:`inference.mle` -- the maximum-likelihood GAN twin (optax Adam), and MC dropout on it.
 - :mod:`inference.driver` -- the compiled ``lax.scan`` loop, thinning and chunked progress.
 - :mod:`inference.registry` -- the ``INFERENCE`` registry.
 

@@ -45,8 +45,12 @@ def mle_gan(
     b2: float = 0.999,
     iterations: int | None = None,
     init_model: BayesGAN | None = None,
+    dropout_rate: float = 0.0,
+    num_generators: int = 1,
+    num_discriminators: int = 1,
 ) -> BayesGANSampler:
-    """Maximum-likelihood GAN (Goodfellow et al. 2014) with optax Adam (Kingma & Ba 2015).
+    """Maximum-likelihood GAN (Goodfellow et al. 2014) with optax Adam (Kingma & Ba 2015), optionally with
+    MC dropout (Gal & Ghahramani 2016).
 
     Parameters
     ----------
@@ -62,6 +66,14 @@ def mle_gan(
     init_model : models.bgan.BayesGAN, optional
         Whose prior draws initialise the weights; default ``model`` (the same draws as the Bayesian GAN
         with the same seed and init prior).
+    dropout_rate : float
+        ``p`` in [0, 1): with ``p > 0`` every hidden unit of both networks is dropped with probability
+        ``p`` at each training step (inverted dropout, kept units scaled by ``1 / (1 - p)``), and each
+        recorded draw is ``num_generators`` / ``num_discriminators`` networks with fresh masks: samples of
+        Gal & Ghahramani's Bernoulli variational posterior. A mask on the hidden units feeding layer ``l``
+        is a mask on the rows of ``layers.l.kernel``, so draws are ordinary weight sets.
+    num_generators, num_discriminators : int
+        Masked networks per recorded draw (the ``chain`` axis); 1 without dropout.
 
     Returns
     -------
@@ -70,6 +82,23 @@ def mle_gan(
     """
     num_data = int(data.shape[0])
     opt = optax.adam(learning_rate, b1=b1, b2=b2)
+    if not 0.0 <= dropout_rate < 1.0:
+        raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
+    if dropout_rate == 0.0 and (num_generators, num_discriminators) != (1, 1):
+        raise ValueError("without dropout the ML GAN has one generator and one discriminator")
+
+    def drop(params: dict, key) -> dict:
+        """Inverted-dropout masks on the rows of every kernel after the first layer."""
+        if dropout_rate == 0.0:
+            return params
+        out = {}
+        for i, (name, w) in enumerate(sorted(params.items())):
+            layer = int(name.split("layers.")[1].split(".")[0])
+            if name.endswith("kernel") and layer > 0:
+                keep = jax.random.bernoulli(jax.random.fold_in(key, i), 1.0 - dropout_rate, w.shape[:-1])
+                w = w * keep[..., None] / (1.0 - dropout_rate)
+            out[name] = w
+        return out
 
     def generator_loss(gen, disc, z):
         logits = model.discriminate(disc, model.generate(gen, z))
@@ -87,12 +116,13 @@ def mle_gan(
     def single_step(rng_key, gen, disc, gen_opt, disc_opt):
         k_z, k_idx, k_zf = jax.random.split(rng_key, 3)
         z = jax.random.normal(k_z, (batch_size, model.latent_dim))
-        g_loss, g_grad = jax.value_and_grad(generator_loss)(gen, disc, z)
+        k_dg, k_dd, k_dg2, k_dd2 = (jax.random.fold_in(rng_key, 100 + i) for i in range(4))
+        g_loss, g_grad = jax.value_and_grad(lambda g: generator_loss(drop(g, k_dg), drop(disc, k_dd), z))(gen)
         updates, gen_opt = opt.update(g_grad, gen_opt, gen)
         gen = optax.apply_updates(gen, updates)
         x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
-        x_fake = model.generate(gen, jax.random.normal(k_zf, (batch_size, model.latent_dim)))
-        d_loss, d_grad = jax.value_and_grad(discriminator_loss)(disc, x_real, x_fake)
+        x_fake = model.generate(drop(gen, k_dg2), jax.random.normal(k_zf, (batch_size, model.latent_dim)))
+        d_loss, d_grad = jax.value_and_grad(lambda d: discriminator_loss(drop(d, k_dd2), x_real, x_fake))(disc)
         updates, disc_opt = opt.update(d_grad, disc_opt, disc)
         disc = optax.apply_updates(disc, updates)
         return (gen, disc, gen_opt, disc_opt), MLEInfo(g_loss, d_loss)
@@ -102,9 +132,18 @@ def mle_gan(
         return MLEState(*out), info
 
     def positions(state: MLEState, rng_key=None):
-        return state.generator, state.discriminator
+        if dropout_rate == 0.0:
+            return state.generator, state.discriminator
+        k_g, k_d = jax.random.split(rng_key)
+
+        def masked(params, key, n):
+            one = jax.tree.map(lambda x: x[0], params)
+            return jax.vmap(lambda k: drop(one, k))(jax.random.split(key, n))
+
+        return masked(state.generator, k_g, num_generators), masked(state.discriminator, k_d, num_discriminators)
 
     def stats(info: MLEInfo):
-        return {"generator_loss": info.generator_loss}, {"discriminator_loss": info.discriminator_loss}
+        return ({"generator_loss": jnp.broadcast_to(info.generator_loss, (num_generators,))},
+                {"discriminator_loss": jnp.broadcast_to(info.discriminator_loss, (num_discriminators,))})
 
     return BayesGANSampler(init, step, positions, stats)

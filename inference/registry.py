@@ -19,6 +19,7 @@ INFERENCE: dict[str, Callable[..., BayesGANSampler]] = {
     "sghmc": partial(bayesgan, kernel="sghmc"),
     "sgld": partial(bayesgan, kernel="sgld"),
     "svi": bayesgan_svi,
+    "mc_dropout": mle_gan,  # with its config's dropout_rate > 0
     "mle": mle_gan,
 }
 

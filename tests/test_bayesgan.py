@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from inference.bayesgan import bayesgan
 from inference.driver import make_recorder, make_schedule, run
@@ -150,3 +151,24 @@ def test_mle_generator_moves_to_the_data():
     run = jax.jit(lambda st, k: jax.lax.scan(lambda c, kk: (s.step(kk, c)[0], None), st, jax.random.split(k, 400))[0])
     after = gen_mean(run(state, jax.random.key(1)))
     assert abs(before - 5.0) > 3.0 and abs(after - 5.0) < 1.0, (before, after)
+
+
+def test_mc_dropout_draws_are_masked_copies_of_one_network():
+    """Each MC-dropout draw zeroes whole rows (hidden units) of the kernels after the first layer and
+    scales the rest by 1 / (1 - p); the first layer and the biases are shared."""
+    model, p = tiny_model(), 0.5
+    s = mle_gan(model, DATA, batch_size=16, learning_rate=1e-3, dropout_rate=p, num_generators=6,
+                num_discriminators=3)
+    state = s.init(jax.random.key(0))
+    gen, disc = s.positions(state, jax.random.key(1))
+    assert gen["generator__layers.0.kernel"].shape[0] == 6 and disc["discriminator__layers.0.bias"].shape[0] == 3
+    base = np.asarray(state.generator["generator__layers.1.kernel"][0])
+    drawn = np.asarray(gen["generator__layers.1.kernel"])
+    for d in drawn:
+        kept = np.all(np.isclose(d, base / (1 - p)), axis=1)
+        dropped = np.all(d == 0, axis=1)
+        assert np.all(kept | dropped) and 0 < dropped.sum() < len(base)
+    assert not np.array_equal(drawn[0], drawn[1])
+    np.testing.assert_array_equal(gen["generator__layers.0.kernel"][3], state.generator["generator__layers.0.kernel"][0])
+    with pytest.raises(ValueError):
+        mle_gan(model, DATA, batch_size=16, learning_rate=1e-3, num_generators=4)

@@ -27,7 +27,7 @@ def test_config_groups_match_registries():
     assert set(group_options("experiment")) <= set(DATASETS) | {"digits"}
 
 
-@pytest.mark.parametrize("inference", ["sghmc", "sgld", "svi", "mle"])
+@pytest.mark.parametrize("inference", ["sghmc", "sgld", "svi", "mc_dropout", "mle"])
 @pytest.mark.parametrize("experiment", ["ring8", "grid25", "digits"])
 def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     out = tmp_path / "run"
@@ -45,7 +45,8 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     assert all(v.startswith("generator__") for v in dt["posterior"].data_vars)
     assert "discriminator__layers.0.kernel" in dt["discriminator_posterior"]
     stats = dt["sample_stats"]
-    assert {"sghmc": "logdensity", "sgld": "logdensity", "svi": "expected_loglik", "mle": "generator_loss"}[
+    assert {"sghmc": "logdensity", "sgld": "logdensity", "svi": "expected_loglik", "mc_dropout": "generator_loss",
+                "mle": "generator_loss"}[
         inference] in stats
     assert "diverging" in stats and not stats["diverging"].any()
     metrics = json.loads((out / "metrics.json").read_text())
@@ -68,7 +69,7 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
 
 BAD = [
     (["experiment=mnist_typo"], "unknown experiment 'mnist_typo'; valid: digits, grid25, ring8"),
-    (["inference=hmc"], "unknown inference 'hmc'; valid: mle, sghmc, sgld, svi"),
+    (["inference=hmc"], "unknown inference 'hmc'; valid: mc_dropout, mle, sghmc, sgld, svi"),
     (["loss=hinge"], "unknown loss 'hinge'; valid: minimax, non_saturating"),
     (["prior=cauchy"], "unknown prior 'cauchy'; valid: laplace, normal, student_t"),
     (["prior=student_t", "prior.df=0"], "prior.df=0.0 is invalid"),
