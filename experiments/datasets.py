@@ -80,6 +80,33 @@ def grid25(*, num_train: int = 100_000, num_eval: int = 2_500, seed: int = 0,
     return _mixture("grid25", modes, sigma, num_train, num_eval, seed)
 
 
+def synthetic(*, num_train: int = 10_000, num_eval: int = 2_500, seed: int = 0, x_dim: int = 100,
+              num_clusters: int = 10, data_seed: int = 1234) -> Dataset:
+    """Saatchi & Wilson's (2017, sec. 5.1) synthetic high-dimensional data (their ``bgan_util.SynthDataset``).
+
+    Ten clusters on a 2-D latent space mapped linearly to ``x_dim`` dimensions: cluster ``k`` has latent
+    mean ``m_k ~ N(0, 5^2 I_2)`` and map ``A_k`` (``x_dim x 2``, entries ``N(0, 5^2)``); a point is
+    ``A_k (u + m_k)`` with ``u ~ N(0, I_2)``, equal cluster sizes; every feature is then standardised
+    with the training set's mean and standard deviation. The clusters (``data_seed``) are fixed; ``seed``
+    draws the points. Same recipe as the authors', drawn with numpy's ``default_rng``, so not their exact
+    numbers.
+    """
+    rng = np.random.default_rng(data_seed)
+    means = 5.0 * rng.standard_normal((num_clusters, 2))
+    maps = 5.0 * rng.standard_normal((num_clusters, x_dim, 2))
+    points = np.random.default_rng(seed)
+
+    def draw(n):
+        k = np.repeat(np.arange(num_clusters), -(-n // num_clusters))[:n]
+        u = points.standard_normal((n, 2)) + means[k]
+        return np.einsum("nij,nj->ni", maps[k], u)
+
+    train_raw, eval_raw = draw(num_train), draw(num_eval)
+    mu, sd = train_raw.mean(0), train_raw.std(0)
+    return Dataset("synthetic", ((train_raw - mu) / sd).astype(np.float32), ((eval_raw - mu) / sd).astype(np.float32),
+                   (x_dim,))
+
+
 def digits(*, num_train: int | None = None, num_eval: int = 360, seed: int = 0) -> Dataset:
     """scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes; UCI optdigits test set).
 
@@ -109,7 +136,8 @@ def digits(*, num_train: int | None = None, num_eval: int = 360, seed: int = 0) 
     return Dataset("digits", x_tr, x_ev, (8, 8), train_labels=y_tr, eval_labels=y_ev)
 
 
-DATASETS: dict[str, Callable[..., Dataset]] = {"ring8": ring8, "grid25": grid25, "digits": digits}
+DATASETS: dict[str, Callable[..., Dataset]] = {"ring8": ring8, "grid25": grid25, "synthetic": synthetic,
+                                               "digits": digits}
 
 
 def load_dataset(name: str, **kwargs) -> Dataset:

@@ -17,6 +17,7 @@ import numpy as np
 COLUMNS = {
     "mixture": ["modes", "high_quality", "reverse_kl", "wall_seconds"],
     "classes": ["classes_covered", "class_kl", "frechet_classifier_distance", "wall_seconds"],
+    "synthetic": ["js_divergence", "wall_seconds"],
 }
 
 

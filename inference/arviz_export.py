@@ -16,6 +16,13 @@ import xarray as xr
 EVENT_DIMS = {1: ("coord",), 2: ("height", "width"), 3: ("height", "width", "channel")}
 
 
+def event_dims(event_shape: tuple[int, ...]) -> tuple[str, ...]:
+    """Dimension names of one sample: ``coord`` for 2-D points, ``feature`` for other vectors, image axes."""
+    if len(event_shape) == 1 and event_shape[0] != 2:
+        return ("feature",)
+    return EVENT_DIMS[len(event_shape)]
+
+
 def _dataset(variables: dict[str, tuple[tuple[str, ...], np.ndarray]], coords: dict) -> xr.Dataset:
     ds = xr.Dataset({k: (dims, v) for k, (dims, v) in variables.items()})
     ds = ds.assign_coords({k: v for k, v in coords.items() if k in ds.dims})
@@ -58,7 +65,7 @@ def to_datatree(
     xarray.DataTree
         Readable by ``arviz.from_netcdf`` once written with ``to_netcdf``.
     """
-    event_dims = EVENT_DIMS[len(event_shape)]
+    event_dims_ = event_dims(event_shape)
     x = draws["x_generated"]
     x = x.reshape(*x.shape[:3], *event_shape)
     coords = {f"{s}__index": i for s, i in weight_indices.items()}
@@ -67,7 +74,7 @@ def to_datatree(
     groups = {
         "posterior": _dataset(gen_w, coords),
         "discriminator_posterior": _dataset(disc_w, coords),
-        "posterior_predictive": _dataset({"x_generated": (("chain", "draw", "sample", *event_dims), x)}, {}),
+        "posterior_predictive": _dataset({"x_generated": (("chain", "draw", "sample", *event_dims_), x)}, {}),
         "sample_stats": _dataset(
             {k.split("/", 1)[1]: (("chain", "draw"), v) for k, v in draws.items() if k.startswith("stats/")}, {}
         ),
@@ -76,7 +83,7 @@ def to_datatree(
             {},
         ),
         "observed_data": _dataset(
-            {"x": (("obs", *event_dims), observed.reshape(len(observed), *event_shape))}, {}
+            {"x": (("obs", *event_dims_), observed.reshape(len(observed), *event_shape))}, {}
         ),
     }
     for name, ds in groups.items():

@@ -8,7 +8,11 @@ import arviz as az
 import numpy as np
 import pytest
 
-from experiments.cli import group_options, main
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from experiments.cli import config_dir, group_options, main
 from experiments.diagnose import main as diagnose_main
 from experiments.datasets import DATASETS
 from experiments.run import compute_metrics, load_dataset
@@ -24,11 +28,21 @@ def test_config_groups_match_registries():
     assert group_options("inference") == sorted(INFERENCE) == sorted(INFERENCE_SCHEMAS)
     assert group_options("prior") == sorted(PRIORS) == sorted(PRIOR_SCHEMAS)
     assert group_options("loss") == sorted(LOSSES) == sorted(LOSS_SCHEMAS)
-    assert set(group_options("experiment")) <= set(DATASETS) | {"digits"}
+    assert set(group_options("experiment")) <= set(DATASETS)
 
 
-@pytest.mark.parametrize("inference", ["sghmc", "sgld", "svi", "mc_dropout", "mle"])
-@pytest.mark.parametrize("experiment", ["ring8", "grid25", "digits"])
+SMOKE = [(e, i) for e in ("ring8", "grid25", "digits", "synthetic") for i in ("sghmc", "mle")] + [
+    ("ring8", i) for i in ("sgld", "svi", "mc_dropout")]
+METRIC_KEYS = {"digits": ("classes_covered", "class_kl", "frechet_classifier_distance"),
+               "synthetic": ("js_divergence",)}
+
+
+def test_smoke_covers_every_shipped_experiment_and_inference():
+    assert {e for e, _ in SMOKE} == set(group_options("experiment"))
+    assert {i for _, i in SMOKE} == set(group_options("inference"))
+
+
+@pytest.mark.parametrize("experiment,inference", SMOKE)
 def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     out = tmp_path / "run"
     assert main([f"experiment={experiment}", f"inference={inference}", f"out_dir={out}", *SMALL]) == 0
@@ -36,8 +50,8 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
         "config.yaml", "metrics.json", "posterior.nc", "report.md", "samples.png"]
     dt = az.from_netcdf(out / "posterior.nc")
     x = dt["posterior_predictive"]["x_generated"]
-    chains = 4 if inference != "mle" else 1
-    event = ("coord",) if experiment != "digits" else ("height", "width")
+    chains = 1 if inference == "mle" else (10 if experiment == "synthetic" else 4)  # J_g of the configs
+    event = {"digits": ("height", "width"), "synthetic": ("feature",)}.get(experiment, ("coord",))
     assert x.dims == ("chain", "draw", "sample", *event)
     assert x.sizes["chain"] == chains and x.sizes["draw"] == 3
     assert dt["observed_data"]["x"].dims == ("obs", *event)
@@ -51,16 +65,15 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     assert "diverging" in stats and not stats["diverging"].any()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["wall_seconds"] > 0 and metrics["iterations"] == 30
-    keys = ("modes", "high_quality", "reverse_kl") if experiment != "digits" else (
-        "classes_covered", "class_kl", "frechet_classifier_distance")
+    keys = METRIC_KEYS.get(experiment, ("modes", "high_quality", "reverse_kl"))
     assert all(k in metrics for k in keys)
     assert set(metrics["function_space_diagnostics"]["x_mean"]) == {"rhat", "ess_bulk", "ess_tail"}
     if experiment == "ring8":  # bgan-diagnose reads every run kind
         assert diagnose_main([str(out), "--plot"]) == 0
         assert (out / "diagnostics.png").is_file() == (chains > 1)  # a rank plot needs >= 2 chains
     # the metrics are computed from the very samples stored in posterior.nc
-    data = load_dataset(experiment, num_train=None if experiment == "digits" else 100_000,
-                        num_eval=360 if experiment == "digits" else 2500, seed=0)
+    ds = OmegaConf.load(Path(config_dir()) / "experiment" / f"{experiment}.yaml").dataset
+    data = load_dataset(experiment, seed=0, **{k: v for k, v in ds.items() if k != "name" and v is not None})
     stored = np.asarray(x).reshape(*x.shape[:3], -1)
     again = compute_metrics(data, stored, 1)
     for k in keys:  # (a non-finite figure is stored as null)
@@ -68,7 +81,7 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
 
 
 BAD = [
-    (["experiment=mnist_typo"], "unknown experiment 'mnist_typo'; valid: digits, grid25, ring8"),
+    (["experiment=mnist_typo"], "unknown experiment 'mnist_typo'; valid: digits, grid25, ring8, synthetic"),
     (["inference=hmc"], "unknown inference 'hmc'; valid: mc_dropout, mle, sghmc, sgld, svi"),
     (["loss=hinge"], "unknown loss 'hinge'; valid: minimax, non_saturating"),
     (["prior=cauchy"], "unknown prior 'cauchy'; valid: laplace, normal, student_t"),
@@ -87,7 +100,7 @@ BAD = [
     (["iterations"], "malformed override 'iterations'"),
     (["seed=[1"], "bad override"),
     (["experiment=digits", "experiment.batch_size=5000"], "experiment.batch_size=5000 is invalid"),
-    (["experiment.dataset.name=mnist"], "experiment.dataset.name='mnist' is invalid: must be one of digits, grid25"),
+    (["experiment.dataset.name=mnist"], "experiment.dataset.name='mnist' is invalid: must be one of digits, grid25, ring8, synthetic"),
     (["experiment.dataset.num_eval=1797"], "experiment.dataset.num_eval=1797 is invalid"),
     (["experiment.dataset.num_train=1700"], "experiment.dataset.num_train=1700 is invalid"),
     (["experiment.dataset.num_train=5"], "experiment.dataset.num_train=5 is invalid"),
@@ -131,5 +144,5 @@ def test_console_script_exit_code(tmp_path):
     proc = subprocess.run([str(bin_dir / "bgan-run"), "experiment=nope", f"out_dir={tmp_path / 'r'}"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "bgan-run: error: unknown experiment 'nope'; valid: digits, grid25, ring8"
+    assert proc.stderr.strip() == "bgan-run: error: unknown experiment 'nope'; valid: digits, grid25, ring8, synthetic"
     assert proc.stdout == ""

@@ -61,3 +61,26 @@ def test_metric_samples_pool_every_chain_and_draw_equally(chains, draws, samples
 def test_unknown_dataset_lists_valid_names():
     with pytest.raises(KeyError, match="valid: digits, grid25, ring8"):
         load_dataset("mnist")
+
+
+def test_synthetic_dataset_recipe():
+    from experiments.datasets import synthetic
+
+    d = synthetic(num_train=2000, num_eval=500)
+    assert d.train.shape == (2000, 100) and d.eval.shape == (500, 100)
+    np.testing.assert_allclose(d.train.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(d.train.std(0), 1, rtol=1e-4)
+    # points lie on 10 two-dimensional affine pieces: the data matrix of one cluster has rank 2 (+ offset)
+    first = d.train[:200] - d.train[:200].mean(0)
+    assert np.linalg.matrix_rank(first, tol=1e-3 * np.abs(first).max()) == 2
+    np.testing.assert_array_equal(synthetic(num_train=50, num_eval=5).train, synthetic(num_train=50, num_eval=5).train)
+
+
+def test_pca_js_divergence_known_cases():
+    from experiments.datasets import synthetic
+    from experiments.metrics import pca_js_divergence
+
+    d = synthetic(num_train=3000, num_eval=3000)
+    same = pca_js_divergence(d.eval, d.train)
+    other = pca_js_divergence(d.eval, np.random.default_rng(0).standard_normal((3000, 100)))
+    assert 0 <= same < 0.05 and other > 0.3 and other <= np.log(2) + 1e-9
