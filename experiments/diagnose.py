@@ -4,7 +4,8 @@ Reads ``RUN_DIR/posterior.nc``, keeps the second half of the draws (the first is
 rank-normalised split R-hat and bulk/tail ESS (Vehtari et al. 2021, ``arviz.summary``) for
 
 - function space: per-draw mean and standard deviation of the generated samples of each chain;
-- ``sample_stats`` (the log density, or the ML twin's loss);
+- ``sample_stats`` (the log density, or the ML twin's loss) and ``discriminator_sample_stats`` (its log
+  density, and ``d_eval``: each discriminator's mean output on fixed held-out real points);
 - weight space: the thinned generator and discriminator weights.
 
 A statistic is flagged when R-hat > 1.01 or bulk ESS < 100 (Vehtari et al.'s thresholds). Weight-space
@@ -56,7 +57,7 @@ def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
     keep = slice(n_draws // 2, None)
     fs = xr.Dataset({k: (("chain", "draw"), v[:, keep]) for k, v in function_space(dt).items()})
     sections = {"function space (generated samples)": fs}
-    for group in ("sample_stats", "posterior", "discriminator_posterior"):
+    for group in ("sample_stats", "discriminator_sample_stats", "posterior", "discriminator_posterior"):
         if group in dt.children:
             ds = dt[group].to_dataset().isel(draw=keep)
             # a deterministic schedule (step_size) has no sampling variability to diagnose
@@ -70,8 +71,8 @@ def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
         bad = summ[(summ["r_hat"].astype(float) > RHAT_MAX) | (summ["ess_bulk"].astype(float) < ESS_MIN)]
         flagged += len(bad)
         lines += ["", f"== {title}: {len(bad)} of {len(summ)} flagged (R-hat > {RHAT_MAX} or bulk ESS < {ESS_MIN})",
-                  summ[["r_hat", "ess_bulk", "ess_tail"]].to_string() if title.startswith("function") or
-                  title == "sample_stats" else bad[["r_hat", "ess_bulk", "ess_tail"]].head(10).to_string()]
+                  summ[["r_hat", "ess_bulk", "ess_tail"]].to_string() if "posterior" not in title
+                  else bad[["r_hat", "ess_bulk", "ess_tail"]].head(10).to_string()]
     if plot and fs.sizes["chain"] < 2:
         lines.append("\n(no rank plot: a rank plot compares chains, and this run has one)")
     elif plot:

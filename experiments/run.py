@@ -32,6 +32,9 @@ from models.networks import make_discriminator, make_generator
 from models.priors import build_prior
 
 
+EVAL_POINTS = 256  # fixed held-out real points on which the discriminators' outputs are tracked
+
+
 def build_model(cfg: DictConfig, data: Dataset, init: bool = False) -> BayesGAN:
     """Networks, priors (the same prior family for both networks) and the GAN likelihood (``loss``).
 
@@ -63,8 +66,13 @@ def weight_subset(shapes: dict[str, tuple[int, ...]], per_site: int) -> dict[str
     return out
 
 
-def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int) -> dict:
-    """The figures of ``metrics.json`` from ``x_generated`` ``(chain, draw, sample, data_dim)``."""
+def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
+                    d_eval: np.ndarray | None = None) -> dict:
+    """The figures of ``metrics.json`` from ``x_generated`` ``(chain, draw, sample, data_dim)``.
+
+    ``d_eval`` (``(disc_chain, draw)``), the discriminators' mean output on fixed real points, adds the
+    discriminator's function-space diagnostics.
+    """
     samples = M.metric_samples(x_generated, metric_draws)
     half = x_generated[:, x_generated.shape[1] // 2 :]
     stats = {"x_mean": half.mean(axis=(2, 3)), "x_std": half.std(axis=(2, 3))}
@@ -90,6 +98,9 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int) -
         out["definition"] = ("classes from an sklearn MLP trained on the real digits; Frechet distance in its "
                              "hidden layer (not Inception FID)")
     out["function_space_diagnostics"] = M.convergence_diagnostics(stats)
+    if d_eval is not None:
+        out["discriminator_function_space_diagnostics"] = M.convergence_diagnostics(
+            {"d_eval": d_eval[:, d_eval.shape[1] // 2 :]})
     return out
 
 
@@ -140,12 +151,12 @@ def run(cfg: DictConfig) -> Path:
     num_chains = inf.get("num_generators", 1)
     samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / num_chains)
     weights = weight_subset(site_shapes(model.prior_model), e.weights_per_site)
-    record = make_recorder(model, sampler, samples_per_draw, weights)
+    record = make_recorder(model, sampler, samples_per_draw, weights, eval_x=jnp.asarray(data.eval[:EVAL_POINTS]))
     desc = f"{e.name}/{inf.name} seed {cfg.seed}"
     _, draws, seconds = run_driver(sampler, record, jax.random.key(cfg.seed), schedule,
                                    progress=cfg.progress, desc=desc)
 
-    metrics = compute_metrics(data, draws["x_generated"], e.metric_draws)
+    metrics = compute_metrics(data, draws["x_generated"], e.metric_draws, draws["disc_stats/d_eval"])
     metrics["diverging_draws"] = int(draws["stats/diverging"].sum() + draws["disc_stats/diverging"].sum())
     metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed,
                "iterations": schedule.iterations, "wall_seconds": round(seconds, 2), **metrics}

@@ -71,14 +71,20 @@ def _non_finite(params: dict, stats: dict) -> jax.Array:
 
 
 def make_recorder(
-    model, sampler: BayesGANSampler, samples_per_draw: int, weight_indices: dict[str, np.ndarray]
+    model,
+    sampler: BayesGANSampler,
+    samples_per_draw: int,
+    weight_indices: dict[str, np.ndarray],
+    eval_x: jax.Array | None = None,
 ) -> Callable:
     """Build ``record(rng_key, state, info) -> dict`` of one draw.
 
     The returned dict holds ``x_generated`` (``(J_g, samples_per_draw, data_dim)``, fresh ``z`` per
     chain), the thinned weights ``{site: (J, len(weight_indices[site]))}`` and the sample stats of the
     last iteration, prefixed ``stats/`` (generator) and ``disc_stats/`` (discriminator), including a
-    boolean ``diverging`` per particle (a non-finite weight or statistic).
+    boolean ``diverging`` per particle (a non-finite weight or statistic). With ``eval_x`` (``(M,
+    data_dim)`` fixed real points) each discriminator particle's mean ``D(x)`` on them is recorded as
+    ``disc_stats/d_eval``: a function-space statistic of the discriminator posterior.
     """
 
     def record(rng_key, state, info):
@@ -92,6 +98,9 @@ def make_recorder(
         gen_stats, disc_stats = sampler.stats(info)
         out |= {f"stats/{k}": v for k, v in gen_stats.items()}
         out |= {f"disc_stats/{k}": v for k, v in disc_stats.items()}
+        if eval_x is not None:
+            logits = jax.vmap(model.discriminate, in_axes=(0, None))(disc, eval_x)
+            out["disc_stats/d_eval"] = jax.nn.sigmoid(logits).mean(axis=-1)
         out["stats/diverging"] = _non_finite(gen, gen_stats)
         out["disc_stats/diverging"] = _non_finite(disc, disc_stats)
         return out

@@ -68,6 +68,8 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     keys = METRIC_KEYS.get(experiment, ("modes", "high_quality", "reverse_kl"))
     assert all(k in metrics for k in keys)
     assert set(metrics["function_space_diagnostics"]["x_mean"]) == {"rhat", "ess_bulk", "ess_tail"}
+    assert "d_eval" in metrics["discriminator_function_space_diagnostics"]
+    assert dt["discriminator_sample_stats"]["d_eval"].dims == ("chain", "draw")
     if experiment == "ring8":  # bgan-diagnose reads every run kind
         assert diagnose_main([str(out), "--plot"]) == 0
         assert (out / "diagnostics.png").is_file() == (chains > 1)  # a rank plot needs >= 2 chains
