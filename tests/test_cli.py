@@ -50,7 +50,7 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
         "config.yaml", "metrics.json", "posterior.nc", "report.md", "samples.png"]
     dt = az.from_netcdf(out / "posterior.nc")
     x = dt["posterior_predictive"]["x_generated"]
-    chains = 1 if inference == "mle" else (10 if experiment == "synthetic" else 4)  # J_g of the configs
+    chains = 1 if inference == "mle" else {"synthetic": 10, "digits": 4}.get(experiment, 6 if inference == "sghmc" else 4)  # J_g
     event = {"digits": ("height", "width"), "synthetic": ("feature",)}.get(experiment, ("coord",))
     assert x.dims == ("chain", "draw", "sample", *event)
     assert x.sizes["chain"] == chains and x.sizes["draw"] == 3
