@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from models.registry import lookup
+
 DIGITS_SIZE = 1797  # images in scikit-learn's bundled digits
 
 
@@ -148,6 +150,4 @@ def load_dataset(name: str, **kwargs) -> Dataset:
     KeyError
         If ``name`` is not registered; the message lists the valid names.
     """
-    if name not in DATASETS:
-        raise KeyError(f"unknown dataset {name!r}; valid: {', '.join(sorted(DATASETS))}")
-    return DATASETS[name](**kwargs)
+    return lookup(DATASETS, "dataset", name)(**kwargs)

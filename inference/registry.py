@@ -14,6 +14,7 @@ from functools import partial
 from inference.bayesgan import BayesGANSampler, bayesgan
 from inference.mle import mle_gan
 from inference.svi import bayesgan_svi
+from models.registry import lookup
 
 INFERENCE: dict[str, Callable[..., BayesGANSampler]] = {
     "sghmc": partial(bayesgan, kernel="sghmc"),
@@ -33,7 +34,5 @@ def build_inference(name: str, model, data, *, batch_size: int, iterations: int,
     KeyError
         If ``name`` is not registered; the message lists the valid names.
     """
-    if name not in INFERENCE:
-        raise KeyError(f"unknown inference {name!r}; valid: {', '.join(sorted(INFERENCE))}")
-    return INFERENCE[name](model, data, batch_size=batch_size, iterations=iterations, init_model=init_model,
-                          **hyper)
+    builder = lookup(INFERENCE, "inference", name)
+    return builder(model, data, batch_size=batch_size, iterations=iterations, init_model=init_model, **hyper)

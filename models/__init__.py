@@ -6,6 +6,7 @@ What lives here
 - :mod:`models.priors` -- the ``PRIORS`` registry: prior name -> builder of a numpyro prior.
 - :mod:`models.losses` -- the ``LOSSES`` registry: GAN per-sample log-likelihood terms.
 - :mod:`models.bgan` -- the Saatchi & Wilson (2017) conditional posteriors as numpyro models.
+- :mod:`models.registry` -- the one name lookup every registry uses (unknown name -> valid names).
 
 Imports: jax, flax, numpyro only. Nothing from :mod:`inference` or :mod:`experiments`.
 """

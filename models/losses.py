@@ -14,6 +14,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
+from models.registry import lookup
+
 
 class GANLoss(NamedTuple):
     """Per-sample log-likelihood terms of a GAN objective.
@@ -73,9 +75,7 @@ def build_loss(name: str) -> GANLoss:
     KeyError
         If ``name`` is not registered; the message lists the valid names.
     """
-    if name not in LOSSES:
-        raise KeyError(f"unknown loss {name!r}; valid: {', '.join(sorted(LOSSES))}")
-    return LOSSES[name]()
+    return lookup(LOSSES, "loss", name)()
 
 
 def mean_loss(values: jax.Array) -> jax.Array:

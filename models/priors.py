@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 import numpyro.distributions as dist
 
+from models.registry import lookup
+
 PriorFn = Callable[[str, tuple[int, ...]], dist.Distribution]
 
 
@@ -98,6 +100,4 @@ def build_prior(name: str, **hyper) -> PriorFn:
     KeyError
         If ``name`` is not registered; the message lists the valid names.
     """
-    if name not in PRIORS:
-        raise KeyError(f"unknown prior {name!r}; valid: {', '.join(sorted(PRIORS))}")
-    return PRIORS[name](**hyper)
+    return lookup(PRIORS, "prior", name)(**hyper)
