@@ -10,9 +10,11 @@ rank-normalised split R-hat and bulk/tail ESS (Vehtari et al. 2021, ``arviz.summ
 
 A statistic is flagged when R-hat > 1.01 or bulk ESS < 100 (Vehtari et al.'s thresholds). Weight-space
 R-hat of a neural network is expected to be large: hidden units can be permuted, so independent particles
-sit in different but equivalent modes; function-space figures are the ones to read. With ``--plot`` a rank
-plot of the function-space statistics is written to ``RUN_DIR/diagnostics.png`` (runs with two or more
-chains).
+sit in different but equivalent modes; function-space figures are the ones to read.
+
+Every ``bgan-run`` saves the plots of :func:`save_plots` with the run: ``trace.png`` (ArviZ trace and
+marginal of the function-space statistics, all draws) and ``rank.png`` (rank plot of the kept draws, runs
+with two or more chains). ``bgan-diagnose RUN_DIR --plot`` rewrites them.
 """
 
 from __future__ import annotations
@@ -31,6 +33,50 @@ def function_space(dt) -> dict[str, np.ndarray]:
     x = np.asarray(dt["posterior_predictive"]["x_generated"])
     flat = x.reshape(*x.shape[:2], -1)
     return {"x_mean": flat.mean(-1), "x_std": flat.std(-1)}
+
+
+def _function_space_dataset(dt, keep: slice):
+    import xarray as xr
+
+    return xr.Dataset({k: (("chain", "draw"), v[:, keep]) for k, v in function_space(dt).items()})
+
+
+def save_plots(dt, run_dir: Path) -> list[str]:
+    """Write ``trace.png`` (``arviz.plot_trace_dist``, all draws) and, with two or more chains,
+    ``rank.png`` (``arviz.plot_rank``, second half of the draws) of the function-space statistics.
+
+    Parameters
+    ----------
+    dt : xarray.DataTree
+        A run's posterior (as :func:`inference.arviz_export.to_datatree` writes it).
+    run_dir : path
+        Directory to write into.
+
+    Returns
+    -------
+    list of str
+        The file names written.
+    """
+    import arviz as az
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n_draws = dt["posterior_predictive"].sizes["draw"]
+    written = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pc = az.plot_trace_dist(_function_space_dataset(dt, slice(None)), backend="matplotlib")
+        pc.savefig(Path(run_dir) / "trace.png")
+        written.append("trace.png")
+        fs = _function_space_dataset(dt, slice(n_draws // 2, None))
+        if fs.sizes["chain"] >= 2:
+            pc = az.plot_rank(fs, backend="matplotlib")
+            pc.savefig(Path(run_dir) / "rank.png")
+            written.append("rank.png")
+    plt.close("all")
+    return written
 
 
 def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
@@ -55,7 +101,7 @@ def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
     dt = az.from_netcdf(path)
     n_draws = dt["posterior_predictive"].sizes["draw"]
     keep = slice(n_draws // 2, None)
-    fs = xr.Dataset({k: (("chain", "draw"), v[:, keep]) for k, v in function_space(dt).items()})
+    fs = _function_space_dataset(dt, keep)
     sections = {"function space (generated samples)": fs}
     for group in ("sample_stats", "discriminator_sample_stats", "posterior", "discriminator_posterior"):
         if group in dt.children:
@@ -73,14 +119,10 @@ def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
         lines += ["", f"== {title}: {len(bad)} of {len(summ)} flagged (R-hat > {RHAT_MAX} or bulk ESS < {ESS_MIN})",
                   summ[["r_hat", "ess_bulk", "ess_tail"]].to_string() if "posterior" not in title
                   else bad[["r_hat", "ess_bulk", "ess_tail"]].head(10).to_string()]
-    if plot and fs.sizes["chain"] < 2:
-        lines.append("\n(no rank plot: a rank plot compares chains, and this run has one)")
-    elif plot:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        pc = az.plot_rank(fs, backend="matplotlib")
-        pc.savefig(Path(run_dir) / "diagnostics.png")
+    if plot:
+        written = save_plots(dt, run_dir)
+        lines.append(f"\nwrote {', '.join(written)}" + ("" if "rank.png" in written else
+                     " (no rank plot: a rank plot compares chains, and this run has one)"))
     return "\n".join(lines), flagged
 
 

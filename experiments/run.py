@@ -20,7 +20,8 @@ from omegaconf import DictConfig, OmegaConf
 from experiments import metrics as M
 from experiments.datasets import Dataset, load_dataset
 from experiments.report import plot_samples, write_json, write_report
-from experiments.schema import ConfigError
+from experiments.diagnose import save_plots
+from experiments.schema import ConfigError, resolve_priors
 from inference.arviz_export import to_datatree
 from inference.bridge import site_shapes
 from inference.driver import make_recorder, make_schedule
@@ -29,30 +30,38 @@ from inference.registry import build_inference
 from models.bgan import BayesGAN
 from models.losses import build_loss
 from models.networks import make_discriminator, make_generator
-from models.priors import build_prior
+from models.priors import build_prior, with_path_overrides
 
 
 EVAL_POINTS = 256  # fixed held-out real points on which the discriminators' outputs are tracked
 
 
 def build_model(cfg: DictConfig, data: Dataset, init: bool = False) -> BayesGAN:
-    """Networks, priors (the same prior family for both networks) and the GAN likelihood (``loss``).
+    """Networks, priors (per network, with per-path overrides: :func:`experiments.schema.resolve_priors`)
+    and the GAN likelihood (``loss``).
 
-    With ``init=True`` the prior's ``init_scale`` (if set) replaces its ``scale``: the model whose prior
-    draws initialise the sampler.
+    With ``init=True`` the prior's ``init_scale`` (if set) replaces the ``scale`` of every spec: the model
+    whose prior draws initialise the sampler.
     """
     e = cfg.experiment
-    prior_hyper = {k: v for k, v in OmegaConf.to_container(cfg.prior).items() if k not in ("name", "init_scale")}
-    if init and cfg.prior.get("init_scale") is not None:
-        prior_hyper["scale"] = cfg.prior.init_scale
-    prior = build_prior(cfg.prior.name, **prior_hyper)
+    init_scale = cfg.prior.get("init_scale") if init else None
+
+    def build(spec: dict):
+        hyper = {k: v for k, v in spec.items() if k != "name"}
+        if init_scale is not None:
+            hyper["scale"] = init_scale
+        return build_prior(spec["name"], **hyper)
+
+    priors = {net: with_path_overrides(net, build(spec), [(glob, build(s)) for glob, s in paths])
+              for net, (spec, paths) in resolve_priors(cfg.prior).items()}
+    loss_hyper = {k: v for k, v in OmegaConf.to_container(cfg.loss).items() if k != "name"}
     return BayesGAN(
         generator=make_generator(e.latent_dim, list(e.generator_hidden), data.data_dim,
                                  output_activation=e.output_activation),
         discriminator=make_discriminator(data.data_dim, list(e.discriminator_hidden)),
-        generator_prior=prior,
-        discriminator_prior=prior,
-        loss=build_loss(cfg.loss.name),
+        generator_prior=priors["generator"],
+        discriminator_prior=priors["discriminator"],
+        loss=build_loss(cfg.loss.name, **loss_hyper),
         latent_dim=e.latent_dim,
     )
 
@@ -97,6 +106,7 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
         )
         out["definition"] = ("classes from an sklearn MLP trained on the real digits; Frechet distance in its "
                              "hidden layer (not Inception FID)")
+    out["data_copying_z"] = M.data_copying_z(data.train, data.eval, samples)
     out["function_space_diagnostics"] = M.convergence_diagnostics(stats)
     if d_eval is not None:
         out["discriminator_function_space_diagnostics"] = M.convergence_diagnostics(
@@ -173,6 +183,7 @@ def run(cfg: DictConfig) -> Path:
         dt.to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
         write_json(tmp / "metrics.json", metrics)
         plot_samples(tmp / "samples.png", draws["x_generated"], data.eval, data.event_shape, title)
+        save_plots(dt, tmp)
         write_report(tmp / "report.md", cfg_yaml=cfg_yaml, metrics=metrics, title=title)
 
     out_dir = Path(cfg.out_dir)

@@ -7,18 +7,21 @@ registries (``INFERENCE``, ``PRIORS``, ``DATASETS``).
 
 from __future__ import annotations
 
+import fnmatch
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Optional
 
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.datasets import DATASETS, DIGITS_SIZE
 
-RUN_FILES = frozenset({"config.yaml", "posterior.nc", "metrics.json", "samples.png", "report.md", "diagnostics.png"})
+# diagnostics.png: the rank plot's name before trace.png / rank.png (still replaced, not refused)
+RUN_FILES = frozenset({"config.yaml", "posterior.nc", "metrics.json", "samples.png", "report.md", "trace.png",
+                       "rank.png", "diagnostics.png"})
 MAX_SEED = 2**31 - 1
 MIN_METRIC_POOL = 100
 
@@ -85,14 +88,6 @@ class MLEConfig:
 
 
 @dataclass
-class NormalPriorConfig:
-    name: str = "normal"
-    scale: float = 1.0
-    fan_in_scaling: bool = True
-    init_scale: float | None = None
-
-
-@dataclass
 class RunConfig:
     seed: int = 0
     iterations: int = 1000
@@ -124,15 +119,48 @@ class MCDropoutConfig(MLEConfig):
 INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "sgld": SGLDConfig, "svi": SVIConfig, "mc_dropout": MCDropoutConfig,
                      "mle": MLEConfig}
 SGMCMC = ("sghmc", "sgld")
+# -- priors: a family's hyper-parameters ("spec"), and the group's top level (spec + per-network and
+# -- per-parameter-path overrides + init_scale)
 @dataclass
-class LaplacePriorConfig(NormalPriorConfig):
+class NormalSpec:
+    name: str = "normal"
+    scale: float = 1.0
+    fan_in_scaling: bool = True
+
+
+@dataclass
+class LaplaceSpec(NormalSpec):
     name: str = "laplace"
 
 
 @dataclass
-class StudentTPriorConfig(NormalPriorConfig):
+class StudentTSpec(NormalSpec):
     name: str = "student_t"
     df: float = 3.0
+
+
+@dataclass
+class HierarchicalSpec(NormalSpec):
+    name: str = "hierarchical"
+    concentration: float = 2.0
+
+
+PRIOR_SPECS = {"normal": NormalSpec, "laplace": LaplaceSpec, "student_t": StudentTSpec,
+               "hierarchical": HierarchicalSpec}
+PRIOR_TOP_KEYS = ("init_scale", "generator", "discriminator", "path_overrides")
+NETWORKS = ("generator", "discriminator")
+
+
+def _prior_schema(spec):
+    return make_dataclass(f"{spec.__name__}Config", [
+        ("init_scale", Optional[float], None),
+        ("generator", Optional[dict[str, Any]], None),
+        ("discriminator", Optional[dict[str, Any]], None),
+        ("path_overrides", list[dict[str, Any]], field(default_factory=list)),
+    ], bases=(spec,))
+
+
+PRIOR_SCHEMAS = {name: _prior_schema(spec) for name, spec in PRIOR_SPECS.items()}
 
 
 @dataclass
@@ -140,8 +168,20 @@ class LossConfig:
     name: str = "non_saturating"
 
 
-LOSS_SCHEMAS = {"non_saturating": LossConfig, "minimax": LossConfig}
-PRIOR_SCHEMAS = {"normal": NormalPriorConfig, "laplace": LaplacePriorConfig, "student_t": StudentTPriorConfig}
+@dataclass
+class WassersteinConfig:
+    name: str = "wasserstein"
+    clip: float = 0.01
+
+
+@dataclass
+class WassersteinGPConfig:
+    name: str = "wasserstein_gp"
+    penalty_weight: float = 10.0
+
+
+LOSS_SCHEMAS = {"non_saturating": LossConfig, "minimax": LossConfig, "wasserstein": WassersteinConfig,
+                "wasserstein_gp": WassersteinGPConfig}
 
 
 def _one_line(err: Exception) -> str:
@@ -161,6 +201,71 @@ def _merge(schema, node, where: str) -> DictConfig:
 def _check(cond: bool, key: str, what: str, value) -> None:
     if not cond:
         raise ConfigError(f"{key}={value!r} is invalid: must be {what}")
+
+
+def _check_spec(spec, key: str) -> None:
+    _check(spec.scale > 0, f"{key}.scale", "> 0", spec.scale)
+    for name in ("df", "concentration"):
+        if name in spec:
+            _check(spec[name] > 0, f"{key}.{name}", "> 0", spec[name])
+    for k, value in spec.items():
+        if isinstance(value, float):
+            _check(math.isfinite(value), f"{key}.{k}", "finite", value)
+
+
+def _spec(base: dict, override, key: str) -> DictConfig:
+    """``override`` (a dict of spec keys) on top of ``base``; a new ``name`` keeps only the base keys that
+    family has. Raises ConfigError naming ``key``."""
+    if not isinstance(override, (dict, DictConfig)):
+        raise ConfigError(f"{key}={override!r} is invalid: must be a mapping of prior keys, e.g. {{name: laplace, scale: 0.5}}")
+    override = dict(override)
+    name = override.get("name", base["name"])
+    _check(name in PRIOR_SPECS, f"{key}.name", f"one of {', '.join(sorted(PRIOR_SPECS))}", name)
+    fields = PRIOR_SPECS[name].__dataclass_fields__
+    merged = {k: v for k, v in base.items() if k in fields} | override | {"name": name}
+    spec = _merge(PRIOR_SPECS[name], merged, key)
+    _check_spec(spec, key)
+    return spec
+
+
+def resolve_priors(prior: DictConfig) -> dict[str, tuple[dict, list[tuple[str, dict]]]]:
+    """Each network's prior spec and its per-path overrides, from the ``prior`` group.
+
+    ``prior``'s own keys are the default for both networks; ``prior.generator`` / ``prior.discriminator``
+    override keys for one network (``{name: laplace, scale: 0.5}``); each entry of ``prior.path_overrides``
+    is ``{path: GLOB, ...keys}``, applied on top of the matching network's spec to the sites whose full name
+    (``generator__layers.2.kernel``) matches ``GLOB`` (``fnmatch``; the last match wins).
+
+    Returns
+    -------
+    dict
+        ``{"generator": (spec, [(glob, spec), ...]), "discriminator": ...}``; specs are plain dicts with
+        ``name`` and the family's keyword hyper-parameters (for :func:`models.priors.build_prior`).
+
+    Raises
+    ------
+    ConfigError
+        For an unknown family or key, a bad value, or a path glob that names neither network.
+    """
+    top = OmegaConf.to_container(prior)
+    base = {k: v for k, v in top.items() if k not in PRIOR_TOP_KEYS}
+    out = {}
+    for net in NETWORKS:
+        spec = OmegaConf.to_container(_spec(base, top.get(net) or {}, f"prior.{net}"))
+        out[net] = (spec, [])
+    for i, entry in enumerate(top.get("path_overrides") or []):
+        key = f"prior.path_overrides[{i}]"
+        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+            raise ConfigError(f"{key}={entry!r} is invalid: must be a mapping with a 'path' glob, e.g. "
+                              "{path: 'generator__layers.2.*', scale: 0.1}")
+        pattern = entry["path"]
+        nets = [n for n in NETWORKS if fnmatch.fnmatchcase(n, pattern.split("__", 1)[0])]
+        _check(bool(nets), f"{key}.path", "a glob on site names starting 'generator__' or 'discriminator__' "
+               "(e.g. 'generator__layers.2.*')", pattern)
+        rest = {k: v for k, v in entry.items() if k != "path"}
+        for net in nets:
+            out[net][1].append((pattern, OmegaConf.to_container(_spec(out[net][0], rest, key))))
+    return out
 
 
 def check_out_dir(out_dir: str) -> None:
@@ -217,7 +322,7 @@ def validate(cfg: DictConfig) -> DictConfig:
     _check(e.dataset.name in DATASETS, "experiment.dataset.name", f"one of {', '.join(sorted(DATASETS))}",
            e.dataset.name)
     _check(typed.seed <= MAX_SEED, "seed", f"an integer in [0, {MAX_SEED}]", typed.seed)
-    for group, node in (("inference", i), ("prior", typed.prior)):
+    for group, node in (("inference", i), ("loss", typed.loss)):
         for key, value in node.items():
             if isinstance(value, float):
                 _check(math.isfinite(value), f"{group}.{key}", "finite", value)
@@ -273,9 +378,14 @@ def validate(cfg: DictConfig) -> DictConfig:
         _check(0 <= i.b1 < 1 and 0 <= i.b2 < 1, "inference.b1/b2", "in [0, 1)", (i.b1, i.b2))
         if inf_name == "mc_dropout":
             _check(0 < i.dropout_rate < 1, "inference.dropout_rate", "in (0, 1)", i.dropout_rate)
-    _check(typed.prior.scale > 0, "prior.scale", "> 0", typed.prior.scale)
-    if prior_name == "student_t":
-        _check(typed.prior.df > 0, "prior.df", "> 0", typed.prior.df)
+    _check_spec(typed.prior, "prior")
+    resolve_priors(typed.prior)
+    if loss_name == "wasserstein":
+        _check(typed.loss.clip > 0, "loss.clip", "> 0", typed.loss.clip)
+        _check(inf_name != "svi", "loss", "not 'wasserstein' (weight clipping) with inference=svi, whose q has "
+               "unbounded support; use loss=wasserstein_gp", loss_name)
+    if loss_name == "wasserstein_gp":
+        _check(typed.loss.penalty_weight >= 0, "loss.penalty_weight", ">= 0", typed.loss.penalty_weight)
     _check(typed.prior.init_scale is None or typed.prior.init_scale > 0, "prior.init_scale", "> 0 or null",
            typed.prior.init_scale)
     check_out_dir(typed.out_dir)

@@ -15,14 +15,16 @@ from pathlib import Path
 import numpy as np
 
 COLUMNS = {
-    "mixture": ["modes", "high_quality", "reverse_kl", "wall_seconds"],
-    "classes": ["classes_covered", "class_kl", "frechet_classifier_distance", "wall_seconds"],
-    "synthetic": ["js_divergence", "wall_seconds"],
+    "mixture": ["modes", "high_quality", "reverse_kl", "data_copying_z", "wall_seconds"],
+    "classes": ["classes_covered", "class_kl", "frechet_classifier_distance", "data_copying_z", "wall_seconds"],
+    "synthetic": ["js_divergence", "data_copying_z", "wall_seconds"],
 }
 
 
 def _fmt(values: list[float], key: str) -> str:
-    v = np.asarray(values, dtype=float)
+    v = np.asarray([np.nan if x is None else x for x in values], dtype=float)
+    if np.isnan(v).all():
+        return "–"
     scale = 100.0 if key == "high_quality" else 1.0
     digits = 1 if key in ("modes", "classes_covered", "high_quality", "wall_seconds") else 2
     mean, sd = v.mean() * scale, (v.std(ddof=1) * scale if len(v) > 1 else 0.0)
@@ -52,7 +54,7 @@ def summarize(run_dirs: list[Path]) -> str:
         out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for name, ms in sorted(rows.items()):
             seeds = ",".join(str(m["seed"]) for m in sorted(ms, key=lambda m: m["seed"]))
-            out.append(f"| {name} | {seeds} | " + " | ".join(_fmt([m[c] for m in ms], c) for c in cols) + " |")
+            out.append(f"| {name} | {seeds} | " + " | ".join(_fmt([m.get(c) for m in ms], c) for c in cols) + " |")
         out.append("")
     return "\n".join(out)
 

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
+from numpyro import handlers
 
 from inference.bridge import init_position, make_logdensity_fn
 from inference.sgld import sgld
@@ -22,6 +23,7 @@ from inference.sghmc import SGHMCInfo, SGHMCState, sghmc
 
 KERNELS = {"sghmc": sghmc, "sgld": sgld}
 from models.bgan import DISCRIMINATOR, GENERATOR, BayesGAN
+from models.priors import is_weight_site
 
 
 class BayesGANState(NamedTuple):
@@ -49,14 +51,24 @@ def split_sites(position: dict) -> tuple[dict, dict]:
 def init_particles(rng_key: jax.Array, model: BayesGAN, num_generators: int, num_discriminators: int):
     """Prior draws (``init_to_sample``) of ``J_g`` generator and ``J_d`` discriminator particles.
 
+    Hyper-parameter sites (a hierarchical prior's precisions) start at their hyperprior mean and the
+    weights are drawn given it (it also spares compiling a Gamma sampler per site).
+
     Returns
     -------
     (dict, dict)
-        Generator sites with leading axis ``J_g``; discriminator sites with leading axis ``J_d``.
+        Generator sites with leading axis ``J_g``; discriminator sites with leading axis ``J_d``
+        (unconstrained).
     """
+    def at_mean(site):
+        if site["type"] == "sample" and not is_weight_site(site["name"]):
+            return jnp.asarray(site["fn"].mean, dtype=jnp.float32)  # strong-typed: no re-tracing
+        return None
+
+    prior_model = handlers.substitute(model.prior_model, substitute_fn=at_mean)
     k_g, k_d = jax.random.split(rng_key)
-    gen, _ = split_sites(init_position(k_g, model.prior_model, num_generators))
-    _, disc = split_sites(init_position(k_d, model.prior_model, num_discriminators))
+    gen, _ = split_sites(init_position(k_g, prior_model, num_generators))
+    _, disc = split_sites(init_position(k_d, prior_model, num_discriminators))
     return gen, disc
 
 
@@ -130,6 +142,12 @@ def bayesgan(
         Whose prior draws initialise the particles (``init_to_sample``); default ``model``. Lets a weak
         prior start from well-scaled weights.
 
+    Notes
+    -----
+    A loss with weight clipping (``wasserstein``) projects the discriminator particles onto the box after
+    every step (projected Langevin dynamics); a gradient-penalty loss gets fresh interpolation weights
+    ``epsilon ~ U[0, 1)`` per iteration, shared by the J_d particles.
+
     Raises
     ------
     ValueError
@@ -178,13 +196,15 @@ def bayesgan(
         x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
         z_fake = jax.random.normal(k_zf, latent_shape)
         x_fake = jax.vmap(model.generate)(gen_state.position, z_fake).reshape(-1, data.shape[-1])
+        epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
         disc_state, disc_info = jax.vmap(
-            lambda k, s: disc_alg.step(k, s, (x_real, x_fake, num_data))
+            lambda k, s: disc_alg.step(k, s, (x_real, x_fake, num_data, epsilon))
         )(jax.random.split(k_disc, num_discriminators), state.discriminator)
+        disc_state = disc_state._replace(position=model.project(disc_state.position))
         return BayesGANState(gen_state, disc_state), BayesGANInfo(gen_info, disc_info)
 
     def positions(state: BayesGANState, rng_key=None):
-        return state.generator.position, state.discriminator.position
+        return model.constrain(state.generator.position), model.constrain(state.discriminator.position)
 
     def stats(info: BayesGANInfo):
         return (

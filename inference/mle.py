@@ -104,10 +104,9 @@ def mle_gan(
         logits = model.discriminate(disc, model.generate(gen, z))
         return mean_loss(model.loss.generator(logits))
 
-    def discriminator_loss(disc, x_real, x_fake):
-        real = model.loss.discriminator_real(model.discriminate(disc, x_real))
-        fake = model.loss.discriminator_fake(model.discriminate(disc, x_fake))
-        return mean_loss(real) + mean_loss(fake)
+    def discriminator_loss(disc, x_real, x_fake, epsilon):
+        terms = model.discriminator_terms(lambda x: model.discriminate(disc, x), x_real, x_fake, epsilon)
+        return sum(mean_loss(v) for v in terms.values())
 
     def init(rng_key):
         gen, disc = init_particles(rng_key, init_model or model, 1, 1)
@@ -122,9 +121,11 @@ def mle_gan(
         gen = optax.apply_updates(gen, updates)
         x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
         x_fake = model.generate(drop(gen, k_dg2), jax.random.normal(k_zf, (batch_size, model.latent_dim)))
-        d_loss, d_grad = jax.value_and_grad(lambda d: discriminator_loss(drop(d, k_dd2), x_real, x_fake))(disc)
+        epsilon = jax.random.uniform(jax.random.fold_in(rng_key, 200), (batch_size,))
+        d_loss, d_grad = jax.value_and_grad(
+            lambda d: discriminator_loss(drop(d, k_dd2), x_real, x_fake, epsilon))(disc)
         updates, disc_opt = opt.update(d_grad, disc_opt, disc)
-        disc = optax.apply_updates(disc, updates)
+        disc = model.project(optax.apply_updates(disc, updates))
         return (gen, disc, gen_opt, disc_opt), MLEInfo(g_loss, d_loss)
 
     def step(rng_key, state: MLEState):
@@ -133,14 +134,15 @@ def mle_gan(
 
     def positions(state: MLEState, rng_key=None):
         if dropout_rate == 0.0:
-            return state.generator, state.discriminator
+            return model.constrain(state.generator), model.constrain(state.discriminator)
         k_g, k_d = jax.random.split(rng_key)
 
         def masked(params, key, n):
             one = jax.tree.map(lambda x: x[0], params)
             return jax.vmap(lambda k: drop(one, k))(jax.random.split(key, n))
 
-        return masked(state.generator, k_g, num_generators), masked(state.discriminator, k_d, num_discriminators)
+        return (model.constrain(masked(state.generator, k_g, num_generators)),
+                model.constrain(masked(state.discriminator, k_d, num_discriminators)))
 
     def stats(info: MLEInfo):
         return ({"generator_loss": jnp.broadcast_to(info.generator_loss, (num_generators,))},

@@ -24,6 +24,7 @@ from numpyro.infer.svi import SVIState
 
 from inference.bayesgan import BayesGANSampler, init_particles
 from models.bgan import BayesGAN
+from models.priors import is_weight_site
 
 
 class VIState(NamedTuple):
@@ -43,10 +44,13 @@ class VIInfo(NamedTuple):
 
 
 def _kl(guide: AutoNormal, params: dict, prior_fn, prefix: str) -> jax.Array:
-    """Closed-form ``KL(q || p)`` summed over the guide's sites (``nan`` where numpyro has no closed form)."""
+    """Closed-form ``KL(q || p)`` summed over the guide's sites (``nan`` where numpyro has no closed form,
+    e.g. a Student-t prior, or a hierarchical prior whose weight prior depends on a sampled precision)."""
     total = 0.0
-    for key in [k for k in params if k.endswith(f"_{guide.prefix}_loc")]:
-        site = key.removesuffix(f"_{guide.prefix}_loc")
+    sites = [k.removesuffix(f"_{guide.prefix}_loc") for k in params if k.endswith(f"_{guide.prefix}_loc")]
+    if not all(is_weight_site(site) for site in sites):
+        return jnp.nan
+    for site in sites:
         loc, scale = params[f"{site}_{guide.prefix}_loc"], params[f"{site}_{guide.prefix}_scale"]
         prior = prior_fn(site.removeprefix(prefix + "__"), loc.shape).expand(loc.shape)
         try:
@@ -93,6 +97,9 @@ def bayesgan_svi(
     BayesGANSampler
     """
     num_data = int(data.shape[0])
+    if model.loss.clip is not None:
+        raise ValueError("weight clipping (loss=wasserstein) has no variational counterpart: q has unbounded "
+                         "support; use loss=wasserstein_gp with inference=svi")
     latent = (batch_size, model.latent_dim)
     opt = optax.adam(learning_rate)
     gen_guide = AutoNormal(model.generator_model, init_scale=init_guide_scale)
@@ -110,7 +117,7 @@ def bayesgan_svi(
         k_init, k_g, k_d, k_z = jax.random.split(rng_key, 4)
         gen, disc = init_particles(k_init, init_model or model, 1, 1)
         x = data[:batch_size]
-        disc_state = svi_d.init(k_d, x, x, num_data, init_params=locs(disc_guide, disc))
+        disc_state = svi_d.init(k_d, x, x, num_data, jnp.zeros(batch_size), init_params=locs(disc_guide, disc))
         d_draws = jax.tree.map(lambda v: jnp.repeat(v, num_discriminators, 0), disc)
         gen_state = svi_g.init(k_g, jax.random.normal(k_z, latent), d_draws, num_data,
                                init_params=locs(gen_guide, gen))
@@ -124,8 +131,9 @@ def bayesgan_svi(
         g_draws = draws(gen_guide, svi_g, gen_state, k_gd, num_generators)
         x_fake = jax.vmap(model.generate)(g_draws, jax.random.normal(k_zf, (num_generators, *latent)))
         x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
-        disc_state, d_loss = svi_d.update(state.discriminator, x_real, x_fake.reshape(-1, data.shape[-1]),
-                                          num_data)
+        x_fake = x_fake.reshape(-1, data.shape[-1])
+        epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
+        disc_state, d_loss = svi_d.update(state.discriminator, x_real, x_fake, num_data, epsilon)
         info = VIInfo(
             g_loss, _kl(gen_guide, svi_g.get_params(gen_state), model.generator_prior, "generator"),
             d_loss, _kl(disc_guide, svi_d.get_params(disc_state), model.discriminator_prior, "discriminator"),

@@ -26,8 +26,10 @@ from numpyro import handlers
 from numpyro.contrib.module import random_nnx_module
 from numpyro.distributions.distribution import Unit
 
+from numpyro.distributions.transforms import biject_to
+
 from models.losses import GANLoss
-from models.priors import PriorFn
+from models.priors import PriorFn, is_weight_site
 
 GENERATOR = "generator"
 DISCRIMINATOR = "discriminator"
@@ -44,6 +46,20 @@ def _scaled_factor(name: str, values: jax.Array, num_data: int) -> None:
     with handlers.scale(scale=num_data / values.shape[0]):
         unit = Unit(log_factor)
         numpyro.sample(name, unit, obs=unit.sample(None), infer={"is_auxiliary": True})
+
+
+def _fixed(params: dict):
+    """``substitute_fn`` that sets every site to ``params``; a hyper-parameter site absent from ``params``
+    (a hierarchical prior's precision) gets ones: weights alone determine the network's output."""
+
+    def value(site):
+        if site["name"] in params:
+            return params[site["name"]]
+        if site["type"] == "sample":
+            return jnp.ones(site["fn"].shape())
+        return None
+
+    return value
 
 
 @dataclass(frozen=True)
@@ -102,13 +118,58 @@ class BayesGAN:
         -------
         array, shape ``(B, data_dim)``, float32
         """
-        with handlers.block(), handlers.substitute(data=generator_params):
+        with handlers.block(), handlers.substitute(substitute_fn=_fixed(generator_params)):
             return self.generator_net()(z)
 
     def discriminate(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
         """``D(x; theta_d)`` as logits, shape ``x.shape[:-1]``; ``x`` is ``(B, data_dim)`` float32."""
-        with handlers.block(), handlers.substitute(data=discriminator_params):
+        with handlers.block(), handlers.substitute(substitute_fn=_fixed(discriminator_params)):
             return self.discriminator_net()(x)
+
+    def discriminator_terms(self, critic, x_real: jax.Array, x_fake: jax.Array,
+                            epsilon: jax.Array | None = None) -> dict[str, jax.Array]:
+        """The discriminator's per-sample log-likelihood terms under :attr:`loss`.
+
+        Parameters
+        ----------
+        critic : callable
+            ``(n, data_dim) -> (n,)`` logits: one discriminator.
+        x_real : array, shape ``(B, data_dim)``
+        x_fake : array, shape ``(k B, data_dim)``
+        epsilon : array, shape ``(k B,)``, optional
+            Interpolation weights in [0, 1) for a loss with a gradient penalty (required by it).
+
+        Returns
+        -------
+        dict of str to array
+            ``real`` ``(B,)``, ``fake`` ``(k B,)`` and, for a penalised loss, ``penalty`` ``(k B,)``.
+        """
+        terms = {"real": self.loss.discriminator_real(critic(x_real)),
+                 "fake": self.loss.discriminator_fake(critic(x_fake))}
+        if self.loss.penalty is not None:
+            if epsilon is None:
+                raise ValueError("the loss's gradient penalty needs epsilon (interpolation weights)")
+            terms["penalty"] = self.loss.penalty(critic, x_real, x_fake, epsilon)
+        return terms
+
+    def project(self, discriminator_params: dict) -> dict:
+        """Clip every discriminator weight to ``[-clip, clip]`` if the loss clips (WGAN); else identity."""
+        if self.loss.clip is None:
+            return discriminator_params
+        c = self.loss.clip
+        return {k: jnp.clip(v, -c, c) if is_weight_site(k) else v for k, v in discriminator_params.items()}
+
+    def constrain(self, params: dict) -> dict:
+        """Map unconstrained sites (what SG-MCMC moves) to their supports (what is exported); weights are
+        unconstrained already, a hierarchical prior's precisions go through ``exp``. Works on any leading
+        batch shape."""
+        supports = self._supports()
+        return {k: biject_to(supports[k])(v) if k in supports else v for k, v in params.items()}
+
+    def _supports(self) -> dict:
+        tr = handlers.trace(handlers.seed(self.prior_model, jax.random.key(0))).get_trace()
+        return {name: site["fn"].support for name, site in tr.items()
+                if site["type"] == "sample" and not is_weight_site(name)}
 
     # -- the conditional posteriors (numpyro models) --------------------------------------------
     def generator_model(self, z: jax.Array, discriminator_params: dict, num_data: int) -> None:
@@ -128,7 +189,8 @@ class BayesGAN:
         loglik = jnp.mean(self.loss.generator(logits), axis=0)  # (B,), mean over J_d
         _scaled_factor("generator_loglik", loglik, num_data)
 
-    def discriminator_model(self, x_real: jax.Array, x_fake: jax.Array, num_data: int) -> None:
+    def discriminator_model(self, x_real: jax.Array, x_fake: jax.Array, num_data: int,
+                            epsilon: jax.Array | None = None) -> None:
         """Saatchi & Wilson eq. 2: ``log p(theta_d | z, X, theta_g)`` up to a constant.
 
         Parameters
@@ -138,8 +200,10 @@ class BayesGAN:
         x_fake : array, shape ``(B_fake, data_dim)``, float32
             Generated minibatch, pooled over the generator particles.
         num_data : int
-            ``N``; both the real and the fake term are scaled to ``N`` samples.
+            ``N``; the real, the fake and any penalty term are each scaled to ``N`` samples.
+        epsilon : array, shape ``(B_fake,)``, optional
+            Interpolation weights for a gradient-penalty loss (see :meth:`discriminator_terms`).
         """
-        d = self.discriminator_net()
-        _scaled_factor("discriminator_loglik_real", self.loss.discriminator_real(d(x_real)), num_data)
-        _scaled_factor("discriminator_loglik_fake", self.loss.discriminator_fake(d(x_fake)), num_data)
+        terms = self.discriminator_terms(self.discriminator_net(), x_real, x_fake, epsilon)
+        for name, values in terms.items():
+            _scaled_factor(f"discriminator_loglik_{name}", values, num_data)

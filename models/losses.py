@@ -9,7 +9,7 @@ GAN and its ML twin optimise/sample the same objective.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, Optional
 
 import jax
 import jax.numpy as jnp
@@ -30,11 +30,23 @@ class GANLoss(NamedTuple):
         ``log D(x)`` per real sample.
     discriminator_fake : callable
         ``log(1 - D(G(z)))`` per fake sample.
+    penalty : callable or None
+        ``penalty(critic, x_real, x_fake, epsilon) -> (B_fake,)``: extra per-sample log-likelihood terms
+        of the discriminator that need the critic as a function (the WGAN-GP gradient penalty, negated).
+        ``critic`` maps ``(n, data_dim)`` to ``(n,)`` logits; ``x_real`` is ``(B, data_dim)``; ``x_fake``
+        is ``(k B, data_dim)`` for an integer ``k`` (fakes pooled over generator particles); ``epsilon``
+        is ``(k B,)`` float32 uniform on [0, 1), drawn by the caller.
+    clip : float or None
+        If set, every discriminator weight is projected onto ``[-clip, clip]`` after each update (WGAN
+        weight clipping; for SG-MCMC, projected Langevin dynamics, Bubeck et al. 2018, which samples the
+        posterior restricted to that box).
     """
 
     generator: Callable[[jax.Array], jax.Array]
     discriminator_real: Callable[[jax.Array], jax.Array]
     discriminator_fake: Callable[[jax.Array], jax.Array]
+    penalty: Optional[Callable[..., jax.Array]] = None
+    clip: Optional[float] = None
 
 
 def non_saturating() -> GANLoss:
@@ -64,18 +76,90 @@ def minimax() -> GANLoss:
     )
 
 
-LOSSES: dict[str, Callable[[], GANLoss]] = {"non_saturating": non_saturating, "minimax": minimax}
+def _identity(logits: jax.Array) -> jax.Array:
+    return logits
 
 
-def build_loss(name: str) -> GANLoss:
-    """Look ``name`` up in :data:`LOSSES`.
+def _negated(logits: jax.Array) -> jax.Array:
+    return -logits
+
+
+def wasserstein(clip: float = 0.01) -> GANLoss:
+    """Wasserstein GAN with weight clipping (Arjovsky et al. 2017, Algorithm 1).
+
+    The discriminator is a critic ``f`` (its unbounded output): it maximises ``f(x) - f(G(z))`` over
+    weights clipped to ``[-clip, clip]`` (a crude Lipschitz constraint); the generator maximises
+    ``f(G(z))``. As Bayesian GAN likelihoods these are Gibbs-type pseudo-likelihoods
+    ``exp(N mean f)`` (the construction behind Bayesian WGANs).
+
+    Parameters
+    ----------
+    clip : float
+        Weight-clipping bound ``c > 0`` (0.01 in the paper).
+
+    Raises
+    ------
+    ValueError
+        If ``clip`` is not positive.
+    """
+    if not clip > 0:
+        raise ValueError(f"loss.clip must be > 0, got {clip}")
+    return GANLoss(generator=_identity, discriminator_real=_identity, discriminator_fake=_negated, clip=clip)
+
+
+def wasserstein_gp(penalty_weight: float = 10.0) -> GANLoss:
+    """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017, Algorithm 1): "BAGAN-GP" when the
+    weights are sampled.
+
+    Critic and generator terms as in :func:`wasserstein`, no clipping; the critic's log-likelihood gains
+    ``-lambda (||grad_x f(x_hat)||_2 - 1)^2`` per interpolate ``x_hat = eps x_real + (1 - eps) x_fake``,
+    ``eps ~ U[0, 1)``. Real points are tiled to pair with every pooled fake.
+
+    Parameters
+    ----------
+    penalty_weight : float
+        ``lambda >= 0`` (10 in the paper).
+
+    Raises
+    ------
+    ValueError
+        If ``penalty_weight`` is negative.
+    """
+    if not penalty_weight >= 0:
+        raise ValueError(f"loss.penalty_weight must be >= 0, got {penalty_weight}")
+
+    def penalty(critic, x_real, x_fake, epsilon):
+        reps = x_fake.shape[0] // x_real.shape[0]
+        real = jnp.tile(x_real, (reps,) + (1,) * (x_real.ndim - 1))
+        eps = epsilon.reshape((-1,) + (1,) * (x_fake.ndim - 1))
+        x_hat = eps * real + (1.0 - eps) * x_fake
+        grads = jax.vmap(jax.grad(lambda x: critic(x[None])[0]))(x_hat)
+        norms = jnp.sqrt(jnp.sum(grads.reshape(grads.shape[0], -1) ** 2, axis=-1) + 1e-12)
+        return -penalty_weight * (norms - 1.0) ** 2
+
+    return GANLoss(generator=_identity, discriminator_real=_identity, discriminator_fake=_negated,
+                   penalty=penalty)
+
+
+LOSSES: dict[str, Callable[..., GANLoss]] = {
+    "non_saturating": non_saturating,
+    "minimax": minimax,
+    "wasserstein": wasserstein,
+    "wasserstein_gp": wasserstein_gp,
+}
+
+
+def build_loss(name: str, **hyper) -> GANLoss:
+    """Look ``name`` up in :data:`LOSSES` and build it with ``hyper`` (e.g. ``clip``, ``penalty_weight``).
 
     Raises
     ------
     KeyError
         If ``name`` is not registered; the message lists the valid names.
+    ValueError
+        If a hyper-parameter is out of range.
     """
-    return lookup(LOSSES, "loss", name)()
+    return lookup(LOSSES, "loss", name)(**hyper)
 
 
 def mean_loss(values: jax.Array) -> jax.Array:

@@ -84,3 +84,16 @@ def test_pca_js_divergence_known_cases():
     same = pca_js_divergence(d.eval, d.train)
     other = pca_js_divergence(d.eval, np.random.default_rng(0).standard_normal((3000, 100)))
     assert 0 <= same < 0.05 and other > 0.3 and other <= np.log(2) + 1e-9
+
+
+def test_data_copying_z_detects_copies_and_blur():
+    """Meehan et al. (2020)'s statistic: ~0 for fresh draws, << 0 for noisy copies of the training set,
+    >> 0 for a too-wide generator."""
+    from experiments.metrics import data_copying_z
+
+    r = np.random.default_rng(0)
+    train, held_out = r.normal(size=(250, 2)), r.normal(size=(2500, 2))
+    assert abs(data_copying_z(train, held_out, r.normal(size=(2500, 2)))) < 3
+    copies = train[r.integers(0, 250, 2500)] + 0.01 * r.normal(size=(2500, 2))
+    assert data_copying_z(train, held_out, copies) < -20
+    assert data_copying_z(train, held_out, 2 * r.normal(size=(2500, 2))) > 20

@@ -16,7 +16,10 @@ def test_groups_seeds_and_formats_mean_sd(tmp_path):
     dirs = [_run(tmp_path, f"grid25-sghmc-{'seed' if s == 2 else 's'}{s}", seed=s, modes=m, high_quality=hq, reverse_kl=0.1,
                  wall_seconds=100.0) for s, m, hq in ((0, 24, 0.8), (1, 25, 0.9), (2, 25, 1.0))]
     table = summarize(dirs)
-    assert "| grid25-sghmc | 0,1,2 | 24.7 ± 0.6 | 90.0 ± 10.0 | 0.10 ± 0.00 | 100.0 ± 0.0 |" in table
+    assert "| grid25-sghmc | 0,1,2 | 24.7 ± 0.6 | 90.0 ± 10.0 | 0.10 ± 0.00 | – | 100.0 ± 0.0 |" in table
+    dirs = [_run(tmp_path, f"ring8-mle-s{s}", seed=s, modes=8, high_quality=0.5, reverse_kl=None,
+                 data_copying_z=z, wall_seconds=1.0) for s, z in ((0, -2.0), (1, -4.0))]
+    assert "| ring8-mle | 0,1 | 8.0 ± 0.0 | 50.0 ± 0.0 | – | -3.00 ± 1.41 | 1.0 ± 0.0 |" in summarize(dirs)
 
 
 def test_missing_metrics_is_a_clean_error(tmp_path, capsys):

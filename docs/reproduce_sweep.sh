@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Re-runs docs/results.md's synthetic comparison and data-size sweep (sequentially, on this 2-core CPU:
+# about 90 minutes). The N = 100,000 grid/ring rows are docs/reproduce_results.sh's default runs.
+# Usage: bash docs/reproduce_sweep.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/*
+set -euo pipefail
+R=${1:-runs/sweep}
+# Saatchi & Wilson's synthetic set (D = 100): their N = 10,000 and a 10x smaller one.
+for n in 10000 1000; do
+  for seed in 0 1 2; do
+    for inf in sghmc mle; do
+      bgan-run experiment=synthetic inference=$inf seed=$seed experiment.dataset.num_train=$n \
+        out_dir=$R/synthetic-n$n-$inf-s$seed
+    done
+  done
+done
+# Where does the posterior help? grid25 / ring8 with fewer training points.
+for n in 1000 250 10000; do
+  for exp in grid25 ring8; do
+    for seed in 0 1 2; do
+      for inf in sghmc mle; do
+        bgan-run experiment=$exp inference=$inf seed=$seed experiment.dataset.num_train=$n \
+          out_dir=$R/$exp-n$n-$inf-s$seed
+      done
+    done
+  done
+done
