@@ -22,13 +22,15 @@ COLUMNS = {
 
 
 def _fmt(values: list[float], key: str) -> str:
-    v = np.asarray([np.nan if x is None else x for x in values], dtype=float)
-    if np.isnan(v).all():
+    """``mean ± sd`` (sample sd) over the runs that have the figure; ``(n=k)`` marks a figure only ``k`` of
+    the runs have (e.g. a metric added after some runs were made); ``–`` if none has it."""
+    v = np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float)
+    if v.size == 0:
         return "–"
     scale = 100.0 if key == "high_quality" else 1.0
     digits = 1 if key in ("modes", "classes_covered", "high_quality", "wall_seconds") else 2
     mean, sd = v.mean() * scale, (v.std(ddof=1) * scale if len(v) > 1 else 0.0)
-    return f"{mean:.{digits}f} ± {sd:.{digits}f}"
+    return f"{mean:.{digits}f} ± {sd:.{digits}f}" + (f" (n={v.size})" if v.size < len(values) else "")
 
 
 def summarize(run_dirs: list[Path]) -> str:
