@@ -71,6 +71,7 @@ class SGLDConfig:
     rms_eps: float = 1e-5
     schedule: str = "constant"
     final_step_size_ratio: float = 1.0
+    n_critic: int = 1
 
 
 @dataclass
@@ -85,6 +86,7 @@ class MLEConfig:
     learning_rate: float = 1e-3
     b1: float = 0.5
     b2: float = 0.999
+    n_critic: int = 1
 
 
 @dataclass
@@ -106,6 +108,7 @@ class SVIConfig:
     num_discriminators: int = 2
     learning_rate: float = 1e-3
     init_guide_scale: float = 1e-3
+    n_critic: int = 1
 
 
 @dataclass
@@ -340,6 +343,7 @@ def validate(cfg: DictConfig) -> DictConfig:
     if inf_name != "mle":
         positive |= {"inference.num_generators": (i.num_generators, 1),
                      "inference.num_discriminators": (i.num_discriminators, 1)}
+    positive["inference.n_critic"] = (i.n_critic, 1)
     for key, (value, low) in positive.items():
         _check(value >= low, key, f"an integer >= {low}", value)
     for key, sizes in (("experiment.generator_hidden", e.generator_hidden),

@@ -113,6 +113,7 @@ def bayesgan(
     final_step_size_ratio: float = 1.0,
     iterations: int | None = None,
     init_model: BayesGAN | None = None,
+    n_critic: int = 1,
 ) -> BayesGANSampler:
     """The Saatchi & Wilson (2017) Bayesian GAN sampled by SG-MCMC (SGHMC or SGLD).
 
@@ -141,6 +142,9 @@ def bayesgan(
     init_model : models.bgan.BayesGAN, optional
         Whose prior draws initialise the particles (``init_to_sample``); default ``model``. Lets a weak
         prior start from well-scaled weights.
+    n_critic : int
+        Discriminator steps per generator step (>= 1), each on a fresh minibatch: the ``n_critic`` of
+        Arjovsky et al. (2017, Algorithm 1), 5 in the WGAN papers; 1 is Saatchi & Wilson's alternation.
 
     Notes
     -----
@@ -158,6 +162,8 @@ def bayesgan(
     BayesGANSampler
     """
     num_data = int(data.shape[0])
+    if n_critic < 1:
+        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     if kernel not in KERNELS:
         raise ValueError(f"kernel={kernel!r}; valid: {', '.join(sorted(KERNELS))}")
     if schedule == "cosine":
@@ -193,14 +199,23 @@ def bayesgan(
             lambda k, s, zj: gen_alg.step(k, s, (zj, state.discriminator.position, num_data))
         )(jax.random.split(k_gen, num_generators), state.generator, z)
 
-        x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
-        z_fake = jax.random.normal(k_zf, latent_shape)
-        x_fake = jax.vmap(model.generate)(gen_state.position, z_fake).reshape(-1, data.shape[-1])
-        epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
-        disc_state, disc_info = jax.vmap(
-            lambda k, s: disc_alg.step(k, s, (x_real, x_fake, num_data, epsilon))
-        )(jax.random.split(k_disc, num_discriminators), state.discriminator)
-        disc_state = disc_state._replace(position=model.project(disc_state.position))
+        def disc_step(disc_state, keys):
+            k_idx, k_zf, k_disc = keys
+            x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
+            z_fake = jax.random.normal(k_zf, latent_shape)
+            x_fake = jax.vmap(model.generate)(gen_state.position, z_fake).reshape(-1, data.shape[-1])
+            epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
+            disc_state, disc_info = jax.vmap(
+                lambda k, s: disc_alg.step(k, s, (x_real, x_fake, num_data, epsilon))
+            )(jax.random.split(k_disc, num_discriminators), disc_state)
+            return disc_state._replace(position=model.project(disc_state.position)), disc_info
+
+        disc_state, disc_info = disc_step(state.discriminator, (k_idx, k_zf, k_disc))
+        if n_critic > 1:  # further discriminator steps on fresh minibatches (WGAN's n_critic)
+            extra = jax.vmap(lambda i: jax.random.split(jax.random.fold_in(k_disc, i), 3))(
+                jnp.arange(1, n_critic))
+            disc_state, infos = jax.lax.scan(lambda c, k: disc_step(c, tuple(k)), disc_state, extra)
+            disc_info = jax.tree.map(lambda x: x[-1], infos)
         return BayesGANState(gen_state, disc_state), BayesGANInfo(gen_info, disc_info)
 
     def positions(state: BayesGANState, rng_key=None):

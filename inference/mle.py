@@ -48,6 +48,7 @@ def mle_gan(
     dropout_rate: float = 0.0,
     num_generators: int = 1,
     num_discriminators: int = 1,
+    n_critic: int = 1,
 ) -> BayesGANSampler:
     """Maximum-likelihood GAN (Goodfellow et al. 2014) with optax Adam (Kingma & Ba 2015), optionally with
     MC dropout (Gal & Ghahramani 2016).
@@ -74,6 +75,9 @@ def mle_gan(
         is a mask on the rows of ``layers.l.kernel``, so draws are ordinary weight sets.
     num_generators, num_discriminators : int
         Masked networks per recorded draw (the ``chain`` axis); 1 without dropout.
+    n_critic : int
+        Discriminator updates per generator update (>= 1), each on a fresh minibatch (Arjovsky et al.
+        2017, Algorithm 1; 5 in the WGAN papers).
 
     Returns
     -------
@@ -82,6 +86,8 @@ def mle_gan(
     """
     num_data = int(data.shape[0])
     opt = optax.adam(learning_rate, b1=b1, b2=b2)
+    if n_critic < 1:
+        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
     if dropout_rate == 0.0 and (num_generators, num_discriminators) != (1, 1):
@@ -119,13 +125,25 @@ def mle_gan(
         g_loss, g_grad = jax.value_and_grad(lambda g: generator_loss(drop(g, k_dg), drop(disc, k_dd), z))(gen)
         updates, gen_opt = opt.update(g_grad, gen_opt, gen)
         gen = optax.apply_updates(gen, updates)
-        x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
-        x_fake = model.generate(drop(gen, k_dg2), jax.random.normal(k_zf, (batch_size, model.latent_dim)))
-        epsilon = jax.random.uniform(jax.random.fold_in(rng_key, 200), (batch_size,))
-        d_loss, d_grad = jax.value_and_grad(
-            lambda d: discriminator_loss(drop(d, k_dd2), x_real, x_fake, epsilon))(disc)
-        updates, disc_opt = opt.update(d_grad, disc_opt, disc)
-        disc = model.project(optax.apply_updates(disc, updates))
+
+        def disc_step(carry, keys):
+            disc, disc_opt = carry
+            k_idx, k_zf, k_dg2, k_dd2, k_eps = keys
+            x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
+            x_fake = model.generate(drop(gen, k_dg2), jax.random.normal(k_zf, (batch_size, model.latent_dim)))
+            epsilon = jax.random.uniform(k_eps, (batch_size,))
+            d_loss, d_grad = jax.value_and_grad(
+                lambda d: discriminator_loss(drop(d, k_dd2), x_real, x_fake, epsilon))(disc)
+            updates, disc_opt = opt.update(d_grad, disc_opt, disc)
+            return (model.project(optax.apply_updates(disc, updates)), disc_opt), d_loss
+
+        (disc, disc_opt), d_loss = disc_step(
+            (disc, disc_opt), (k_idx, k_zf, k_dg2, k_dd2, jax.random.fold_in(rng_key, 200)))
+        if n_critic > 1:  # further discriminator steps on fresh minibatches (WGAN's n_critic)
+            extra = jax.vmap(lambda i: jax.random.split(jax.random.fold_in(rng_key, 300 + i), 5))(
+                jnp.arange(1, n_critic))
+            (disc, disc_opt), losses = jax.lax.scan(lambda c, k: disc_step(c, tuple(k)), (disc, disc_opt), extra)
+            d_loss = losses[-1]
         return (gen, disc, gen_opt, disc_opt), MLEInfo(g_loss, d_loss)
 
     def step(rng_key, state: MLEState):

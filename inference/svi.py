@@ -71,6 +71,7 @@ def bayesgan_svi(
     init_guide_scale: float = 1e-3,
     iterations: int | None = None,
     init_model: BayesGAN | None = None,
+    n_critic: int = 1,
 ) -> BayesGANSampler:
     """Mean-field variational Bayesian GAN.
 
@@ -91,12 +92,16 @@ def bayesgan_svi(
         Unused (constant learning rate).
     init_model : models.bgan.BayesGAN, optional
         Whose prior draw gives the guides' initial means; default ``model``.
+    n_critic : int
+        ``q_d`` updates per ``q_g`` update (>= 1), each on a fresh minibatch (WGAN's ``n_critic``).
 
     Returns
     -------
     BayesGANSampler
     """
     num_data = int(data.shape[0])
+    if n_critic < 1:
+        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     if model.loss.clip is not None:
         raise ValueError("weight clipping (loss=wasserstein) has no variational counterpart: q has unbounded "
                          "support; use loss=wasserstein_gp with inference=svi")
@@ -128,12 +133,21 @@ def bayesgan_svi(
         d_draws = draws(disc_guide, svi_d, state.discriminator, k_dd, num_discriminators)
         z = jax.random.normal(k_z, latent)
         gen_state, g_loss = svi_g.update(state.generator, z, d_draws, num_data)
-        g_draws = draws(gen_guide, svi_g, gen_state, k_gd, num_generators)
-        x_fake = jax.vmap(model.generate)(g_draws, jax.random.normal(k_zf, (num_generators, *latent)))
-        x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
-        x_fake = x_fake.reshape(-1, data.shape[-1])
-        epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
-        disc_state, d_loss = svi_d.update(state.discriminator, x_real, x_fake, num_data, epsilon)
+
+        def disc_step(disc_state, keys):
+            k_gd, k_zf, k_idx = keys
+            g_draws = draws(gen_guide, svi_g, gen_state, k_gd, num_generators)
+            x_fake = jax.vmap(model.generate)(g_draws, jax.random.normal(k_zf, (num_generators, *latent)))
+            x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
+            x_fake = x_fake.reshape(-1, data.shape[-1])
+            epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
+            return svi_d.update(disc_state, x_real, x_fake, num_data, epsilon)
+
+        disc_state, d_loss = disc_step(state.discriminator, (k_gd, k_zf, k_idx))
+        if n_critic > 1:  # further discriminator steps on fresh minibatches (WGAN's n_critic)
+            extra = jax.vmap(lambda i: jax.random.split(jax.random.fold_in(k_idx, 300 + i), 3))(jnp.arange(1, n_critic))
+            disc_state, losses = jax.lax.scan(lambda c, k: disc_step(c, tuple(k)), disc_state, extra)
+            d_loss = losses[-1]
         info = VIInfo(
             g_loss, _kl(gen_guide, svi_g.get_params(gen_state), model.generator_prior, "generator"),
             d_loss, _kl(disc_guide, svi_d.get_params(disc_state), model.discriminator_prior, "discriminator"),

@@ -107,6 +107,7 @@ BAD = [
     (["inference.step_size=-1e-3"], "inference.step_size=-0.001 is invalid"),
     (["inference.friction=2"], "inference.friction=2.0 is invalid"),
     (["inference.num_generators=0"], "inference.num_generators=0 is invalid"),
+    (["inference.n_critic=0"], "inference.n_critic=0 is invalid"),
     (["inference.nonsense=1"], "unknown config key 'inference.nonsense'"),
     (["bogus=1"], "unknown config key 'bogus'"),
     (["iterations"], "malformed override 'iterations'"),

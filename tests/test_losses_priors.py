@@ -262,3 +262,31 @@ def test_bgan_run_config_wires_per_network_and_per_path_priors(tmp_path):
     assert float(model.discriminator_prior("layers.2.kernel", (128, 1)).scale) == pytest.approx(0.5 / np.sqrt(128))
     init = build_model(cfg, load_dataset("ring8", seed=0, num_train=100, num_eval=10), init=True)
     assert float(init.generator_prior("layers.2.kernel", (128, 2)).scale) == pytest.approx(0.1)  # no init_scale
+
+
+@pytest.mark.parametrize("algorithm", ["sghmc", "sgld", "svi", "mle"])
+def test_n_critic_takes_that_many_discriminator_steps_per_generator_step(algorithm):
+    from inference.registry import build_inference
+
+    model = model_with("wasserstein_gp")
+    data = jax.random.normal(jax.random.key(0), (128, 3))
+    hyper = {"sghmc": dict(num_generators=2, num_discriminators=2, step_size=1e-3, temperature=1.0, friction=0.1,
+                           preconditioner="none"),
+             "sgld": dict(num_generators=2, num_discriminators=2, step_size=1e-3, temperature=1.0,
+                          preconditioner="none"),
+             "svi": dict(num_generators=2, num_discriminators=2, learning_rate=1e-3),
+             "mle": dict(learning_rate=1e-3)}[algorithm]
+
+    def counts(n_critic):
+        s = build_inference(algorithm, model, data, batch_size=8, iterations=10, n_critic=n_critic, **hyper)
+        state, _ = jax.jit(s.step)(jax.random.key(1), s.init(jax.random.key(2)))
+        if algorithm == "mle":
+            return int(state.generator_opt[0].count[0]), int(state.discriminator_opt[0].count[0])
+        if algorithm == "svi":
+            return int(state.generator.optim_state[0]), int(state.discriminator.optim_state[0])
+        return int(state.generator.step_count[0]), int(state.discriminator.step_count[0])
+
+    assert counts(1) == (1, 1)
+    assert counts(3) == (1, 3)
+    with pytest.raises(ValueError, match="n_critic"):
+        build_inference(algorithm, model, data, batch_size=8, iterations=10, n_critic=0, **hyper)
