@@ -1,12 +1,18 @@
 """``bgan-run``: compose a Hydra config from overrides, validate it, run it.
 
-Usage: ``bgan-run [KEY=VALUE ...]``, e.g. ``bgan-run experiment=grid25 inference=mle seed=1``.
+Usage: ``bgan-run [KEY=VALUE ...]``, e.g. ``bgan-run experiment=grid25 inference=mle seed=1``;
+``bgan-run -m KEY=A,B ...`` (``--multirun``) runs every combination of comma-separated values (Hydra's
+sweep syntax, also ``range(0,5)`` and ``choice(a,b)``), one after another, e.g.
+``bgan-run -m experiment=grid25 inference=sghmc,mle seed=0,1,2``.
 A user mistake (unknown group option or key, malformed override, wrong type, out-of-range value) prints
-one line naming the bad key and the valid choices, exits with code 2 and writes nothing.
+one line naming the bad key and the valid choices, exits with code 2 and writes nothing. A run whose
+sampler diverges (a non-finite log density or weight) prints one line naming the iteration and particle,
+keeps the draws before it in ``out_dir`` and exits with code 3.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 from importlib import resources
 
@@ -19,6 +25,7 @@ from omegaconf.errors import OmegaConfBaseException
 from experiments.schema import ConfigError, validate
 
 GROUPS = ("experiment", "inference", "prior", "loss")
+TOP_KEYS = ("seed", "iterations", "out_dir", "progress", "checkpoint_every", "resume", "distributed")
 
 
 def config_dir() -> str:
@@ -39,8 +46,9 @@ def _explain(overrides: list[str], err: Exception) -> str:
             return f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}"
     text = " ".join(str(err).split())
     if "is not in struct" in text or "Could not override" in text:
-        bad = next((ov.partition("=")[0] for ov in overrides if ov.partition("=")[0] in text), None)
-        return f"unknown config key {bad or text!r}; valid top-level keys: seed, iterations, out_dir, progress, " \
+        keys = [ov.lstrip("+~").partition("=")[0] for ov in overrides]
+        bad = max((k for k in keys if f"'{k}'" in text), key=len, default=None)
+        return f"unknown config key {bad or text!r}; valid top-level keys: {', '.join(TOP_KEYS)}, " \
                f"{', '.join(GROUPS)} (and their fields, e.g. inference.step_size)"
     return f"bad override in {' '.join(overrides)!r}: {text}"
 
@@ -56,30 +64,121 @@ def load_config(overrides: list[str]) -> DictConfig:
     for ov in overrides:
         if "=" not in ov:
             raise ConfigError(f"malformed override {ov!r}: expected KEY=VALUE (e.g. experiment=grid25)")
+    for ov in overrides:
+        key, _, value = ov.lstrip("+~").partition("=")
+        if key in GROUPS and value not in group_options(key):
+            raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}")
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides)
-    except (HydraException, OmegaConfBaseException) as err:
+    except (HydraException, OmegaConfBaseException, ValueError, TypeError) as err:
         raise ConfigError(_explain(overrides, err)) from None
     return validate(cfg)
 
 
+def start_distributed(cfg: DictConfig) -> None:
+    """``jax.distributed.initialize`` with the config's ``distributed`` keys (the null ones detected by JAX),
+    before any JAX computation; CPU devices talk through gloo. Nothing without ``distributed.enabled``.
+
+    Raises
+    ------
+    ConfigError
+        If JAX cannot start the distributed system with these keys.
+    """
+    if not cfg.distributed.enabled:
+        return
+    import jax
+
+    kwargs = {k: v for k, v in cfg.distributed.items() if k != "enabled" and v is not None}
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    try:
+        jax.distributed.initialize(**kwargs)
+    except (RuntimeError, ValueError) as err:
+        raise ConfigError(f"distributed: jax.distributed.initialize({', '.join(f'{k}={v!r}' for k, v in kwargs.items())}) "
+                          f"failed: {' '.join(str(err).split())[:300]}") from None
+
+
+def expand_sweeps(overrides: list[str]) -> list[list[str]]:
+    """Every combination of a Hydra sweep (``seed=0,1,2 inference=sghmc,mle``: 6 override lists), in the
+    order of Hydra's basic sweeper (the last key varies fastest).
+
+    Raises
+    ------
+    ConfigError
+        For an override Hydra's parser rejects.
+    """
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    for ov in overrides:
+        if "=" not in ov:
+            raise ConfigError(f"malformed override {ov!r}: expected KEY=VALUE (e.g. experiment=grid25)")
+    try:
+        parsed = OverridesParser.create().parse_overrides(overrides)
+    except HydraException as err:
+        raise ConfigError(f"bad override in {' '.join(overrides)!r}: {' '.join(str(err).split())}") from None
+    axes = [[f"{o.get_key_element()}={v}" for v in o.sweep_string_iterator()] if o.is_sweep_override()
+            else [o.input_line] for o in parsed]
+    return [list(job) for job in itertools.product(*axes)]
+
+
+def multirun(overrides: list[str]) -> int:
+    """Validate every job of a sweep first (any mistake: exit 2 before anything runs), then run them in
+    turn. Returns 0, or 3 if any job diverged (the others still run)."""
+    jobs = expand_sweeps(overrides)
+    configs = []
+    for job in jobs:
+        try:
+            configs.append(load_config(job))
+        except ConfigError as err:
+            raise ConfigError(f"{err} (in job {' '.join(job)})") from None
+    dirs = [c.out_dir for c in configs]
+    if len(set(dirs)) < len(dirs):
+        same = next(d for d in dirs if dirs.count(d) > 1)
+        raise ConfigError(f"out_dir={same!r} is invalid: several jobs of the sweep would write it; put the swept "
+                          "keys in it, e.g. out_dir='runs/sweep/${inference.name}-seed${seed}'")
+    start_distributed(configs[0])
+    from experiments.run import Diverged, run
+
+    code = 0
+    for i, (job, cfg) in enumerate(zip(jobs, configs, strict=True)):
+        print(f"bgan-run: [{i + 1}/{len(jobs)}] {' '.join(job)}", flush=True)
+        try:
+            print(f"bgan-run: wrote {run(cfg)}", flush=True)
+        except (ConfigError, Diverged) as err:
+            print(f"bgan-run: error: {err}", file=sys.stderr, flush=True)
+            code = max(code, 3 if isinstance(err, Diverged) else 2)
+    return code
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of ``bgan-run``; returns the exit code (2 for a user mistake)."""
+    """Entry point of ``bgan-run``; returns the exit code (2 for a user mistake, 3 for a diverged run)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__.strip())
         print("\ngroups: " + "; ".join(f"{g}: {', '.join(group_options(g))}" for g in GROUPS))
         return 0
+    if argv and argv[0] in ("-m", "--multirun"):
+        try:
+            return multirun(argv[1:])
+        except ConfigError as err:
+            print(f"bgan-run: error: {err}", file=sys.stderr)
+            return 2
     try:
         cfg = load_config(argv)
-        from experiments.run import run  # heavy imports only after the config is valid
-
+        start_distributed(cfg)
+        from experiments.run import Diverged, run  # heavy imports only after the config is valid
+    except ConfigError as err:
+        print(f"bgan-run: error: {err}", file=sys.stderr)
+        return 2
+    try:
         out = run(cfg)
     except ConfigError as err:
         print(f"bgan-run: error: {err}", file=sys.stderr)
         return 2
+    except Diverged as err:
+        print(f"bgan-run: error: {err}", file=sys.stderr)
+        return 3
     print(f"bgan-run: wrote {out}")
     return 0
 

@@ -26,29 +26,45 @@ from pathlib import Path
 import numpy as np
 
 RHAT_MAX, ESS_MIN = 1.01, 100
+PLOT_DRAWS = 1000
 
 
-def function_space(dt) -> dict[str, np.ndarray]:
-    """Per-(chain, draw) statistics of ``posterior_predictive/x_generated``: ``x_mean``, ``x_std``."""
-    x = np.asarray(dt["posterior_predictive"]["x_generated"])
-    flat = x.reshape(*x.shape[:2], -1)
-    return {"x_mean": flat.mean(-1), "x_std": flat.std(-1)}
+def function_space(dt, block: int = 64) -> dict[str, np.ndarray]:
+    """Per-(chain, draw) statistics of ``posterior_predictive/x_generated``: ``x_mean``, ``x_std``.
+
+    Reads ``block`` draws at a time, so a long run's samples are never all in memory at once.
+    """
+    x = dt["posterior_predictive"]["x_generated"]
+    pieces = []
+    for start in range(0, x.sizes["draw"], block):
+        v = np.asarray(x.isel(draw=slice(start, start + block)))
+        pieces.append(per_draw_stats(v.reshape(*v.shape[:3], -1)))
+    return {k: np.concatenate([p[k] for p in pieces], axis=1) for k in pieces[0]} if pieces else {}
 
 
-def _function_space_dataset(dt, keep: slice):
+def per_draw_stats(x: np.ndarray) -> dict[str, np.ndarray]:
+    """``x_mean`` and ``x_std`` over the samples and features of each ``(chain, draw)`` of ``x``
+    ``(chain, draw, sample, feature)``: the generic function-space statistics."""
+    return {"x_mean": x.mean(axis=(2, 3)), "x_std": x.std(axis=(2, 3))}
+
+
+def _as_dataset(stats: dict[str, np.ndarray], keep: slice):
     import xarray as xr
 
-    return xr.Dataset({k: (("chain", "draw"), v[:, keep]) for k, v in function_space(dt).items()})
+    return xr.Dataset({k: (("chain", "draw"), v[:, keep]) for k, v in stats.items()})
 
 
-def save_plots(dt, run_dir: Path) -> list[str]:
+def save_plots(stats: dict[str, np.ndarray], run_dir: Path) -> list[str]:
     """Write ``trace.png`` (``arviz.plot_trace_dist``, all draws) and, with two or more chains,
-    ``rank.png`` (``arviz.plot_rank``, second half of the draws) of the function-space statistics.
+    ``rank.png`` (``arviz.plot_rank``, second half of the draws) of function-space statistics.
+
+    A run of more than :data:`PLOT_DRAWS` draws is plotted thinned to at most that many (evenly spaced),
+    so the plots cost the same for any run length.
 
     Parameters
     ----------
-    dt : xarray.DataTree
-        A run's posterior (as :func:`inference.arviz_export.to_datatree` writes it).
+    stats : dict of str to numpy.ndarray, shape ``(chain, draw)``
+        Per-draw statistics (e.g. :func:`function_space` of a run's posterior).
     run_dir : path
         Directory to write into.
 
@@ -63,14 +79,15 @@ def save_plots(dt, run_dir: Path) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    n_draws = dt["posterior_predictive"].sizes["draw"]
+    n_draws = next(iter(stats.values())).shape[1]
+    every = -(-n_draws // PLOT_DRAWS)
     written = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pc = az.plot_trace_dist(_function_space_dataset(dt, slice(None)), backend="matplotlib")
+        pc = az.plot_trace_dist(_as_dataset(stats, slice(None, None, every)), backend="matplotlib")
         pc.savefig(Path(run_dir) / "trace.png")
         written.append("trace.png")
-        fs = _function_space_dataset(dt, slice(n_draws // 2, None))
+        fs = _as_dataset(stats, slice(n_draws // 2, None, every))
         if fs.sizes["chain"] >= 2:
             pc = az.plot_rank(fs, backend="matplotlib")
             pc.savefig(Path(run_dir) / "rank.png")
@@ -101,7 +118,8 @@ def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
     dt = az.from_netcdf(path)
     n_draws = dt["posterior_predictive"].sizes["draw"]
     keep = slice(n_draws // 2, None)
-    fs = _function_space_dataset(dt, keep)
+    stats = function_space(dt)
+    fs = _as_dataset(stats, keep)
     sections = {"function space (generated samples)": fs}
     for group in ("sample_stats", "discriminator_sample_stats", "posterior", "discriminator_posterior"):
         if group in dt.children:
@@ -120,7 +138,7 @@ def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
                   summ[["r_hat", "ess_bulk", "ess_tail"]].to_string() if "posterior" not in title
                   else bad[["r_hat", "ess_bulk", "ess_tail"]].head(10).to_string()]
     if plot:
-        written = save_plots(dt, run_dir)
+        written = save_plots(stats, run_dir)
         lines.append(f"\nwrote {', '.join(written)}" + ("" if "rank.png" in written else
                      " (no rank plot: a rank plot compares chains, and this run has one)"))
     return "\n".join(lines), flagged

@@ -41,8 +41,13 @@ def metric_samples(x_generated: np.ndarray, last_draws: int, n: int = NUM_METRIC
 
 def nearest_mode(samples: np.ndarray, modes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of and Euclidean distance to the nearest mode, for ``samples`` ``(n, 2)``."""
-    d = np.linalg.norm(samples[:, None, :] - modes[None, :, :], axis=-1)
-    return d.argmin(axis=1), d.min(axis=1)
+    best = np.full(len(samples), np.inf)
+    index = np.zeros(len(samples), dtype=np.int64)
+    for k, mode in enumerate(modes):  # one mode at a time: memory O(n), not O(n K)
+        d = np.linalg.norm(samples - mode, axis=-1)
+        closer = d < best
+        best[closer], index[closer] = d[closer], k
+    return index, best
 
 
 def mixture_metrics(samples: np.ndarray, modes: np.ndarray, sigma: float) -> dict:

@@ -1,31 +1,41 @@
 """One run: validated config -> data, model, inference, draws -> a run directory.
 
-The run directory is written to a temporary sibling and renamed into place when complete, so a
-half-written ``posterior.nc`` is never visible under ``out_dir``.
+The sampling loop runs as compiled chunks (:class:`inference.driver.Sampling`). After every chunk its
+draws are streamed to disk and the sampler state is checkpointed with orbax, in a staging directory next
+to ``out_dir`` (:mod:`experiments.store`); a killed run resumes from there when the same command is run
+again, and produces the draws an uninterrupted run would have. When the run is complete the run
+directory is assembled chunk by chunk (memory does not grow with the number of draws) and renamed into
+place, so a half-written ``posterior.nc`` is never visible under ``out_dir``.
+
+A particle whose log density (or loss) or weights become non-finite stops the run after its chunk: the
+draws before the divergence are written as a run directory, ``metrics.json`` records where it diverged,
+and :class:`Diverged` is raised (``bgan-run`` exits with code 3).
 """
 
 from __future__ import annotations
 
 import math
-import os
-import shutil
-import tempfile
+import sys
+import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+from jax.experimental import multihost_utils
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from tqdm.auto import tqdm
+
 from experiments import metrics as M
 from experiments.datasets import Dataset, load_dataset
+from experiments.diagnose import per_draw_stats, save_plots
 from experiments.report import plot_samples, write_json, write_report
-from experiments.diagnose import save_plots
-from experiments.schema import ConfigError, resolve_priors
-from inference.arviz_export import to_datatree
+from experiments.schema import SGMCMC, ConfigError, resolve_priors
+from experiments.store import RunStore
 from inference.bridge import site_shapes
-from inference.driver import make_recorder, make_schedule
-from inference.driver import run as run_driver
+from inference.checkpoint import Checkpointer
+from inference.driver import CHUNK_BYTES, NO_DIVERGENCE, Sampling, draw_nbytes, make_recorder, make_schedule
 from inference.registry import build_inference
 from models.bgan import BayesGAN
 from models.losses import build_loss
@@ -75,73 +85,148 @@ def weight_subset(shapes: dict[str, tuple[int, ...]], per_site: int) -> dict[str
     return out
 
 
-def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
-                    d_eval: np.ndarray | None = None) -> dict:
-    """The figures of ``metrics.json`` from ``x_generated`` ``(chain, draw, sample, data_dim)``.
+class Diverged(RuntimeError):
+    """A particle's log density (or loss) or weights became non-finite; the run directory holds the draws
+    before it. The message is one line for the user."""
 
-    ``d_eval`` (``(disc_chain, draw)``), the discriminators' mean output on fixed real points, adds the
-    discriminator's function-space diagnostics.
+
+#: Config keys that do not change the draws (a resumed run may differ in them).
+NOT_RESUME_KEYS = ("progress", "resume", "distributed")
+
+
+def resume_key(cfg: DictConfig) -> str:
+    """The config as YAML without the keys that do not change the draws: what a resumed run must match."""
+    return OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k not in NOT_RESUME_KEYS]))
+
+
+class FunctionSpace:
+    """Per-draw function-space statistics of generated samples, computed chunk by chunk while sampling.
+
+    ``x_mean``, ``x_std`` (every dataset), ``high_quality`` (Gaussian mixtures: fraction within 3 sigma of
+    a mode) and ``class_entropy`` (digits: entropy of the classifier's class histogram).
+
+    Parameters
+    ----------
+    data : experiments.datasets.Dataset
+    classifier : experiments.metrics.DigitsClassifier, optional
+        For labelled image data.
     """
+
+    def __init__(self, data: Dataset, classifier: M.DigitsClassifier | None = None):
+        self.data, self.classifier = data, classifier
+
+    def __call__(self, x: np.ndarray) -> dict[str, np.ndarray]:
+        """Statistics of ``x`` ``(chain, draw, sample, data_dim)``, each ``(chain, draw)``."""
+        stats = per_draw_stats(x)
+        if self.data.modes is not None:
+            stats["high_quality"] = M.high_quality_per_draw(x, self.data.modes, self.data.sigma)
+        if self.classifier is not None:
+            pred = self.classifier.predict(x.reshape(-1, x.shape[-1])).reshape(x.shape[:3])
+            stats["class_entropy"] = np.apply_along_axis(
+                lambda p: -np.sum((q := np.bincount(p, minlength=10) / len(p))[q > 0] * np.log(q[q > 0])), 2, pred)
+        return stats
+
+    def headline(self, x: np.ndarray) -> dict[str, str]:
+        """The progress bar's figure for the latest draw ``x`` ``(chain, sample, data_dim)``."""
+        samples = x.reshape(-1, x.shape[-1])
+        if self.data.modes is not None:
+            m = M.mixture_metrics(samples[: M.NUM_METRIC_SAMPLES], self.data.modes, self.data.sigma)
+            return {"modes": f"{m['modes']}/{len(self.data.modes)}", "hq": f"{100 * m['high_quality']:.0f}%"}
+        if self.classifier is not None:
+            classes = np.unique(self.classifier.predict(samples[: M.NUM_METRIC_SAMPLES]))
+            return {"classes": f"{len(classes)}/10"}
+        return {"x_std": f"{samples.std():.3g}"}
+
+
+def _classifier(data: Dataset) -> M.DigitsClassifier | None:
+    return M.DigitsClassifier(data.train, data.train_labels) if data.train_labels is not None else None
+
+
+def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
+                    d_eval: np.ndarray | None = None, *, stats: dict[str, np.ndarray] | None = None,
+                    classifier: M.DigitsClassifier | None = None) -> dict:
+    """The figures of ``metrics.json``.
+
+    Parameters
+    ----------
+    data : experiments.datasets.Dataset
+    x_generated : numpy.ndarray, shape ``(chain, draw, sample, data_dim)``
+        At least the last ``metric_draws`` draws (the quality figures use those).
+    metric_draws : int
+    d_eval : numpy.ndarray, shape ``(disc_chain, draw)``, optional
+        The discriminators' mean output on fixed real points, every draw: adds the discriminator's
+        function-space diagnostics.
+    stats : dict of str to numpy.ndarray, optional
+        :class:`FunctionSpace` statistics of every draw (default: computed from ``x_generated``, which then
+        must hold every draw); R-hat and ESS use their second half.
+    classifier : experiments.metrics.DigitsClassifier, optional
+        Trained on ``data`` (labelled image data; trained here if absent).
+    """
+    if data.train_labels is not None and classifier is None:
+        classifier = _classifier(data)
+    if stats is None:
+        stats = FunctionSpace(data, classifier)(x_generated)
     samples = M.metric_samples(x_generated, metric_draws)
-    half = x_generated[:, x_generated.shape[1] // 2 :]
-    stats = {"x_mean": half.mean(axis=(2, 3)), "x_std": half.std(axis=(2, 3))}
     if data.name == "synthetic":
         out = {"js_divergence": M.pca_js_divergence(data.eval, samples), "num_samples": int(len(samples)),
                "definition": "Saatchi & Wilson 2017 sec. 5.1: JS (nats) of Gaussian KDEs in the real data's "
                              "2-D PCA plane, 0.1 grid"}
     elif data.modes is not None:
         out = M.mixture_metrics(samples, data.modes, data.sigma)
-        stats["high_quality"] = M.high_quality_per_draw(half, data.modes, data.sigma)
         out["definition"] = "VEEGAN (Srivastava et al. 2017) / PacGAN (Lin et al. 2018): 3-sigma high quality"
     else:
-        clf = M.DigitsClassifier(data.train, data.train_labels)
-        out = M.classifier_metrics(clf, samples, data.eval, data.eval_labels)
+        out = M.classifier_metrics(classifier, samples, data.eval, data.eval_labels)
         out["frechet_classifier_distance_real"] = M.frechet_distance(
-            clf.features(data.train), clf.features(data.eval)
-        )
-        out["classifier_eval_accuracy"] = float((clf.predict(data.eval) == data.eval_labels).mean())
-        pred = clf.predict(half.reshape(-1, half.shape[-1])).reshape(half.shape[:3])
-        stats["class_entropy"] = np.apply_along_axis(
-            lambda p: -np.sum((q := np.bincount(p, minlength=10) / len(p))[q > 0] * np.log(q[q > 0])), 2, pred
-        )
+            classifier.features(data.train), classifier.features(data.eval))
+        out["classifier_eval_accuracy"] = float((classifier.predict(data.eval) == data.eval_labels).mean())
         out["definition"] = ("classes from an sklearn MLP trained on the real digits; Frechet distance in its "
                              "hidden layer (not Inception FID)")
     out["data_copying_z"] = M.data_copying_z(data.train, data.eval, samples)
-    out["function_space_diagnostics"] = M.convergence_diagnostics(stats)
+    half = {k: v[:, v.shape[1] // 2:] for k, v in stats.items()}
+    out["function_space_diagnostics"] = M.convergence_diagnostics(half)
     if d_eval is not None:
         out["discriminator_function_space_diagnostics"] = M.convergence_diagnostics(
-            {"d_eval": d_eval[:, d_eval.shape[1] // 2 :]})
+            {"d_eval": d_eval[:, d_eval.shape[1] // 2:]})
     return out
 
 
-def _write_atomically(out_dir: Path, write) -> None:
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
-    try:
-        write(tmp)
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            os.replace(out_dir, old)
-            os.replace(tmp, out_dir)
-            shutil.rmtree(old)
-        else:
-            os.replace(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
+def _divergence(chunk, draws: dict, first_draw: int, thin: int, objective: tuple[str, str]):
+    """The earliest divergence in a chunk, or ``None``.
+
+    Returns
+    -------
+    (int, str, int, str) or None
+        ``(iteration, network, particle, what)``: the first iteration (1-based) whose update started
+        from a non-finite state (objective or weights), the network and particle, and what was non-finite.
+    """
+    found = []
+    for network, bad, flags, what in (
+            ("generator", chunk.first_divergence[0], draws["stats/diverging"], objective[0]),
+            ("discriminator", chunk.first_divergence[1], draws["disc_stats/diverging"], objective[1])):
+        for j in np.flatnonzero(bad < NO_DIVERGENCE):
+            found.append((int(bad[j]), network, int(j), what))
+        for j, d in zip(*np.nonzero(flags), strict=True):
+            found.append(((first_draw + int(d) + 1) * thin + 1, network, int(j), "weights"))
+    return min(found) if found else None
 
 
 def run(cfg: DictConfig) -> Path:
     """Run the experiment described by a validated config (see :func:`experiments.schema.validate`).
 
+    Resumes an unfinished run of the same config in the same ``out_dir`` from its newest checkpoint.
+
     Returns
     -------
     pathlib.Path
-        The run directory with ``config.yaml``, ``posterior.nc``, ``metrics.json``, ``samples.png`` and
-        ``report.md``.
+        The run directory with ``config.yaml``, ``posterior.nc``, ``metrics.json``, ``samples.png``,
+        ``trace.png`` (and ``rank.png`` with two or more chains) and ``report.md``.
+
+    Raises
+    ------
+    ConfigError
+        For a dataset that cannot be built as asked, or an unfinished run with another config in the way.
+    Diverged
+        If a particle diverged (after the run directory with the earlier draws is written).
     """
     e, inf = cfg.experiment, cfg.inference
     sizes = {k: v for k, v in (("num_train", e.dataset.num_train), ("num_eval", e.dataset.num_eval)) if v is not None}
@@ -152,40 +237,150 @@ def run(cfg: DictConfig) -> Path:
     if e.batch_size > data.train.shape[0]:
         raise ConfigError(f"experiment.batch_size={e.batch_size} is invalid: must be <= the "
                           f"{data.train.shape[0]} training points")
+    store = RunStore(Path(cfg.out_dir))
+    lead = jax.process_index() == 0  # with jax.distributed, process 0 alone writes files
+    resumed = store.check(resume_key(cfg), resume=cfg.resume)
+    if jax.process_count() > 1:
+        if inf.name in SGMCMC and inf.num_generators % jax.device_count():
+            raise ConfigError(f"inference.num_generators={inf.num_generators} is invalid: a distributed run "
+                              f"shards the particles over all {jax.device_count()} devices, so it must be a multiple")
+        multihost_utils.sync_global_devices("bgan-run: staging checked")
+    if lead:
+        store.begin(resume_key(cfg), resume=cfg.resume)
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices("bgan-run: staging ready")
+
     model = build_model(cfg, data)
     hyper = {k: v for k, v in OmegaConf.to_container(inf).items() if k != "name"}
-    schedule = make_schedule(cfg.iterations, e.num_draws)
+    iterations = make_schedule(cfg.iterations, e.num_draws).iterations
     sampler = build_inference(inf.name, model, jnp.asarray(data.train), batch_size=e.batch_size,
-                              iterations=schedule.iterations, init_model=build_model(cfg, data, init=True),
-                              **hyper)
+                              iterations=iterations, init_model=build_model(cfg, data, init=True), **hyper)
     num_chains = inf.get("num_generators", 1)
     samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / num_chains)
     weights = weight_subset(site_shapes(model.prior_model), e.weights_per_site)
     record = make_recorder(model, sampler, samples_per_draw, weights, eval_x=jnp.asarray(data.eval[:EVAL_POINTS]))
+    schedule = make_schedule(cfg.iterations, e.num_draws, checkpoint_every=cfg.checkpoint_every,
+                             max_chunk_draws=CHUNK_BYTES // draw_nbytes(sampler, record))
+    sampling = Sampling(sampler, record, jax.random.key(cfg.seed), schedule)
+    classifier = _classifier(data)
+    function_space = FunctionSpace(data, classifier)
+
+    checkpoints = Checkpointer(store.checkpoint_dir)
+    step = checkpoints.latest_step() if resumed else None
+    if step is not None:
+        state, meta = checkpoints.restore(step, sampling.abstract_state())
+        seconds_before = meta["seconds"]
+    else:
+        state, step, seconds_before = sampling.init(), 0, 0.0
+    start = time.perf_counter()
     desc = f"{e.name}/{inf.name} seed {cfg.seed}"
-    _, draws, seconds = run_driver(sampler, record, jax.random.key(cfg.seed), schedule,
-                                   progress=cfg.progress, desc=desc)
+    chunk_iterations = schedule.chunk_draws * schedule.thin
+    divergence, chunks_done = None, step
+    with tqdm(total=schedule.iterations, initial=step * chunk_iterations, desc=desc, unit="it",
+              disable=not lead or (None if cfg.progress is None else not cfg.progress)) as bar:
+        if step and lead:
+            bar.write(f"bgan-run: resuming at iteration {step * chunk_iterations} of {schedule.iterations} "
+                      f"from {store.checkpoint_dir}", file=sys.stderr)
+        for c in range(step, schedule.num_chunks):
+            chunk = sampling.chunk(state, c)
+            draws = dict(chunk.draws)
+            draws |= {f"fs/{k}": v for k, v in function_space(draws["x_generated"]).items()}
+            if lead:
+                store.save_chunk(c, draws)
+            chunks_done = c + 1
+            divergence = _divergence(chunk, draws, c * schedule.chunk_draws, schedule.thin, sampler.objective)
+            if divergence is not None:
+                break
+            state = chunk.state
+            checkpoints.save(chunks_done, state, {
+                "iteration": chunks_done * chunk_iterations, "draws": chunks_done * schedule.chunk_draws,
+                "seconds": seconds_before + time.perf_counter() - start})
+            bar.update(chunk_iterations)
+            if bar.disable is False:
+                bar.set_postfix(function_space.headline(draws["x_generated"][:, -1]))
+    checkpoints.close()
+    seconds = seconds_before + time.perf_counter() - start
 
-    metrics = compute_metrics(data, draws["x_generated"], e.metric_draws, draws["disc_stats/d_eval"])
-    metrics["diverging_draws"] = int(draws["stats/diverging"].sum() + draws["disc_stats/diverging"].sum())
-    metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed,
-               "iterations": schedule.iterations, "wall_seconds": round(seconds, 2), **metrics}
-    dt = to_datatree(
-        draws, event_shape=data.event_shape, observed=data.eval, weight_indices=weights,
-        draw_iterations=(np.arange(schedule.num_draws) + 1) * schedule.thin,
-        attrs={"experiment": e.name, "inference": inf.name, "seed": cfg.seed},
-    )
-    cfg_yaml = OmegaConf.to_yaml(cfg)
-    title = f"{e.name} / {inf.name} / seed {cfg.seed}"
-
-    def write(tmp: Path):
-        (tmp / "config.yaml").write_text(cfg_yaml)
-        dt.to_netcdf(tmp / "posterior.nc", engine="h5netcdf")
-        write_json(tmp / "metrics.json", metrics)
-        plot_samples(tmp / "samples.png", draws["x_generated"], data.eval, data.event_shape, title)
-        save_plots(dt, tmp)
-        write_report(tmp / "report.md", cfg_yaml=cfg_yaml, metrics=metrics, title=title)
-
-    out_dir = Path(cfg.out_dir)
-    _write_atomically(out_dir, write)
+    # draws before the divergence: their state was finite when recorded
+    draw_iterations = (np.arange(schedule.num_draws) + 1) * schedule.thin
+    num_kept = schedule.num_draws if divergence is None else int(np.sum(draw_iterations <= divergence[0] - 2))
+    if lead:
+        _write_run_dir(cfg, data, store, schedule, weights, classifier, function_space, divergence, chunks_done,
+                       num_kept, seconds)
+    if jax.process_count() > 1:
+        multihost_utils.sync_global_devices("bgan-run: run directory written")
+    out_dir = store.out_dir
+    if divergence is not None:
+        iteration, network, particle, what = divergence
+        knob = "inference.step_size" if "step_size" in inf else "inference.learning_rate"
+        raise Diverged(
+            f"diverged at iteration {iteration} of {schedule.iterations}: {network} particle {particle} has a "
+            f"non-finite {what.replace('logdensity', 'log density').replace('_', ' ')}; the {num_kept} draws before "
+            f"it are in {out_dir}; lower {knob} (now {inf[knob.split('.')[1]]})")
     return out_dir
+
+
+def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_space, divergence, chunks_done,
+                   num_kept, seconds) -> Path:
+    """Assemble the run directory from the streamed chunks (one chunk in memory at a time) and move it into
+    place: ``config.yaml``, ``posterior.nc``, ``metrics.json``, ``samples.png``, ``trace.png``/``rank.png``
+    and ``report.md``."""
+    e, inf = cfg.experiment, cfg.inference
+    draw_iterations = (np.arange(schedule.num_draws) + 1) * schedule.thin
+    kept_chunks = list(range(chunks_done))
+    small = _small_arrays(store, kept_chunks, num_kept)
+    stats = {k.removeprefix("fs/"): v for k, v in small.items() if k.startswith("fs/")}
+    metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed, "iterations": schedule.iterations,
+               "wall_seconds": round(seconds, 2)}
+    last = _last_draws(store, kept_chunks, schedule.chunk_draws, num_kept, e.metric_draws) if num_kept else None
+    if last is not None:
+        metrics |= compute_metrics(data, last, min(e.metric_draws, num_kept), small.get("disc_stats/d_eval"),
+                                   stats=stats, classifier=classifier)
+        metrics["diverging_draws"] = int(small["stats/diverging"].sum() + small["disc_stats/diverging"].sum())
+    if divergence is not None:
+        iteration, network, particle, what = divergence
+        metrics["diverged"] = {"iteration": iteration, "network": network, "particle": particle,
+                               "non_finite": what, "draws_kept": num_kept}
+    title = f"{e.name} / {inf.name} / seed {cfg.seed}"
+    store.build_dir.mkdir()
+    build = store.build_dir
+    cfg_yaml = OmegaConf.to_yaml(cfg)
+    (build / "config.yaml").write_text(cfg_yaml)
+    store.write_posterior(
+        build / "posterior.nc", kept_chunks, draw_iterations=draw_iterations, keep_draws=num_kept,
+        select=lambda k: not k.startswith("fs/"), event_shape=data.event_shape, observed=data.eval,
+        weight_indices=weights, attrs={"experiment": e.name, "inference": inf.name, "seed": cfg.seed})
+    write_json(build / "metrics.json", metrics)
+    if last is not None:
+        plot_samples(build / "samples.png", last, data.eval, data.event_shape, title)
+        save_plots(stats, build)
+    write_report(build / "report.md", cfg_yaml=cfg_yaml, metrics=metrics, title=title)
+    return store.finish()
+
+
+def _small_arrays(store: RunStore, chunks: list[int], num_kept: int) -> dict[str, np.ndarray]:
+    """Every per-draw scalar array (sample stats, function-space statistics) of the kept draws,
+    concatenated over chunks: ``(chain, draw)`` each. Samples and weights stay on disk."""
+    pieces = []
+    for c in chunks:
+        with np.load(store.chunk_path(c)) as f:
+            pieces.append({k: f[k] for k in f.files if k.startswith(("stats/", "disc_stats/", "fs/"))})
+    if not pieces:
+        return {}
+    return {k: np.concatenate([p[k] for p in pieces], axis=1)[:, :num_kept] for k in pieces[0]}
+
+
+def _last_draws(store: RunStore, chunks: list[int], chunk_draws: int, num_kept: int, count: int) -> np.ndarray:
+    """``x_generated`` of the last ``count`` of the ``num_kept`` first draws, ``(chain, draw, sample,
+    data_dim)``, read from the fewest chunk files."""
+    pieces, have = [], 0
+    for c in reversed(chunks):
+        first = c * chunk_draws
+        if first >= num_kept:
+            continue
+        x = store.load_chunk(c, ["x_generated"])["x_generated"][:, : num_kept - first]
+        pieces.insert(0, x)
+        have += x.shape[1]
+        if have >= count:
+            break
+    return np.concatenate(pieces, axis=1)[:, -count:]

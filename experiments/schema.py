@@ -10,11 +10,12 @@ from __future__ import annotations
 import fnmatch
 import math
 import os
+import tempfile
 from dataclasses import dataclass, field, make_dataclass
 from pathlib import Path
 from typing import Any, Optional
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.datasets import DATASETS, DIGITS_SIZE
@@ -90,11 +91,22 @@ class MLEConfig:
 
 
 @dataclass
+class DistributedConfig:
+    enabled: bool = False
+    coordinator_address: Optional[str] = None
+    num_processes: Optional[int] = None
+    process_id: Optional[int] = None
+
+
+@dataclass
 class RunConfig:
     seed: int = 0
     iterations: int = 1000
     out_dir: str = "???"
     progress: bool | None = None
+    checkpoint_every: int | None = None
+    resume: bool = True
+    distributed: DistributedConfig = field(default_factory=DistributedConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     inference: Any = None
     prior: Any = None
@@ -282,19 +294,31 @@ def check_out_dir(out_dir: str) -> None:
     ConfigError
     """
     path = Path(out_dir).expanduser()
+    if not out_dir.strip() or path.name in ("", ".", ".."):
+        raise ConfigError(f"out_dir={out_dir!r} is invalid: must name a directory, e.g. runs/my-run")
     if path.exists() and not path.is_dir():
         raise ConfigError(f"out_dir={out_dir!r} is invalid: it is an existing file")
-    if path.is_dir():
-        extra = sorted(p.name for p in path.iterdir() if p.name not in RUN_FILES)
-        if extra:
-            raise ConfigError(
-                f"out_dir={out_dir!r} is invalid: it exists and is not a bgan-run directory "
-                f"(holds {', '.join(extra[:3])}{', ...' if len(extra) > 3 else ''}); choose a new or empty directory")
+    try:
+        extra = sorted(p.name for p in path.iterdir() if p.name not in RUN_FILES) if path.is_dir() else []
+    except OSError as err:
+        raise ConfigError(f"out_dir={out_dir!r} is invalid: cannot read it ({err.strerror})") from None
+    if extra:
+        raise ConfigError(
+            f"out_dir={out_dir!r} is invalid: it exists and is not a bgan-run directory "
+            f"(holds {', '.join(extra[:3])}{', ...' if len(extra) > 3 else ''}); choose a new or empty directory")
+    staging = path.parent / f".{path.name}.partial"
+    if staging.exists() and not staging.is_dir():
+        raise ConfigError(f"out_dir={out_dir!r} is invalid: {staging} (its staging directory) is a file")
     parent = path.absolute().parent
     while not parent.exists():
         parent = parent.parent
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
-        raise ConfigError(f"out_dir={out_dir!r} is invalid: {parent} is not a writable directory")
+    try:  # a directory the run can create there (and remove at once): os.access says yes to root anywhere
+        if not parent.is_dir():
+            raise NotADirectoryError(20, "not a directory")
+        os.rmdir(tempfile.mkdtemp(prefix=".bgan-probe-", dir=parent))
+    except OSError as err:
+        raise ConfigError(f"out_dir={out_dir!r} is invalid: {parent} is not a writable directory "
+                          f"({err.strerror})") from None
 
 
 def validate(cfg: DictConfig) -> DictConfig:
@@ -318,6 +342,12 @@ def validate(cfg: DictConfig) -> DictConfig:
     _check(loss_name in LOSS_SCHEMAS, "loss", f"one of {', '.join(sorted(LOSS_SCHEMAS))}", loss_name)
     typed = _merge(RunConfig, {k: v for k, v in cfg.items() if k not in ("inference", "prior", "loss")}, "config")
     typed.inference = _merge(INFERENCE_SCHEMAS[inf_name], inference, "inference")
+    paths = prior.get("path_overrides") or []
+    _check(isinstance(paths, (list, ListConfig)), "prior.path_overrides",
+           "a list of mappings, e.g. [{path: 'generator__layers.2.*', scale: 0.1}]", paths)
+    for i, entry in enumerate(paths):
+        _check(isinstance(entry, (dict, DictConfig)), f"prior.path_overrides[{i}]",
+               "a mapping with a 'path' glob, e.g. {path: 'generator__layers.2.*', scale: 0.1}", entry)
     typed.prior = _merge(PRIOR_SCHEMAS[prior_name], prior, "prior")
     typed.loss = _merge(LOSS_SCHEMAS[loss_name], loss, "loss")
 
@@ -338,6 +368,8 @@ def validate(cfg: DictConfig) -> DictConfig:
     }
     if e.dataset.num_train is not None:
         positive["experiment.dataset.num_train"] = (e.dataset.num_train, 1)
+    if typed.checkpoint_every is not None:
+        positive["checkpoint_every"] = (typed.checkpoint_every, 1)
     if e.samples_per_draw is not None:
         positive["experiment.samples_per_draw"] = (e.samples_per_draw, 1)
     if inf_name != "mle":
@@ -392,5 +424,12 @@ def validate(cfg: DictConfig) -> DictConfig:
         _check(typed.loss.penalty_weight >= 0, "loss.penalty_weight", ">= 0", typed.loss.penalty_weight)
     _check(typed.prior.init_scale is None or typed.prior.init_scale > 0, "prior.init_scale", "> 0 or null",
            typed.prior.init_scale)
+    dist = typed.distributed
+    if dist.num_processes is not None:
+        _check(dist.num_processes >= 1, "distributed.num_processes", "an integer >= 1 or null", dist.num_processes)
+    if dist.process_id is not None:
+        _check(0 <= dist.process_id < (dist.num_processes or MAX_SEED), "distributed.process_id",
+               "in [0, distributed.num_processes)", dist.process_id)
     check_out_dir(typed.out_dir)
+    typed.out_dir = str(Path(typed.out_dir).expanduser())
     return typed

@@ -87,12 +87,17 @@ class BayesGANSampler(NamedTuple):
     stats : callable
         ``stats(info) -> (generator_stats, discriminator_stats)``: dicts of per-particle scalars for
         ArviZ's ``sample_stats``.
+    objective : (str, str)
+        The generator's and the discriminator's stat that must stay finite (the log density for
+        SG-MCMC, the loss for SVI and the ML twin): a non-finite value marks a diverging particle.
+        Other stats may be ``nan`` by design (e.g. a KL with no closed form).
     """
 
     init: callable
     step: callable
     positions: callable
     stats: callable
+    objective: tuple[str, str] = ("logdensity", "logdensity")
 
 
 def bayesgan(

@@ -1,23 +1,40 @@
-"""The compiled sampling loop: ``lax.scan`` over iterations, thinning, chunked progress.
+"""The compiled sampling loop: ``lax.scan`` over iterations, thinning, chunks, particles sharded over devices.
 
 ``rng_key`` is split into an init, a step and a record key; iteration ``t`` uses ``fold_in(step_key, t)``
-and draw ``d`` records with ``fold_in(record_key, d)``, so the draws do not depend on how the loop is cut into compiled chunks. Each chunk is one call of a
-single jitted function (compiled once); its draws are copied to the host when it returns, which is the
-only host synchronisation.
+and draw ``d`` records with ``fold_in(record_key, d)``, so the draws do not depend on how the loop is cut
+into compiled chunks, nor on where a resumed run picks up. Each chunk is one call of a single jitted
+function (compiled once); its draws are copied to the host when it returns, which is the only host
+synchronisation. Between chunks the caller may checkpoint the state and stream the draws to disk
+(:mod:`experiments.run` does both).
+
+With several devices the particle axes of an SG-MCMC state (``J_g`` generator, ``J_d`` discriminator
+particles) are sharded over a 1-D ``jax.sharding`` mesh: its size is the largest divisor of ``J_g`` not
+above the device count; the discriminator particles share it when ``J_d`` is divisible too, else they are
+replicated. SVI and the ML twin keep no particle axis in their state and run replicated. The devices may
+belong to several processes (``jax.distributed``, one per host): every process runs the same program, and
+the draws are gathered to every process after each chunk.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.experimental import multihost_utils
+from jax.sharding import AxisType, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
-from inference.bayesgan import BayesGANSampler
+from inference.bayesgan import BayesGANSampler, BayesGANState
+
+#: Sentinel of "no divergence" in the per-particle first-divergence iteration.
+NO_DIVERGENCE = int(np.iinfo(np.int32).max)
+#: Upper bound on the host memory of one chunk's draws (bytes), so peak memory does not grow with the run.
+CHUNK_BYTES = 16 * 2**20
 
 
 class Schedule(NamedTuple):
@@ -30,7 +47,7 @@ class Schedule(NamedTuple):
     thin : int
         Iterations between two draws.
     chunk_draws : int
-        Draws per compiled chunk (a divisor of ``num_draws``).
+        Draws per compiled chunk (a divisor of ``num_draws``); the state can be checkpointed between chunks.
     """
 
     num_draws: int
@@ -42,31 +59,45 @@ class Schedule(NamedTuple):
         """Iterations actually run: ``num_draws * thin``."""
         return self.num_draws * self.thin
 
+    @property
+    def num_chunks(self) -> int:
+        return self.num_draws // self.chunk_draws
 
-def make_schedule(iterations: int, num_draws: int, num_chunks: int = 10) -> Schedule:
+
+def make_schedule(iterations: int, num_draws: int, num_chunks: int = 10, *, checkpoint_every: int | None = None,
+                  max_chunk_draws: int | None = None) -> Schedule:
     """Cut ``iterations`` into ``num_draws`` evenly spaced draws (the last at the final iteration).
 
     ``iterations`` is rounded down to a multiple of the thinning interval; ``num_draws`` is capped at
-    ``iterations``.
+    ``iterations``. A chunk holds the largest divisor of ``num_draws`` that is at most
+    ``num_draws / num_chunks`` draws, at most ``checkpoint_every`` iterations (if given) and at most
+    ``max_chunk_draws`` draws (if given).
 
     Raises
     ------
     ValueError
-        If ``iterations`` or ``num_draws`` is not positive.
+        If ``iterations``, ``num_draws``, ``num_chunks`` or ``checkpoint_every`` is not positive.
     """
-    if iterations < 1 or num_draws < 1:
-        raise ValueError(f"iterations and num_draws must be >= 1, got {iterations}, {num_draws}")
+    if iterations < 1 or num_draws < 1 or num_chunks < 1:
+        raise ValueError(f"iterations, num_draws and num_chunks must be >= 1, got {iterations}, {num_draws}, "
+                         f"{num_chunks}")
+    if checkpoint_every is not None and checkpoint_every < 1:
+        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
     num_draws = min(num_draws, iterations)
     thin = iterations // num_draws
     target = max(1, num_draws // num_chunks)
+    if checkpoint_every is not None:
+        target = min(target, max(1, checkpoint_every // thin))
+    if max_chunk_draws is not None:
+        target = min(target, max(1, max_chunk_draws))
     chunk = max(d for d in range(1, target + 1) if num_draws % d == 0)
     return Schedule(num_draws, thin, chunk)
 
 
-def _non_finite(params: dict, stats: dict) -> jax.Array:
-    """Per particle: does any weight or per-step statistic hold a NaN or an infinity? Shape ``(J,)``."""
+def _non_finite(params: dict, objective: jax.Array) -> jax.Array:
+    """Per particle: does any weight or the objective hold a NaN or an infinity? Shape ``(J,)``."""
     leaves = [x.reshape(x.shape[0], -1) for x in jax.tree.leaves(params)]
-    leaves += [jnp.reshape(x, (x.shape[0], -1)) for x in stats.values()]
+    leaves.append(jnp.reshape(objective, (objective.shape[0], -1)))
     return ~jnp.all(jnp.concatenate([jnp.isfinite(x) for x in leaves], axis=1), axis=1)
 
 
@@ -82,10 +113,12 @@ def make_recorder(
     The returned dict holds ``x_generated`` (``(J_g, samples_per_draw, data_dim)``, fresh ``z`` per
     chain), the thinned weights ``{site: (J, len(weight_indices[site]))}`` and the sample stats of the
     last iteration, prefixed ``stats/`` (generator) and ``disc_stats/`` (discriminator), including a
-    boolean ``diverging`` per particle (a non-finite weight or statistic). With ``eval_x`` (``(M,
-    data_dim)`` fixed real points) each discriminator particle's mean ``D(x)`` on them is recorded as
-    ``disc_stats/d_eval``: a function-space statistic of the discriminator posterior.
+    boolean ``diverging`` per particle (a non-finite weight or objective, see
+    :attr:`inference.bayesgan.BayesGANSampler.objective`). With ``eval_x`` (``(M, data_dim)`` fixed real
+    points) each discriminator particle's mean ``D(x)`` on them is recorded as ``disc_stats/d_eval``: a
+    function-space statistic of the discriminator posterior.
     """
+    gen_objective, disc_objective = sampler.objective
 
     def record(rng_key, state, info):
         gen, disc = sampler.positions(state, jax.random.fold_in(rng_key, 1))
@@ -101,12 +134,148 @@ def make_recorder(
         if eval_x is not None:
             logits = jax.vmap(model.discriminate, in_axes=(0, None))(disc, eval_x)
             out["disc_stats/d_eval"] = jax.nn.sigmoid(logits).mean(axis=-1)
-        out["stats/diverging"] = _non_finite(gen, gen_stats)
-        out["disc_stats/diverging"] = _non_finite(disc, disc_stats)
+        out["stats/diverging"] = _non_finite(gen, gen_stats[gen_objective])
+        out["disc_stats/diverging"] = _non_finite(disc, disc_stats[disc_objective])
         return out
 
     return record
 
+
+def draw_nbytes(sampler: BayesGANSampler, record: Callable) -> int:
+    """Host bytes of one recorded draw (every chain), from the recorder's output shapes (nothing is run)."""
+    key = jax.random.key(0)
+    state = jax.eval_shape(sampler.init, key)
+    out = jax.eval_shape(lambda k, st: record(k, st, sampler.step(k, st)[1]), key, state)
+    return sum(math.prod(v.shape) * v.dtype.itemsize for v in out.values())
+
+
+def particle_mesh(num_particles: int, devices: Sequence | None = None) -> jax.sharding.Mesh | None:
+    """A 1-D mesh (axis ``"particle"``) over the largest number of ``devices`` that divides
+    ``num_particles``; ``None`` when that is one device (nothing to shard)."""
+    devices = list(jax.devices() if devices is None else devices)
+    size = max(k for k in range(1, len(devices) + 1) if num_particles % k == 0)
+    if size == 1:
+        return None
+    return jax.make_mesh((size,), ("particle",), axis_types=(AxisType.Auto,), devices=devices[:size])
+
+
+def state_shardings(state, mesh: jax.sharding.Mesh):
+    """``NamedSharding`` of every leaf of a sampler state: the leading particle axis of an SG-MCMC state's
+    generator (and, if divisible, discriminator) leaves over ``"particle"``, everything else replicated."""
+    replicated = NamedSharding(mesh, PartitionSpec())
+    split = NamedSharding(mesh, PartitionSpec("particle"))
+
+    def over_particles(tree):
+        return jax.tree.map(lambda x: split if x.ndim and x.shape[0] % mesh.size == 0 else replicated, tree)
+
+    if isinstance(state, BayesGANState):
+        return BayesGANState(over_particles(state.generator), over_particles(state.discriminator))
+    return jax.tree.map(lambda _: replicated, state)
+
+
+class Chunk(NamedTuple):
+    """What one compiled chunk returns (on the host, but ``state``).
+
+    Attributes
+    ----------
+    state
+        Sampler state after the chunk (on device; sharded like the input).
+    draws : dict of str to numpy.ndarray
+        The chunk's draws, each ``(chain, chunk_draws, ...)``.
+    first_divergence : (numpy.ndarray, numpy.ndarray)
+        Per generator particle ``(J_g,)`` and per discriminator particle ``(J_d,)``, int32: the first
+        iteration (1-based) whose objective was not finite, or :data:`NO_DIVERGENCE`.
+    """
+
+    state: object
+    draws: dict
+    first_divergence: tuple
+
+
+class Sampling:
+    """The sampling loop of one run, as compiled chunks that a caller drives (and may checkpoint between).
+
+    Parameters
+    ----------
+    sampler : inference.bayesgan.BayesGANSampler
+    record : callable
+        From :func:`make_recorder`.
+    rng_key : jax.Array
+        Typed PRNG key of the run; split into init, step and record streams.
+    schedule : Schedule
+    devices : sequence of jax.Device, optional
+        Devices to shard the particles over (default: all of ``jax.devices()``; one device: no sharding).
+    """
+
+    def __init__(self, sampler: BayesGANSampler, record: Callable, rng_key: jax.Array, schedule: Schedule,
+                 *, devices: Sequence | None = None):
+        self.sampler, self.schedule = sampler, schedule
+        self.k_init, k_step, k_record = jax.random.split(rng_key, 3)
+        abstract = jax.eval_shape(sampler.init, self.k_init)
+        gen_stats, disc_stats = jax.eval_shape(lambda k, st: sampler.stats(sampler.step(k, st)[1]), k_step, abstract)
+        self.num_generators = int(gen_stats[sampler.objective[0]].shape[0])
+        self.num_discriminators = int(disc_stats[sampler.objective[1]].shape[0])
+        self.mesh = particle_mesh(self.num_generators, devices) if isinstance(abstract, BayesGANState) else None
+        self.shardings = state_shardings(abstract, self.mesh) if self.mesh is not None else None
+        gen_objective, disc_objective = sampler.objective
+
+        def constrain(state):
+            if self.shardings is None:
+                return state
+            return jax.lax.with_sharding_constraint(state, self.shardings)
+
+        def first_bad(bad, objective, t):
+            return jnp.minimum(bad, jnp.where(jnp.isfinite(objective), NO_DIVERGENCE, t + 1).astype(jnp.int32))
+
+        def one_iteration(carry, t):
+            state, bad_g, bad_d = carry
+            state, info = sampler.step(jax.random.fold_in(k_step, t), state)
+            g, d = sampler.stats(info)
+            carry = (constrain(state), first_bad(bad_g, g[gen_objective], t), first_bad(bad_d, d[disc_objective], t))
+            return carry, info
+
+        def one_draw(carry, d):
+            iters = d * schedule.thin + jnp.arange(schedule.thin)
+            carry, infos = jax.lax.scan(one_iteration, carry, iters)
+            last = jax.tree.map(lambda x: x[-1], infos)
+            return carry, record(jax.random.fold_in(k_record, d), carry[0], last)
+
+        def chunk(state, first_draw):
+            bad = (jnp.full((self.num_generators,), NO_DIVERGENCE, jnp.int32),
+                   jnp.full((self.num_discriminators,), NO_DIVERGENCE, jnp.int32))
+            (state, *bad), out = jax.lax.scan(one_draw, (state, *bad),
+                                              first_draw + jnp.arange(schedule.chunk_draws))
+            return constrain(state), out, tuple(bad)
+
+        self._chunk = jax.jit(chunk)
+
+    def init(self):
+        """The initial state (prior draws of the particles), sharded over the mesh if there is one."""
+        state = self.sampler.init(self.k_init)
+        if self.shardings is None:
+            return state
+        if jax.process_count() == 1:
+            return jax.device_put(state, self.shardings)
+        # several processes (jax.distributed): every process drew the same state from the same key; each
+        # keeps the shards of its own devices
+        return jax.tree.map(lambda x, s: jax.make_array_from_callback(
+            x.shape, s, lambda index, x=np.asarray(x): x[index]), state, self.shardings)
+
+    def abstract_state(self):
+        """``jax.ShapeDtypeStruct`` tree of the state, with its shardings (what a checkpoint restores into)."""
+        abstract = jax.eval_shape(self.sampler.init, self.k_init)
+        if self.shardings is None:
+            return abstract
+        return jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s), abstract, self.shardings)
+
+    def chunk(self, state, index: int) -> Chunk:
+        """Run chunk ``index`` (draws ``index * chunk_draws`` onwards) from ``state``."""
+        state, out, bad = self._chunk(state, index * self.schedule.chunk_draws)
+        if self.mesh is not None and jax.process_count() > 1:  # sharded over processes: gather to every one
+            out, bad = multihost_utils.process_allgather((out, bad), tiled=True)
+        out, bad = jax.device_get((out, bad))
+        draws = {k: np.swapaxes(np.asarray(v), 0, 1) for k, v in out.items()}
+        return Chunk(state, draws, tuple(np.asarray(b) for b in bad))
 
 def run(
     sampler: BayesGANSampler,
@@ -116,8 +285,10 @@ def run(
     *,
     progress: bool | None = None,
     desc: str = "sampling",
+    devices: Sequence | None = None,
 ):
-    """Run ``schedule.iterations`` iterations of ``sampler`` and record ``schedule.num_draws`` draws.
+    """Run ``schedule.iterations`` iterations of ``sampler`` and keep all ``schedule.num_draws`` draws in
+    memory (what tests and benchmarks use; ``bgan-run`` streams its draws to disk instead).
 
     Parameters
     ----------
@@ -129,6 +300,8 @@ def run(
     schedule : Schedule
     progress : bool or None
         Show a tqdm bar per compiled chunk; ``None`` shows it only on a terminal.
+    devices : sequence of jax.Device, optional
+        See :class:`Sampling`.
 
     Returns
     -------
@@ -139,29 +312,14 @@ def run(
     seconds : float
         Wall time of the loop, compilation included.
     """
-    k_init, k_step, k_record = jax.random.split(rng_key, 3)
     start = time.perf_counter()
-    state = sampler.init(k_init)
-
-    def one_iteration(state, t):
-        return sampler.step(jax.random.fold_in(k_step, t), state)
-
-    def one_draw(state, d):
-        iters = d * schedule.thin + jnp.arange(schedule.thin)
-        state, infos = jax.lax.scan(one_iteration, state, iters)
-        last = jax.tree.map(lambda x: x[-1], infos)
-        return state, record(jax.random.fold_in(k_record, d), state, last)
-
-    @jax.jit
-    def chunk(state, first_draw):
-        return jax.lax.scan(one_draw, state, first_draw + jnp.arange(schedule.chunk_draws))
-
+    sampling = Sampling(sampler, record, rng_key, schedule, devices=devices)
+    state = sampling.init()
     pieces = []
-    n_chunks = schedule.num_draws // schedule.chunk_draws
     with tqdm(total=schedule.iterations, desc=desc, unit="it", disable=None if progress is None else not progress) as bar:
-        for c in range(n_chunks):
-            state, out = chunk(state, c * schedule.chunk_draws)
-            pieces.append(jax.device_get(out))
+        for c in range(schedule.num_chunks):
+            state, draws, _ = sampling.chunk(state, c)
+            pieces.append(draws)
             bar.update(schedule.chunk_draws * schedule.thin)
-    draws = {k: np.swapaxes(np.concatenate([p[k] for p in pieces]), 0, 1) for k in pieces[0]}
+    draws = {k: np.concatenate([p[k] for p in pieces], axis=1) for k in pieces[0]}
     return state, draws, time.perf_counter() - start

@@ -166,4 +166,4 @@ def mle_gan(
         return ({"generator_loss": jnp.broadcast_to(info.generator_loss, (num_generators,))},
                 {"discriminator_loss": jnp.broadcast_to(info.discriminator_loss, (num_discriminators,))})
 
-    return BayesGANSampler(init, step, positions, stats)
+    return BayesGANSampler(init, step, positions, stats, ("generator_loss", "discriminator_loss"))

@@ -170,4 +170,4 @@ def bayesgan_svi(
         return ({k: per_chain(v, num_generators) for k, v in gen.items()},
                 {k: per_chain(v, num_discriminators) for k, v in disc.items()})
 
-    return BayesGANSampler(init, step, positions, stats)
+    return BayesGANSampler(init, step, positions, stats, ("loss", "loss"))

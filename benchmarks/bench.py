@@ -1,0 +1,298 @@
+"""Benchmarks of the zoo, each printed as a ratio against a baseline measured in the same process.
+
+Usage::
+
+    python benchmarks/bench.py                    # every row (about 10 minutes on 2 CPU cores)
+    python benchmarks/bench.py --only overhead particles
+    python benchmarks/bench.py --grid-iterations 20000
+
+Rows (``docs/benchmarks.md`` holds a measured table and reads it):
+
+- ``overhead``: one iteration of the zoo against a minimal hand-written JAX/optax GAN step of the same
+  networks (flax ``nnx`` MLPs, 2 x 128), batch (64) and data: the ML twin against a hand-written Adam
+  GAN step, and the Bayesian GAN (SGHMC, J_g = J_d = 1, no preconditioner) against a hand-written SGHMC
+  GAN step with the same update.
+- ``particles``: a Bayesian GAN iteration with J_g = J_d = J particles (vmapped, coupled through the
+  shared likelihood terms) against J sequential single-particle iterations, J = 1, 4, 10; and J
+  independent single-particle samplers vmapped against the same J run one after another.
+- ``modes``: wall time until the generated samples cover 24 of the 25 grid modes (grid25, default
+  configs), Bayesian GAN against the ML twin.
+- ``memory``: peak resident memory of a long run against a short one (``bgan-run`` in subprocesses).
+
+Per-iteration times are the best of ``--repeats`` timed calls of a compiled ``lax.scan`` of
+``--iterations`` iterations, after a warm-up call that compiles it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from experiments.datasets import grid25, ring8  # noqa: E402
+from experiments.metrics import mixture_metrics  # noqa: E402
+from inference.bayesgan import bayesgan  # noqa: E402
+from inference.mle import mle_gan  # noqa: E402
+from models.bgan import BayesGAN  # noqa: E402
+from models.losses import build_loss  # noqa: E402
+from models.networks import make_discriminator, make_generator  # noqa: E402
+from models.priors import build_prior  # noqa: E402
+
+BATCH, HIDDEN = 64, [128, 128]
+
+
+def model() -> BayesGAN:
+    prior = build_prior("normal", scale=1.0, fan_in_scaling=True)
+    return BayesGAN(make_generator(2, HIDDEN, 2, output_activation="linear"), make_discriminator(2, HIDDEN),
+                    prior, prior, build_loss("non_saturating"), latent_dim=2)
+
+
+def seconds_per_iteration(step, state, iterations: int, repeats: int) -> float:
+    """Best-of-``repeats`` wall time of one iteration of ``step(key, state) -> (state, info)``, timed as a
+    jitted ``lax.scan`` of ``iterations`` iterations (compiled by a warm-up call)."""
+    @jax.jit
+    def loop(state, key):
+        def body(s, k):
+            s, _ = step(k, s)
+            return s, None
+        return jax.lax.scan(body, state, jax.random.split(key, iterations))[0]
+
+    jax.block_until_ready(loop(state, jax.random.key(0)))
+    best = math.inf
+    for r in range(repeats):
+        start = time.perf_counter()
+        jax.block_until_ready(loop(state, jax.random.key(r + 1)))
+        best = min(best, time.perf_counter() - start)
+    return best / iterations
+
+
+# -- hand-written baselines ------------------------------------------------------------------------
+def handwritten(data: jax.Array, update: str, *, step_size=1e-4, friction=0.1, learning_rate=1e-3):
+    """A minimal GAN step written directly in JAX/optax on the same flax networks: the generator's
+    non-saturating step, then the discriminator's step on fresh real and fake minibatches.
+
+    ``update="adam"``: optax Adam on the mean losses. ``update="sghmc"``: SGHMC with persistent momentum
+    on ``N * mean log-likelihood + log N(0, 1/fan_in) prior`` (the zoo's Bayesian GAN, written out).
+    Returns ``(init_state, step)``.
+    """
+    n = data.shape[0]
+    g_def, g_params = nnx.split(make_generator(2, HIDDEN, 2, output_activation="linear"))
+    d_def, d_params = nnx.split(make_discriminator(2, HIDDEN))
+
+    def G(p, z):
+        return nnx.merge(g_def, p)(z)
+
+    def D(p, x):
+        return nnx.merge(d_def, p)(x)[..., 0]
+
+    def g_loglik(gp, dp, z):
+        return jnp.mean(jax.nn.log_sigmoid(D(dp, G(gp, z))))
+
+    def d_loglik(dp, x, xf):
+        return jnp.mean(jax.nn.log_sigmoid(D(dp, x))) + jnp.mean(jax.nn.log_sigmoid(-D(dp, xf)))
+
+    def log_prior(p):  # N(0, 1/fan_in) kernels, N(0, 1) biases (up to a constant)
+        return sum(-0.5 * jnp.sum(w**2) * (w.shape[0] if w.ndim == 2 else 1) for w in jax.tree.leaves(p))
+
+    if update == "adam":
+        opt = optax.adam(learning_rate, b1=0.5)
+        state = (g_params, d_params, opt.init(g_params), opt.init(d_params))
+
+        def step(key, state):
+            gp, dp, go, do = state
+            kz, ki, kf = jax.random.split(key, 3)
+            z = jax.random.normal(kz, (BATCH, 2))
+            grads = jax.grad(lambda p: -g_loglik(p, dp, z))(gp)
+            upd, go = opt.update(grads, go, gp)
+            gp = optax.apply_updates(gp, upd)
+            x = data[jax.random.randint(ki, (BATCH,), 0, n)]
+            xf = G(gp, jax.random.normal(kf, (BATCH, 2)))
+            grads = jax.grad(lambda p: -d_loglik(p, x, xf))(dp)
+            upd, do = opt.update(grads, do, dp)
+            return (gp, optax.apply_updates(dp, upd), go, do), None
+        return state, step
+
+    zeros = lambda p: jax.tree.map(jnp.zeros_like, p)  # noqa: E731
+    state = (g_params, d_params, zeros(g_params), zeros(d_params))
+
+    def sghmc_update(key, p, v, grad):
+        leaves, tree = jax.tree.flatten(p)
+        noise = jax.tree.unflatten(tree, [jax.random.normal(k, x.shape) for k, x in
+                                          zip(jax.random.split(key, len(leaves)), leaves)])
+        v = jax.tree.map(lambda v, g, e: (1 - friction) * v + step_size * g
+                         + jnp.sqrt(2 * friction * step_size) * e, v, grad, noise)
+        return jax.tree.map(jnp.add, p, v), v
+
+    def step(key, state):
+        gp, dp, gv, dv = state
+        kz, ki, kf, kg, kd = jax.random.split(key, 5)
+        z = jax.random.normal(kz, (BATCH, 2))
+        grad = jax.grad(lambda p: n * g_loglik(p, dp, z) + log_prior(p))(gp)
+        gp, gv = sghmc_update(kg, gp, gv, grad)
+        x = data[jax.random.randint(ki, (BATCH,), 0, n)]
+        xf = G(gp, jax.random.normal(kf, (BATCH, 2)))
+        grad = jax.grad(lambda p: n * d_loglik(p, x, xf) + log_prior(p))(dp)
+        dp, dv = sghmc_update(kd, dp, dv, grad)
+        return (gp, dp, gv, dv), None
+    return state, step
+
+
+def zoo_sghmc(data, j_g: int, j_d: int):
+    s = bayesgan(model(), data, batch_size=BATCH, num_generators=j_g, num_discriminators=j_d, step_size=1e-4,
+                 friction=0.1, temperature=1.0, preconditioner="none")
+    return s.init(jax.random.key(0)), s.step
+
+
+def row(name, t, t_ref, ref_name):
+    return {"row": name, "ms_per_iteration": round(1e3 * t, 4), "baseline": ref_name,
+            "baseline_ms_per_iteration": round(1e3 * t_ref, 4), "ratio": round(t / t_ref, 3)}
+
+
+def bench_overhead(data, iterations, repeats):
+    rows = []
+    state, step = handwritten(data, "adam")
+    t_ref = seconds_per_iteration(step, state, iterations, repeats)
+    s = mle_gan(model(), data, batch_size=BATCH, learning_rate=1e-3)
+    t = seconds_per_iteration(s.step, s.init(jax.random.key(0)), iterations, repeats)
+    rows.append(row("zoo ML twin (inference=mle) iteration", t, t_ref, "hand-written JAX/optax Adam GAN step"))
+    state, step = handwritten(data, "sghmc")
+    t_ref = seconds_per_iteration(step, state, iterations, repeats)
+    t = seconds_per_iteration(*reversed(zoo_sghmc(data, 1, 1)), iterations, repeats)
+    rows.append(row("zoo Bayesian GAN (SGHMC, J_g = J_d = 1) iteration", t, t_ref,
+                    "hand-written JAX SGHMC GAN step (same update)"))
+    return rows
+
+
+def bench_particles(data, iterations, repeats):
+    rows = []
+    t1 = seconds_per_iteration(*reversed(zoo_sghmc(data, 1, 1)), iterations, repeats)
+    for j in (1, 4, 10):
+        t = seconds_per_iteration(*reversed(zoo_sghmc(data, j, j)), iterations, repeats)
+        rows.append(row(f"Bayesian GAN, J_g = J_d = {j} (vmapped, coupled)", t, j * t1,
+                        f"{j} sequential single-particle iterations"))
+    for j in (4, 10):
+        state, step = zoo_sghmc(data, 1, 1)
+        states = jax.vmap(lambda k: bayesgan(model(), data, batch_size=BATCH, num_generators=1,
+                                             num_discriminators=1, step_size=1e-4, friction=0.1,
+                                             temperature=1.0, preconditioner="none").init(k))(
+            jax.random.split(jax.random.key(0), j))
+        vstep = jax.vmap(step)
+
+        def many(key, states, vstep=vstep, j=j):
+            return vstep(jax.random.split(key, j), states)
+        t = seconds_per_iteration(many, states, iterations, repeats)
+        rows.append(row(f"{j} independent single-particle samplers, vmapped", t, j * t1,
+                        f"the {j} run one after another"))
+    return rows
+
+
+def bench_modes(iterations: int):
+    """Iterations and seconds until >= 24 of 25 grid modes, Bayesian GAN (default grid25 config) vs ML twin."""
+    from experiments.cli import load_config
+    from experiments.run import build_model
+    from inference.driver import make_recorder, make_schedule, run
+    from inference.registry import build_inference
+    from omegaconf import OmegaConf
+
+    out = {}
+    for inf in ("sghmc", "mle"):
+        cfg = load_config(["experiment=grid25", f"inference={inf}", f"iterations={iterations}",
+                           "experiment.num_draws=100", "out_dir=runs/.bench-unused"])
+        data = grid25(num_train=cfg.experiment.dataset.num_train, seed=0)
+        m = build_model(cfg, data)
+        hyper = {k: v for k, v in OmegaConf.to_container(cfg.inference).items() if k != "name"}
+        schedule = make_schedule(iterations, 100)
+        sampler = build_inference(inf, m, jnp.asarray(data.train), batch_size=64, iterations=schedule.iterations,
+                                  init_model=build_model(cfg, data, init=True), **hyper)
+        chains = hyper.get("num_generators", 1)
+        record = make_recorder(m, sampler, math.ceil(2500 / chains), {})
+        _, draws, seconds = run(sampler, record, jax.random.key(0), schedule, progress=False)
+        x = draws["x_generated"]
+        modes = [mixture_metrics(x[:, d].reshape(-1, 2)[:2500], data.modes, data.sigma)["modes"]
+                 for d in range(x.shape[1])]
+        first = next((d for d, m_ in enumerate(modes) if m_ >= 24), None)
+        per_it = seconds / schedule.iterations
+        out[inf] = {"max_modes": int(max(modes)), "final_modes": int(modes[-1]), "run_seconds": round(seconds, 1),
+                    "iterations_to_24": None if first is None else int((first + 1) * schedule.thin),
+                    "seconds_to_24": None if first is None else round((first + 1) * schedule.thin * per_it, 1)}
+    return out
+
+
+def bench_memory(tmp: Path):
+    script = ("import resource, sys; from experiments.cli import main; rc = main(sys.argv[1:]); "
+              "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024); sys.exit(rc)")
+    peaks = {}
+    for draws in (500, 5000):
+        args = ["experiment=ring8", f"iterations={draws}", f"experiment.num_draws={draws}", "checkpoint_every=100",
+                "experiment.samples_per_draw=1000", "experiment.weights_per_site=1", f"out_dir={tmp}/mem-{draws}"]
+        proc = subprocess.run([sys.executable, "-c", script, *args], cwd=ROOT, capture_output=True, text=True)
+        if proc.returncode:
+            raise RuntimeError(proc.stderr)
+        peaks[draws] = int(proc.stdout.strip().splitlines()[-1])
+    return {"short_draws": 500, "long_draws": 5000, "short_peak_mib": peaks[500], "long_peak_mib": peaks[5000],
+            "ratio": round(peaks[5000] / peaks[500], 3),
+            "samples_written_mb_long": round(5000 * 6 * 1000 * 2 * 4 / 1e6)}
+
+
+def machine() -> dict:
+    cpu = platform.processor()
+    try:
+        cpu = next(line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    import arviz, blackjax, flax, numpyro
+    return {"cpu": cpu, "cores": os.cpu_count(), "devices": [str(d) for d in jax.devices()],
+            "python": platform.python_version(), "jax": jax.__version__, "numpyro": numpyro.__version__,
+            "blackjax": blackjax.__version__, "flax": flax.__version__, "optax": optax.__version__,
+            "arviz": arviz.__version__}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", nargs="*", default=["overhead", "particles", "modes", "memory"],
+                        choices=["overhead", "particles", "modes", "memory"])
+    parser.add_argument("--iterations", type=int, default=2000, help="iterations per timed scan")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--grid-iterations", type=int, default=50_000)
+    parser.add_argument("--json", type=Path, help="also write the results here")
+    args = parser.parse_args()
+    data = jnp.asarray(ring8(num_train=100_000, seed=0).train)
+    results = {"machine": machine()}
+    print(json.dumps(results["machine"], indent=1), flush=True)
+    if "overhead" in args.only:
+        results["overhead"] = bench_overhead(data, args.iterations, args.repeats)
+    if "particles" in args.only:
+        results["particles"] = bench_particles(data, args.iterations, args.repeats)
+    for key in ("overhead", "particles"):
+        for r in results.get(key, []):
+            print(f"| {r['row']} | {r['ms_per_iteration']} ms | {r['baseline']} | "
+                  f"{r['baseline_ms_per_iteration']} ms | {r['ratio']}x |", flush=True)
+    if "modes" in args.only:
+        results["modes"] = bench_modes(args.grid_iterations)
+        print(json.dumps(results["modes"], indent=1), flush=True)
+    if "memory" in args.only:
+        import tempfile
+        with tempfile.TemporaryDirectory() as tmp:
+            results["memory"] = bench_memory(Path(tmp))
+        print(json.dumps(results["memory"], indent=1), flush=True)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()
