@@ -17,12 +17,13 @@ import sys
 from importlib import resources
 
 from hydra import compose, initialize_config_dir
+from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments.schema import ConfigError, validate
+from experiments.schema import ConfigError, ExperimentConfig, validate
 
 GROUPS = ("experiment", "inference", "prior", "loss")
 TOP_KEYS = ("seed", "iterations", "out_dir", "progress", "checkpoint_every", "resume", "distributed")
@@ -69,6 +70,7 @@ def load_config(overrides: list[str]) -> DictConfig:
         if key in GROUPS and value not in group_options(key):
             raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}")
     GlobalHydra.instance().clear()
+    ConfigStore.instance().store(group="experiment", name="base", node=ExperimentConfig)
     try:
         with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 
 import numpy as np
 
@@ -49,6 +51,13 @@ class Dataset:
     @property
     def data_dim(self) -> int:
         return int(self.train.shape[-1])
+
+    @property
+    def image_shape(self) -> tuple[int, int, int] | None:
+        """``(H, W, C)`` for image data (``C = 1`` for grey images), ``None`` otherwise."""
+        if len(self.event_shape) == 2:
+            return (*self.event_shape, 1)
+        return tuple(self.event_shape) if len(self.event_shape) == 3 else None
 
 
 def _mixture(name: str, modes: np.ndarray, sigma: float, num_train: int, num_eval: int, seed: int):
@@ -109,11 +118,17 @@ def synthetic(*, num_train: int = 10_000, num_eval: int = 2_500, seed: int = 0, 
                    (x_dim,))
 
 
-def digits(*, num_train: int | None = None, num_eval: int = 360, seed: int = 0) -> Dataset:
+def digits(*, num_train: int | None = None, num_eval: int = 360, seed: int = 0,
+           num_per_class: int | None = None, held_out_class: int | None = None,
+           minority_classes: list[int] | None = None, minority_fraction: float | None = None) -> Dataset:
     """scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes; UCI optdigits test set).
 
     Pixels (0..16) are scaled to [0, 1]. A stratified split keeps ``num_eval`` images for evaluation;
-    ``num_train`` (default: all the rest) images are kept for training, stratified too.
+    ``num_train`` (default: all the rest) images are kept for training, stratified too, or with
+    ``num_per_class`` that many of every class (the low-data regime). ``held_out_class`` removes that class
+    from the training set only (the evaluation set keeps it: the anomalies of anomaly detection).
+    ``minority_classes`` keep only ``ceil(minority_fraction * count)`` of their training images (class
+    imbalance; the evaluation set stays balanced).
 
     Raises
     ------
@@ -131,15 +146,125 @@ def digits(*, num_train: int | None = None, num_eval: int = 360, seed: int = 0) 
             f"digits has {len(x)} images; num_train + num_eval = {num_train} + {num_eval} is too many"
         )
     x_tr, x_ev, y_tr, y_ev = train_test_split(x, y, test_size=num_eval, stratify=y, random_state=seed)
-    if num_train is not None and num_train < len(x_tr):
+    x_tr, y_tr = _hold_out(x_tr, y_tr, held_out_class, "digits")
+    x_tr, y_tr = _imbalance(x_tr, y_tr, minority_classes, minority_fraction, seed, "digits")
+    if num_per_class is not None:
+        rng = np.random.default_rng(seed)
+        counts = np.bincount(y_tr)[np.unique(y_tr)]
+        if num_per_class > counts.min():
+            raise ValueError(f"digits has {counts.min()} training images of its rarest class; "
+                             f"num_per_class={num_per_class} is too many")
+        keep = np.sort(np.concatenate([rng.permutation(np.flatnonzero(y_tr == k))[:num_per_class]
+                                       for k in np.unique(y_tr)]))
+        x_tr, y_tr = x_tr[keep], y_tr[keep]
+    elif num_train is not None and num_train < len(x_tr):
         x_tr, _, y_tr, _ = train_test_split(
             x_tr, y_tr, train_size=num_train, stratify=y_tr, random_state=seed
         )
     return Dataset("digits", x_tr, x_ev, (8, 8), train_labels=y_tr, eval_labels=y_ev)
 
 
-DATASETS: dict[str, Callable[..., Dataset]] = {"ring8": ring8, "grid25": grid25, "synthetic": synthetic,
-                                               "digits": digits}
+def _hold_out(x: np.ndarray, y: np.ndarray, held_out_class: int | None, name: str):
+    """Training images and labels without ``held_out_class`` (unchanged if ``None``)."""
+    if held_out_class is None:
+        return x, y
+    if held_out_class not in set(np.unique(y).tolist()):
+        raise ValueError(f"held_out_class={held_out_class} is not a class of {name} "
+                         f"(classes {int(y.min())}..{int(y.max())})")
+    keep = y != held_out_class
+    return x[keep], y[keep]
+
+
+def _imbalance(x: np.ndarray, y: np.ndarray, minority: list[int] | None, fraction: float | None, seed: int,
+               name: str):
+    """Keep ``ceil(fraction * count)`` training images (drawn with ``seed``) of each ``minority`` class."""
+    if minority is None and fraction is None:
+        return x, y
+    if not minority or fraction is None or not 0 < fraction <= 1:
+        raise ValueError(f"minority_classes={minority} and minority_fraction={fraction}: give both, the classes "
+                         "as a non-empty list and the fraction in (0, 1]")
+    classes = set(np.unique(y).tolist())
+    if not set(minority) <= classes:
+        raise ValueError(f"minority_classes={minority} are not all classes of {name} ({sorted(classes)})")
+    rng = np.random.default_rng(seed)
+    drop = np.concatenate([rng.permutation(np.flatnonzero(y == c))[int(np.ceil(fraction * np.sum(y == c))):]
+                           for c in minority])
+    keep = np.setdiff1d(np.arange(len(y)), drop)
+    return x[keep], y[keep]
+
+
+def _prepare_hint(name: str, data_dir: Path) -> str:
+    return (f"prepare it where there is internet (pip install tensorflow tensorflow-datasets; tfds build {name} "
+            f"--file_format=array_record --data_dir {data_dir}) and copy {data_dir / name} here, or write local "
+            f"images with bgan-prepare FILE.npz|FOLDER --name NAME --data-dir {data_dir}; then set "
+            "experiment.dataset.data_dir (see docs/images.md)")
+
+
+def tfds_images(tfds_name: str, *, data_dir: str | None = None, num_train: int | None = None,
+                num_eval: int = 2_500, seed: int = 0, train_split: str = "train", eval_split: str = "test",
+                num_per_class: int | None = None, held_out_class: int | None = None) -> Dataset:
+    """An image dataset of tensorflow-datasets, read through ``tfds.data_source`` (ArrayRecord; no
+    TensorFlow) from ``data_dir``, never downloaded.
+
+    Pixels (``uint8``) are scaled to [0, 1] and flattened; ``event_shape`` is ``(H, W)`` for grey images and
+    ``(H, W, C)`` otherwise. ``num_train`` / ``num_eval`` images are drawn at random (``seed``) from the
+    splits (all of them if ``None``); ``num_per_class`` keeps that many training images of every class
+    instead. ``held_out_class`` removes that class from the training images (not from the evaluation ones).
+
+    Raises
+    ------
+    ValueError
+        If the dataset is not prepared in ``data_dir`` as ArrayRecord (the message says how to prepare it),
+        or the sizes are too large. Raised within seconds: nothing is downloaded.
+    """
+    import tensorflow_datasets as tfds
+
+    from experiments.prepare import default_data_dir
+
+    root = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    try:
+        sources = {split: tfds.data_source(tfds_name, split=split, data_dir=str(root), download=False)
+                   for split in (train_split, eval_split)}
+    except tfds.core.registered.DatasetNotFoundError:
+        raise ValueError(f"{tfds_name} is not a tensorflow-datasets dataset and is not in {root}; "
+                         + _prepare_hint(tfds_name, root)) from None
+    except NotImplementedError:  # tfds's message when no ArrayRecord files are there
+        found = "is prepared there as TFRecord, which has no random access" if (root / tfds_name).is_dir() else             "is not prepared there"
+        raise ValueError(f"{tfds_name} {found} (data_dir {root}); " + _prepare_hint(tfds_name, root)) from None
+    except (FileNotFoundError, AssertionError, KeyError) as err:
+        raise ValueError(f"{tfds_name} cannot be read from {root} ({' '.join(str(err).split())[:150]}); "
+                         + _prepare_hint(tfds_name, root)) from None
+    rng = np.random.default_rng(seed)
+
+    def take(source, n, name):
+        if n is not None and n > len(source):
+            raise ValueError(f"{tfds_name} has {len(source)} {name} images; asked for {n}")
+        idx = np.sort(rng.permutation(len(source))[:n]) if n is not None else np.arange(len(source))
+        items = [source[int(i)] for i in idx]
+        return np.stack([it["image"] for it in items]), np.asarray([it.get("label", 0) for it in items], np.int64)
+
+    x_tr, y_tr = take(sources[train_split], None if num_per_class else num_train, train_split)
+    x_tr, y_tr = _hold_out(x_tr, y_tr, held_out_class, tfds_name)
+    if num_per_class:
+        keep = np.concatenate([rng.permutation(np.flatnonzero(y_tr == k))[:num_per_class] for k in np.unique(y_tr)])
+        x_tr, y_tr = x_tr[np.sort(keep)], y_tr[np.sort(keep)]
+    x_ev, y_ev = take(sources[eval_split], num_eval, eval_split)
+    event = x_tr.shape[1:3] if x_tr.shape[-1] == 1 else x_tr.shape[1:]
+
+    def flat(x):
+        return (x.reshape(len(x), -1) / 255.0).astype(np.float32)
+
+    return Dataset(tfds_name, flat(x_tr), flat(x_ev), tuple(int(d) for d in event), train_labels=y_tr,
+                   eval_labels=y_ev)
+
+
+TFDS_IMAGES = ("mnist", "fashion_mnist", "cifar10", "svhn_cropped")
+
+DATASETS: dict[str, Callable[..., Dataset]] = {
+    "ring8": ring8, "grid25": grid25, "synthetic": synthetic, "digits": digits,
+    **{name: partial(tfds_images, name) for name in TFDS_IMAGES},
+    "tfds": lambda *, tfds_name, **kwargs: tfds_images(tfds_name, **kwargs),
+}
 
 
 def load_dataset(name: str, **kwargs) -> Dataset:

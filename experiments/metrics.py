@@ -132,16 +132,21 @@ def high_quality_per_draw(x_generated: np.ndarray, modes: np.ndarray, sigma: flo
     return (dist <= 3 * sigma).reshape(c, d, s).mean(axis=-1)
 
 
-class DigitsClassifier:
-    """A classifier trained on the real digits, giving classes and features for the metrics.
+class ImageClassifier:
+    """A classifier trained on the real training images, giving classes and features for the metrics.
 
-    scikit-learn ``MLPClassifier`` (one hidden layer of ``hidden`` ReLU units, fixed seed); its hidden
-    layer is the feature space of the Fréchet distance.
+    scikit-learn ``MLPClassifier`` (one hidden layer of ``hidden`` ReLU units, fixed seed) on at most
+    ``max_train`` training images (a fixed random subset); its hidden layer is the feature space of the
+    Fréchet distance. ``num_classes`` is the largest training label plus one.
     """
 
-    def __init__(self, x: np.ndarray, y: np.ndarray, *, hidden: int = 64, seed: int = 0):
+    def __init__(self, x: np.ndarray, y: np.ndarray, *, hidden: int = 64, seed: int = 0, max_train: int = 10_000):
         from sklearn.neural_network import MLPClassifier
 
+        if len(x) > max_train:
+            keep = np.random.default_rng(seed).permutation(len(x))[:max_train]
+            x, y = x[keep], y[keep]
+        self.num_classes = int(y.max()) + 1
         self.clf = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=600, random_state=seed)
         self.clf.fit(x, y)
 
@@ -206,18 +211,18 @@ def frechet_distance(f1: np.ndarray, f2: np.ndarray) -> float:
 
 
 def classifier_metrics(
-    clf: DigitsClassifier,
+    clf: ImageClassifier,
     samples: np.ndarray,
     real_eval: np.ndarray,
     real_labels: np.ndarray,
-    num_classes: int = 10,
+    num_classes: int | None = None,
     min_fraction: float = 0.01,
 ) -> dict:
     """Class coverage and classifier Fréchet distance of generated images.
 
     Parameters
     ----------
-    clf : DigitsClassifier
+    clf : ImageClassifier
     samples : numpy.ndarray, shape ``(n, data_dim)``, pixels in [0, 1]
     real_eval, real_labels : numpy.ndarray
         Held-out real images and their labels.
@@ -233,6 +238,7 @@ def classifier_metrics(
         (``q``), ``frechet_classifier_distance`` (Fréchet distance in the classifier's hidden-layer
         space, *not* Inception FID) and ``num_samples``.
     """
+    num_classes = num_classes or max(clf.num_classes, int(real_labels.max()) + 1)
     pred = clf.predict(samples)
     q = np.bincount(pred, minlength=num_classes) / len(pred)
     p = np.bincount(real_labels, minlength=num_classes) / len(real_labels)
@@ -279,3 +285,139 @@ def convergence_diagnostics(stats: dict[str, np.ndarray]) -> dict:
                 "ess_tail": clean(az.ess(x, method="tail", prob=(0.05, 0.95))),
             }
     return out
+
+
+def semi_supervised_metrics(class_probs: np.ndarray, x_eval: np.ndarray, eval_labels: np.ndarray,
+                            x_labelled: np.ndarray, y_labelled: np.ndarray, hidden: tuple[int, ...],
+                            seed: int = 0) -> dict:
+    """Test error of the semi-supervised discriminator's posterior predictive, beside a supervised-only
+    classifier trained on the same labelled examples.
+
+    Parameters
+    ----------
+    class_probs : numpy.ndarray, shape ``(chain, draw, M, K)``
+        ``p(y | x, real)`` of every discriminator sample on the ``M`` test points (Saatchi & Wilson 2017,
+        sec. 4: predictions averaged over discriminator posterior samples).
+    x_eval : numpy.ndarray, shape ``(M, data_dim)``
+    eval_labels : numpy.ndarray, shape ``(M,)``
+    x_labelled, y_labelled : numpy.ndarray
+        The labelled training examples the run used.
+    hidden : tuple of int
+        Hidden layers of the supervised-only baseline (the discriminator's, for a like-for-like network):
+        scikit-learn ``MLPClassifier`` (ReLU, Adam, L2 1e-4) trained on the labelled examples only.
+
+    Returns
+    -------
+    dict
+        ``test_error`` (fraction misclassified by the averaged predictive), ``test_nll`` (nats per test
+        point), ``test_error_per_sample`` (mean error of the individual samples),
+        ``test_error_supervised_only``, ``num_labelled`` and ``predictive_samples``.
+    """
+    from sklearn.neural_network import MLPClassifier
+
+    probs = class_probs.reshape(-1, *class_probs.shape[2:]).mean(axis=0)
+    single = (class_probs.argmax(-1) != eval_labels).mean(-1)
+    picked = np.take_along_axis(probs, eval_labels[:, None], axis=-1)[:, 0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # sklearn's convergence warnings on 100 examples
+        clf = MLPClassifier(hidden_layer_sizes=tuple(hidden), max_iter=2000, random_state=seed)
+        clf.fit(x_labelled, y_labelled)
+    return {"test_error": float(np.mean(probs.argmax(-1) != eval_labels)),
+            "test_nll": float(-np.mean(np.log(np.clip(picked, 1e-12, None)))),
+            "test_error_per_sample": float(single.mean()),
+            "test_error_supervised_only": float(np.mean(clf.predict(x_eval) != eval_labels)),
+            "num_labelled": int(len(y_labelled)), "predictive_samples": int(np.prod(class_probs.shape[:2])),
+            "definition": "Saatchi & Wilson 2017 sec. 4: argmax of p(y|x) averaged over discriminator samples; "
+                          "supervised-only: sklearn MLP with the discriminator's hidden layers on the labels only"}
+
+
+def anomaly_metrics(d_real: np.ndarray, is_anomaly: np.ndarray, x_train: np.ndarray, x_eval: np.ndarray,
+                    k: int = 5) -> dict:
+    """AUROC of anomaly scores from the discriminator's posterior, beside a non-GAN baseline.
+
+    Parameters
+    ----------
+    d_real : numpy.ndarray, shape ``(chain, draw, M)``
+        ``D(x)``, the probability of "real", of every discriminator sample on the ``M`` evaluation points.
+    is_anomaly : numpy.ndarray of bool, shape ``(M,)``
+        True for points of the class held out of training.
+    x_train, x_eval : numpy.ndarray
+        Training and evaluation points, for the baseline.
+    k : int
+        Neighbours of the baseline.
+
+    Returns
+    -------
+    dict
+        ``auroc``: score = ``1 - mean D(x)`` over the samples (the posterior mean: a point unlike the
+        training data looks fake); ``auroc_spread``: score = standard deviation of ``D(x)`` over the samples
+        (posterior uncertainty; ``None`` with one sample); ``auroc_knn``: score = mean Euclidean distance to
+        the ``k`` nearest training points (scikit-learn), a non-GAN baseline; all in [0, 1], 0.5 = chance.
+    """
+    from sklearn.metrics import roc_auc_score
+    from sklearn.neighbors import NearestNeighbors
+
+    samples = d_real.reshape(-1, d_real.shape[-1])
+    dist, _ = NearestNeighbors(n_neighbors=k).fit(x_train).kneighbors(x_eval)
+    return {"auroc": float(roc_auc_score(is_anomaly, -samples.mean(axis=0))),
+            "auroc_spread": float(roc_auc_score(is_anomaly, samples.std(axis=0))) if len(samples) > 1 else None,
+            "auroc_knn": float(roc_auc_score(is_anomaly, dist.mean(axis=1))),
+            "num_anomalies": int(is_anomaly.sum()), "num_eval": int(len(is_anomaly)),
+            "predictive_samples": int(len(samples)),
+            "definition": "AUROC of 1 - posterior-mean D(x) (auroc), of the posterior sd of D(x) (auroc_spread), "
+                          f"and of the mean distance to the {k} nearest training points (auroc_knn)"}
+
+
+def imbalance_metrics(generated: np.ndarray, generated_classes: np.ndarray, x_train: np.ndarray,
+                      y_train: np.ndarray, x_eval: np.ndarray, y_eval: np.ndarray, minority: list[int],
+                      *, hidden: int = 64, seed: int = 0) -> dict:
+    """Does augmenting the minority classes with generated images help a classifier? (BAGAN, Mariani et al.
+    2018, sec. 4.)
+
+    A scikit-learn ``MLPClassifier`` (one hidden layer of ``hidden`` units, fixed seed) is trained on the
+    real, imbalanced training images, and again on them plus generated images of each minority class, as
+    many as bring it to the mean size of the other classes (taken in order from the pooled samples of that
+    class; fewer if the generator made fewer). Both are scored on the balanced evaluation images.
+
+    Parameters
+    ----------
+    generated : numpy.ndarray, shape ``(n, data_dim)``
+    generated_classes : numpy.ndarray, shape ``(n,)``
+        The class each sample was generated for.
+    x_train, y_train, x_eval, y_eval : numpy.ndarray
+    minority : list of int
+
+    Returns
+    -------
+    dict
+        ``minority_accuracy`` (augmented) and ``minority_accuracy_real_only``: accuracy on the evaluation
+        images of the minority classes; ``balanced_accuracy`` and ``balanced_accuracy_real_only`` (mean
+        per-class recall over all classes); ``generated_added`` per minority class.
+    """
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.neural_network import MLPClassifier
+
+    counts = np.bincount(y_train)
+    target = int(round(np.mean([counts[c] for c in range(len(counts)) if c not in minority])))
+    extra_x, extra_y, added = [], [], {}
+    for c in minority:
+        pool = generated[generated_classes == c][: max(0, target - counts[c])]
+        extra_x.append(pool)
+        extra_y.append(np.full(len(pool), c))
+        added[str(c)] = int(len(pool))
+    minority_eval = np.isin(y_eval, minority)
+
+    def fit_score(x, y):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            clf = MLPClassifier(hidden_layer_sizes=(hidden,), max_iter=600, random_state=seed).fit(x, y)
+        pred = clf.predict(x_eval)
+        return float(np.mean(pred[minority_eval] == y_eval[minority_eval])), float(balanced_accuracy_score(y_eval, pred))
+
+    real = fit_score(x_train, y_train)
+    augmented = fit_score(np.concatenate([x_train, *extra_x]), np.concatenate([y_train, *extra_y]))
+    return {"minority_accuracy": augmented[0], "minority_accuracy_real_only": real[0],
+            "balanced_accuracy": augmented[1], "balanced_accuracy_real_only": real[1],
+            "minority_classes": [int(c) for c in minority], "generated_added": added,
+            "definition": "BAGAN (Mariani et al. 2018): sklearn MLP on real + generated minority images vs real only; "
+                          "accuracy on the held-out images of the minority classes"}

@@ -34,24 +34,27 @@ from experiments.report import plot_samples, write_json, write_report
 from experiments.schema import SGMCMC, ConfigError, resolve_priors
 from experiments.store import RunStore
 from inference.bridge import site_shapes
+from inference.autoencoder import AutoencoderStart, pretrain_autoencoder
 from inference.checkpoint import Checkpointer
 from inference.driver import CHUNK_BYTES, NO_DIVERGENCE, Sampling, draw_nbytes, make_recorder, make_schedule
 from inference.registry import build_inference
 from models.bgan import BayesGAN
 from models.losses import build_loss
-from models.networks import make_discriminator, make_generator
+from models.networks import build_networks
 from models.priors import build_prior, with_path_overrides
 
 
 EVAL_POINTS = 256  # fixed held-out real points on which the discriminators' outputs are tracked
 
 
-def build_model(cfg: DictConfig, data: Dataset, init: bool = False) -> BayesGAN:
+def build_model(cfg: DictConfig, data: Dataset, init: bool = False,
+                autoencoder: AutoencoderStart | None = None) -> BayesGAN:
     """Networks, priors (per network, with per-path overrides: :func:`experiments.schema.resolve_priors`)
     and the GAN likelihood (``loss``).
 
     With ``init=True`` the prior's ``init_scale`` (if set) replaces the ``scale`` of every spec: the model
-    whose prior draws initialise the sampler.
+    whose prior draws initialise the sampler. For ``experiment.task='class_imbalance'`` the model is BAGAN's
+    (class-conditional latents from ``autoencoder``, see :func:`bagan_start`; trained here if not given).
     """
     e = cfg.experiment
     init_scale = cfg.prior.get("init_scale") if init else None
@@ -65,15 +68,69 @@ def build_model(cfg: DictConfig, data: Dataset, init: bool = False) -> BayesGAN:
     priors = {net: with_path_overrides(net, build(spec), [(glob, build(s)) for glob, s in paths])
               for net, (spec, paths) in resolve_priors(cfg.prior).items()}
     loss_hyper = {k: v for k, v in OmegaConf.to_container(cfg.loss).items() if k != "name"}
+    semi = {}
+    if e.task == "semi_supervised":
+        x_lab, y_lab = labelled_subset(data, e.labels_per_class, cfg.seed)
+        semi = {"num_classes": int(data.train_labels.max()) + 1, "x_labelled": jnp.asarray(x_lab),
+                "y_labelled": jnp.asarray(y_lab)}
+    elif e.task == "class_imbalance":
+        autoencoder = autoencoder or bagan_start(cfg, data)
+        semi = {"num_classes": int(data.train_labels.max()) + 1, "labelled_data": True,
+                "latent_means": jnp.asarray(autoencoder.latent_means),
+                "latent_chols": jnp.asarray(autoencoder.latent_chols)}
+    try:
+        generator, discriminator = build_networks(
+            e.network, latent_dim=e.latent_dim, data_dim=data.data_dim, image_shape=data.image_shape,
+            generator_hidden=list(e.generator_hidden), discriminator_hidden=list(e.discriminator_hidden),
+            output_activation=e.output_activation, channels=e.channels, layer_norm=e.layer_norm,
+            out_features=semi["num_classes"] + 1 if semi else 1)
+    except ValueError as err:
+        raise ConfigError(f"experiment.network={e.network!r} is invalid: {err}") from None
     return BayesGAN(
-        generator=make_generator(e.latent_dim, list(e.generator_hidden), data.data_dim,
-                                 output_activation=e.output_activation),
-        discriminator=make_discriminator(data.data_dim, list(e.discriminator_hidden)),
+        generator=generator,
+        discriminator=discriminator,
         generator_prior=priors["generator"],
         discriminator_prior=priors["discriminator"],
         loss=build_loss(cfg.loss.name, **loss_hyper),
         latent_dim=e.latent_dim,
+        **semi,
     )
+
+
+def bagan_start(cfg: DictConfig, data: Dataset) -> AutoencoderStart:
+    """BAGAN's autoencoder initialisation (:func:`inference.autoencoder.pretrain_autoencoder`) for ``cfg``:
+    decoder = the generator's architecture, encoder = the discriminator's with ``latent_dim`` outputs,
+    ``experiment.autoencoder_steps`` Adam steps on every training image."""
+    e = cfg.experiment
+    decoder, encoder = build_networks(
+        e.network, latent_dim=e.latent_dim, data_dim=data.data_dim, image_shape=data.image_shape,
+        generator_hidden=list(e.generator_hidden), discriminator_hidden=list(e.discriminator_hidden),
+        output_activation=e.output_activation, channels=e.channels, layer_norm=e.layer_norm,
+        out_features=e.latent_dim, seed=cfg.seed)
+    return pretrain_autoencoder(decoder, encoder, data.train, data.train_labels,
+                                num_classes=int(data.train_labels.max()) + 1, steps=e.autoencoder_steps,
+                                batch_size=e.batch_size, seed=cfg.seed)
+
+
+def labelled_subset(data: Dataset, per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``per_class`` training examples of every class, drawn with ``seed``: the labels a semi-supervised
+    run may use (``(K per_class, data_dim)`` images and their classes).
+
+    Raises
+    ------
+    ConfigError
+        If the data has no labels or a class has fewer than ``per_class`` examples.
+    """
+    if data.train_labels is None:
+        raise ConfigError(f"experiment.task='semi_supervised' is invalid: dataset {data.name!r} has no labels")
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(data.train_labels)
+    if per_class > counts.min():
+        raise ConfigError(f"experiment.labels_per_class={per_class} is invalid: the rarest class of {data.name} has "
+                          f"{counts.min()} training examples")
+    idx = np.sort(np.concatenate([rng.permutation(np.flatnonzero(data.train_labels == k))[:per_class]
+                                  for k in range(len(counts))]))
+    return data.train[idx], data.train_labels[idx]
 
 
 def weight_subset(shapes: dict[str, tuple[int, ...]], per_site: int) -> dict[str, np.ndarray]:
@@ -94,6 +151,25 @@ class Diverged(RuntimeError):
 NOT_RESUME_KEYS = ("progress", "resume", "distributed")
 
 
+def load_configured_dataset(cfg: DictConfig) -> Dataset:
+    """The dataset of ``cfg.experiment.dataset`` (its non-null keys are the builder's keyword arguments).
+
+    Raises
+    ------
+    ConfigError
+        For a key the dataset does not take, sizes it cannot give, or image data that is not prepared.
+    """
+    spec = {k: v for k, v in cfg.experiment.dataset.items() if k != "name" and v is not None}
+    try:
+        return load_dataset(cfg.experiment.dataset.name, seed=cfg.seed, **spec)
+    except TypeError as err:
+        bad = next((k for k in spec if f"'{k}'" in str(err)), "?")
+        raise ConfigError(f"experiment.dataset.{bad} is invalid: dataset {cfg.experiment.dataset.name!r} does not "
+                          "take it") from None
+    except (KeyError, ValueError) as err:
+        raise ConfigError(f"experiment.dataset: {str(err).strip(chr(34))}") from None
+
+
 def resume_key(cfg: DictConfig) -> str:
     """The config as YAML without the keys that do not change the draws: what a resumed run must match."""
     return OmegaConf.to_yaml(OmegaConf.masked_copy(cfg, [k for k in cfg if k not in NOT_RESUME_KEYS]))
@@ -108,11 +184,11 @@ class FunctionSpace:
     Parameters
     ----------
     data : experiments.datasets.Dataset
-    classifier : experiments.metrics.DigitsClassifier, optional
+    classifier : experiments.metrics.ImageClassifier, optional
         For labelled image data.
     """
 
-    def __init__(self, data: Dataset, classifier: M.DigitsClassifier | None = None):
+    def __init__(self, data: Dataset, classifier: M.ImageClassifier | None = None):
         self.data, self.classifier = data, classifier
 
     def __call__(self, x: np.ndarray) -> dict[str, np.ndarray]:
@@ -123,7 +199,7 @@ class FunctionSpace:
         if self.classifier is not None:
             pred = self.classifier.predict(x.reshape(-1, x.shape[-1])).reshape(x.shape[:3])
             stats["class_entropy"] = np.apply_along_axis(
-                lambda p: -np.sum((q := np.bincount(p, minlength=10) / len(p))[q > 0] * np.log(q[q > 0])), 2, pred)
+                lambda p: -np.sum((q := np.bincount(p) / len(p))[q > 0] * np.log(q[q > 0])), 2, pred)
         return stats
 
     def headline(self, x: np.ndarray) -> dict[str, str]:
@@ -134,17 +210,17 @@ class FunctionSpace:
             return {"modes": f"{m['modes']}/{len(self.data.modes)}", "hq": f"{100 * m['high_quality']:.0f}%"}
         if self.classifier is not None:
             classes = np.unique(self.classifier.predict(samples[: M.NUM_METRIC_SAMPLES]))
-            return {"classes": f"{len(classes)}/10"}
+            return {"classes": f"{len(classes)}/{self.classifier.num_classes}"}
         return {"x_std": f"{samples.std():.3g}"}
 
 
-def _classifier(data: Dataset) -> M.DigitsClassifier | None:
-    return M.DigitsClassifier(data.train, data.train_labels) if data.train_labels is not None else None
+def _classifier(data: Dataset) -> M.ImageClassifier | None:
+    return M.ImageClassifier(data.train, data.train_labels) if data.train_labels is not None else None
 
 
 def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
                     d_eval: np.ndarray | None = None, *, stats: dict[str, np.ndarray] | None = None,
-                    classifier: M.DigitsClassifier | None = None) -> dict:
+                    classifier: M.ImageClassifier | None = None) -> dict:
     """The figures of ``metrics.json``.
 
     Parameters
@@ -159,7 +235,7 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
     stats : dict of str to numpy.ndarray, optional
         :class:`FunctionSpace` statistics of every draw (default: computed from ``x_generated``, which then
         must hold every draw); R-hat and ESS use their second half.
-    classifier : experiments.metrics.DigitsClassifier, optional
+    classifier : experiments.metrics.ImageClassifier, optional
         Trained on ``data`` (labelled image data; trained here if absent).
     """
     if data.train_labels is not None and classifier is None:
@@ -179,8 +255,8 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
         out["frechet_classifier_distance_real"] = M.frechet_distance(
             classifier.features(data.train), classifier.features(data.eval))
         out["classifier_eval_accuracy"] = float((classifier.predict(data.eval) == data.eval_labels).mean())
-        out["definition"] = ("classes from an sklearn MLP trained on the real digits; Frechet distance in its "
-                             "hidden layer (not Inception FID)")
+        out["definition"] = ("classes from an sklearn MLP trained on the real training images; Frechet distance "
+                             "in its hidden layer (not Inception FID)")
     out["data_copying_z"] = M.data_copying_z(data.train, data.eval, samples)
     half = {k: v[:, v.shape[1] // 2:] for k, v in stats.items()}
     out["function_space_diagnostics"] = M.convergence_diagnostics(half)
@@ -229,14 +305,26 @@ def run(cfg: DictConfig) -> Path:
         If a particle diverged (after the run directory with the earlier draws is written).
     """
     e, inf = cfg.experiment, cfg.inference
-    sizes = {k: v for k, v in (("num_train", e.dataset.num_train), ("num_eval", e.dataset.num_eval)) if v is not None}
-    try:
-        data = load_dataset(e.dataset.name, seed=cfg.seed, **sizes)
-    except (KeyError, ValueError) as err:
-        raise ConfigError(f"experiment.dataset: {err}") from None
+    data = load_configured_dataset(cfg)
     if e.batch_size > data.train.shape[0]:
         raise ConfigError(f"experiment.batch_size={e.batch_size} is invalid: must be <= the "
                           f"{data.train.shape[0]} training points")
+    autoencoder = bagan_start(cfg, data) if e.task == "class_imbalance" else None
+    model = build_model(cfg, data, autoencoder=autoencoder)
+    hyper = {k: v for k, v in OmegaConf.to_container(inf).items() if k != "name"}
+    iterations = make_schedule(cfg.iterations, e.num_draws).iterations
+    train = data.train if not model.labelled_data else np.concatenate(  # BAGAN: labels as a last column
+        [data.train, data.train_labels[:, None].astype(np.float32)], axis=1)
+    sampler = build_inference(inf.name, model, jnp.asarray(train), batch_size=e.batch_size,
+                              iterations=iterations, init_model=build_model(cfg, data, init=True, autoencoder=autoencoder),
+                              init_position=autoencoder[:2] if autoencoder else None, **hyper)
+    num_chains = inf.get("num_generators", 1)
+    samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / (num_chains * e.metric_draws))
+    weights = weight_subset(site_shapes(model.prior_model), e.weights_per_site)
+    eval_points = e.task != "generation"  # every held-out point's D(x) (and classes) per draw
+    eval_x = data.eval if eval_points else data.eval[:EVAL_POINTS]
+    record = make_recorder(model, sampler, samples_per_draw, weights, eval_x=jnp.asarray(eval_x),
+                           eval_points=eval_points)
     store = RunStore(Path(cfg.out_dir))
     lead = jax.process_index() == 0  # with jax.distributed, process 0 alone writes files
     resumed = store.check(resume_key(cfg), resume=cfg.resume)
@@ -250,15 +338,6 @@ def run(cfg: DictConfig) -> Path:
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices("bgan-run: staging ready")
 
-    model = build_model(cfg, data)
-    hyper = {k: v for k, v in OmegaConf.to_container(inf).items() if k != "name"}
-    iterations = make_schedule(cfg.iterations, e.num_draws).iterations
-    sampler = build_inference(inf.name, model, jnp.asarray(data.train), batch_size=e.batch_size,
-                              iterations=iterations, init_model=build_model(cfg, data, init=True), **hyper)
-    num_chains = inf.get("num_generators", 1)
-    samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / num_chains)
-    weights = weight_subset(site_shapes(model.prior_model), e.weights_per_site)
-    record = make_recorder(model, sampler, samples_per_draw, weights, eval_x=jnp.asarray(data.eval[:EVAL_POINTS]))
     schedule = make_schedule(cfg.iterations, e.num_draws, checkpoint_every=cfg.checkpoint_every,
                              max_chunk_draws=CHUNK_BYTES // draw_nbytes(sampler, record))
     sampling = Sampling(sampler, record, jax.random.key(cfg.seed), schedule)
@@ -305,8 +384,9 @@ def run(cfg: DictConfig) -> Path:
     draw_iterations = (np.arange(schedule.num_draws) + 1) * schedule.thin
     num_kept = schedule.num_draws if divergence is None else int(np.sum(draw_iterations <= divergence[0] - 2))
     if lead:
+        extra = {"autoencoder_mse": autoencoder.reconstruction_mse} if autoencoder else {}
         _write_run_dir(cfg, data, store, schedule, weights, classifier, function_space, divergence, chunks_done,
-                       num_kept, seconds)
+                       num_kept, seconds, extra)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices("bgan-run: run directory written")
     out_dir = store.out_dir
@@ -321,7 +401,7 @@ def run(cfg: DictConfig) -> Path:
 
 
 def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_space, divergence, chunks_done,
-                   num_kept, seconds) -> Path:
+                   num_kept, seconds, extra_metrics) -> Path:
     """Assemble the run directory from the streamed chunks (one chunk in memory at a time) and move it into
     place: ``config.yaml``, ``posterior.nc``, ``metrics.json``, ``samples.png``, ``trace.png``/``rank.png``
     and ``report.md``."""
@@ -331,11 +411,27 @@ def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_spa
     small = _small_arrays(store, kept_chunks, num_kept)
     stats = {k.removeprefix("fs/"): v for k, v in small.items() if k.startswith("fs/")}
     metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed, "iterations": schedule.iterations,
-               "wall_seconds": round(seconds, 2)}
+               "wall_seconds": round(seconds, 2), **extra_metrics}
     last = _last_draws(store, kept_chunks, schedule.chunk_draws, num_kept, e.metric_draws) if num_kept else None
     if last is not None:
         metrics |= compute_metrics(data, last, min(e.metric_draws, num_kept), small.get("disc_stats/d_eval"),
                                    stats=stats, classifier=classifier)
+        # the discriminator's posterior predictive: the last predictive_draws draws of every particle (a
+        # single network, its final draw, for the ML twin)
+        count = 1 if inf.name == "mle" else min(e.predictive_draws, num_kept)
+        if e.task == "semi_supervised":
+            x_lab, y_lab = labelled_subset(data, e.labels_per_class, cfg.seed)
+            probs = _last_draws(store, kept_chunks, schedule.chunk_draws, num_kept, count, "disc_points/class_probs")
+            metrics |= M.semi_supervised_metrics(probs, data.eval, data.eval_labels, x_lab, y_lab,
+                                                 tuple(e.discriminator_hidden), seed=cfg.seed)
+        elif e.task == "anomaly":
+            d_real = _last_draws(store, kept_chunks, schedule.chunk_draws, num_kept, count, "disc_points/d_real")
+            metrics |= M.anomaly_metrics(d_real, data.eval_labels == e.dataset.held_out_class, data.train, data.eval)
+        elif e.task == "class_imbalance":
+            classes = _last_draws(store, kept_chunks, schedule.chunk_draws, num_kept, e.metric_draws, "class_generated")
+            metrics |= M.imbalance_metrics(last.reshape(-1, last.shape[-1]), classes.reshape(-1), data.train,
+                                           data.train_labels, data.eval, data.eval_labels,
+                                           list(e.dataset.minority_classes), seed=cfg.seed)
         metrics["diverging_draws"] = int(small["stats/diverging"].sum() + small["disc_stats/diverging"].sum())
     if divergence is not None:
         iteration, network, particle, what = divergence
@@ -370,15 +466,16 @@ def _small_arrays(store: RunStore, chunks: list[int], num_kept: int) -> dict[str
     return {k: np.concatenate([p[k] for p in pieces], axis=1)[:, :num_kept] for k in pieces[0]}
 
 
-def _last_draws(store: RunStore, chunks: list[int], chunk_draws: int, num_kept: int, count: int) -> np.ndarray:
-    """``x_generated`` of the last ``count`` of the ``num_kept`` first draws, ``(chain, draw, sample,
-    data_dim)``, read from the fewest chunk files."""
+def _last_draws(store: RunStore, chunks: list[int], chunk_draws: int, num_kept: int, count: int,
+                key: str = "x_generated") -> np.ndarray:
+    """The array ``key`` (default ``x_generated``) of the last ``count`` of the ``num_kept`` first draws,
+    ``(chain, draw, ...)``, read from the fewest chunk files."""
     pieces, have = [], 0
     for c in reversed(chunks):
         first = c * chunk_draws
         if first >= num_kept:
             continue
-        x = store.load_chunk(c, ["x_generated"])["x_generated"][:, : num_kept - first]
+        x = store.load_chunk(c, [key])[key][:, : num_kept - first]
         pieces.insert(0, x)
         have += x.shape[1]
         if have >= count:

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.datasets import DATASETS, DIGITS_SIZE
+from models.networks import NETWORKS as ARCHITECTURES
 
 # diagnostics.png: the rank plot's name before trace.png / rank.png (still replaced, not refused)
 RUN_FILES = frozenset({"config.yaml", "posterior.nc", "metrics.json", "samples.png", "report.md", "trace.png",
@@ -36,6 +37,12 @@ class DatasetConfig:
     name: str = "???"
     num_train: int | None = None
     num_eval: int = 2500
+    num_per_class: int | None = None
+    held_out_class: int | None = None
+    minority_classes: Optional[list[int]] = None
+    minority_fraction: Optional[float] = None
+    tfds_name: str | None = None
+    data_dir: str | None = None
 
 
 @dataclass
@@ -46,6 +53,13 @@ class ExperimentConfig:
     generator_hidden: list[int] = field(default_factory=lambda: [128, 128])
     discriminator_hidden: list[int] = field(default_factory=lambda: [128, 128])
     output_activation: str = "linear"
+    network: str = "mlp"
+    channels: int = 64
+    layer_norm: bool = False
+    task: str = "generation"
+    labels_per_class: int = 10
+    predictive_draws: int = 10
+    autoencoder_steps: int = 2000
     batch_size: int = 64
     iterations: int = 1000
     num_draws: int = 50
@@ -134,6 +148,9 @@ class MCDropoutConfig(MLEConfig):
 INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "sgld": SGLDConfig, "svi": SVIConfig, "mc_dropout": MCDropoutConfig,
                      "mle": MLEConfig}
 SGMCMC = ("sghmc", "sgld")
+#: What a run is for: generation quality, semi-supervised classification (K + 1-class discriminator),
+#: anomaly detection by the discriminator's posterior.
+TASKS = ("generation", "semi_supervised", "anomaly", "class_imbalance")
 # -- priors: a family's hyper-parameters ("spec"), and the group's top level (spec + per-network and
 # -- per-parameter-path overrides + init_scale)
 @dataclass
@@ -366,8 +383,12 @@ def validate(cfg: DictConfig) -> DictConfig:
         "experiment.weights_per_site": (e.weights_per_site, 1),
         "experiment.dataset.num_eval": (e.dataset.num_eval, 1),
     }
-    if e.dataset.num_train is not None:
-        positive["experiment.dataset.num_train"] = (e.dataset.num_train, 1)
+    for key in ("num_train", "num_per_class"):
+        if e.dataset[key] is not None:
+            positive[f"experiment.dataset.{key}"] = (e.dataset[key], 1)
+    if e.dataset.name == "tfds":
+        _check(bool(e.dataset.tfds_name), "experiment.dataset.tfds_name",
+               "the name of a prepared tfds dataset with dataset.name=tfds (e.g. bgan_digits)", e.dataset.tfds_name)
     if typed.checkpoint_every is not None:
         positive["checkpoint_every"] = (typed.checkpoint_every, 1)
     if e.samples_per_draw is not None:
@@ -395,6 +416,24 @@ def validate(cfg: DictConfig) -> DictConfig:
                e.samples_per_draw)
     _check(e.metric_draws <= e.num_draws, "experiment.metric_draws", f"<= experiment.num_draws ({e.num_draws})", e.metric_draws)
     _check(e.output_activation in ("linear", "sigmoid"), "experiment.output_activation", "'linear' or 'sigmoid'", e.output_activation)
+    _check(e.network in ARCHITECTURES, "experiment.network", f"one of {', '.join(sorted(ARCHITECTURES))}", e.network)
+    _check(e.channels >= 1, "experiment.channels", "an integer >= 1", e.channels)
+    _check(e.task in TASKS, "experiment.task", f"one of {', '.join(TASKS)}", e.task)
+    _check(e.labels_per_class >= 1, "experiment.labels_per_class", "an integer >= 1", e.labels_per_class)
+    _check(e.predictive_draws >= 1, "experiment.predictive_draws", "an integer >= 1", e.predictive_draws)
+    if e.task in ("semi_supervised", "anomaly"):
+        _check(e.predictive_draws <= e.num_draws, "experiment.predictive_draws",
+               f"<= experiment.num_draws ({e.num_draws})", e.predictive_draws)
+    if e.task == "class_imbalance":
+        _check(bool(e.dataset.minority_classes), "experiment.dataset.minority_classes",
+               "a non-empty list of classes cut down (experiment.task='class_imbalance')", e.dataset.minority_classes)
+        _check(e.autoencoder_steps >= 1, "experiment.autoencoder_steps", "an integer >= 1", e.autoencoder_steps)
+    if e.task == "anomaly":
+        _check(e.dataset.held_out_class is not None, "experiment.dataset.held_out_class",
+               "the class held out of training as the anomaly (experiment.task='anomaly')", e.dataset.held_out_class)
+    if e.dataset.held_out_class is not None:
+        _check(e.dataset.held_out_class >= 0, "experiment.dataset.held_out_class", "a class label >= 0",
+               e.dataset.held_out_class)
     if inf_name in SGMCMC:
         _check(0 < i.step_size < 1, "inference.step_size", "in (0, 1)", i.step_size)
         if inf_name == "sghmc":

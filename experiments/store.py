@@ -32,7 +32,7 @@ from inference.arviz_export import to_datatree
 
 #: ArviZ groups whose variables have a ``draw`` dimension (appended chunk by chunk).
 DRAW_GROUPS = ("posterior", "discriminator_posterior", "posterior_predictive", "sample_stats",
-               "discriminator_sample_stats")
+               "discriminator_sample_stats", "discriminator_predictive")
 
 
 def staging_dir(out_dir: Path) -> Path:
@@ -178,7 +178,8 @@ class RunStore:
             if written == 0:
                 dt = to_datatree(draws, draw_iterations=draw_iterations[:n], **datatree_kwargs)
                 dt.to_netcdf(path, engine="h5netcdf",
-                             unlimited_dims={f"/{g}": ["draw"] for g in DRAW_GROUPS if "draw" in dt[g].dims})
+                             unlimited_dims={f"/{g}": ["draw"] for g in DRAW_GROUPS if g in dt.children
+                                             and "draw" in dt[g].dims})
             elif n:
                 self._append(path, draws, written, draw_iterations[written:written + n],
                              datatree_kwargs["event_shape"])
@@ -193,8 +194,8 @@ class RunStore:
         stop = start + len(iterations)
         with h5netcdf.File(path, "a") as f:
             for group in DRAW_GROUPS:
-                grp = f.groups[group]
-                if "draw" not in grp.dimensions:
+                grp = f.groups.get(group)
+                if grp is None or "draw" not in grp.dimensions:
                     continue
                 grp.resize_dimension("draw", stop)
                 grp.variables["draw"][start:stop] = np.arange(start, stop)
@@ -203,10 +204,14 @@ class RunStore:
                 if key == "x_generated":
                     var, value = f.groups["posterior_predictive"].variables[key], value.reshape(
                         *value.shape[:3], *event_shape)
+                elif key == "class_generated":
+                    var = f.groups["posterior_predictive"].variables[key]
                 elif key.startswith("stats/"):
                     var = f.groups["sample_stats"].variables[key.split("/", 1)[1]]
                 elif key.startswith("disc_stats/"):
                     var = f.groups["discriminator_sample_stats"].variables[key.split("/", 1)[1]]
+                elif key.startswith("disc_points/"):
+                    var = f.groups["discriminator_predictive"].variables[key.split("/", 1)[1]]
                 else:
                     group = "posterior" if key.startswith("generator") else "discriminator_posterior"
                     var = f.groups[group].variables[key]

@@ -2,7 +2,9 @@
 
 Groups: ``posterior`` (thinned generator weights, ``chain`` = generator particle),
 ``discriminator_posterior`` (thinned discriminator weights, ``chain`` = discriminator particle),
-``posterior_predictive`` (``x_generated``), ``sample_stats`` / ``discriminator_sample_stats`` and
+``discriminator_predictive`` (optional: each discriminator particle's output on the evaluation points,
+``d_real`` ``(chain, draw, obs)`` and, semi-supervised, ``class_probs`` ``(chain, draw, obs, class)``),
+``posterior_predictive`` (``x_generated``; ``class_generated`` for a class-conditional generator), ``sample_stats`` / ``discriminator_sample_stats`` and
 ``observed_data`` (``x``, the evaluation split). Variable names are numpyro site names
 (``generator__layers.0.kernel``); each weight variable holds the flat entries listed in its
 ``<site>__index`` coordinate.
@@ -74,7 +76,9 @@ def to_datatree(
     groups = {
         "posterior": _dataset(gen_w, coords),
         "discriminator_posterior": _dataset(disc_w, coords),
-        "posterior_predictive": _dataset({"x_generated": (("chain", "draw", "sample", *event_dims_), x)}, {}),
+        "posterior_predictive": _dataset({"x_generated": (("chain", "draw", "sample", *event_dims_), x)} | (
+            {"class_generated": (("chain", "draw", "sample"), draws["class_generated"])}
+            if "class_generated" in draws else {}), {}),
         "sample_stats": _dataset(
             {k.split("/", 1)[1]: (("chain", "draw"), v) for k, v in draws.items() if k.startswith("stats/")}, {}
         ),
@@ -82,10 +86,16 @@ def to_datatree(
             {k.split("/", 1)[1]: (("chain", "draw"), v) for k, v in draws.items() if k.startswith("disc_stats/")},
             {},
         ),
+        "discriminator_predictive": _dataset(
+            {k.split("/", 1)[1]: (("chain", "draw", "obs", *(("class",) if v.ndim == 4 else ())), v)
+             for k, v in draws.items() if k.startswith("disc_points/")}, {}
+        ),
         "observed_data": _dataset(
             {"x": (("obs", *event_dims_), observed.reshape(len(observed), *event_shape))}, {}
         ),
     }
+    if not groups["discriminator_predictive"].data_vars:
+        del groups["discriminator_predictive"]
     for name, ds in groups.items():
         if "draw" in ds.dims:
             ds = ds.assign_coords(iteration=("draw", np.asarray(draw_iterations)))

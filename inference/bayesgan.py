@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from numpyro import handlers
 
@@ -48,11 +49,14 @@ def split_sites(position: dict) -> tuple[dict, dict]:
     return gen, disc
 
 
-def init_particles(rng_key: jax.Array, model: BayesGAN, num_generators: int, num_discriminators: int):
+def init_particles(rng_key: jax.Array, model: BayesGAN, num_generators: int, num_discriminators: int,
+                   start: tuple[dict, dict] | None = None):
     """Prior draws (``init_to_sample``) of ``J_g`` generator and ``J_d`` discriminator particles.
 
     Hyper-parameter sites (a hierarchical prior's precisions) start at their hyperprior mean and the
-    weights are drawn given it (it also spares compiling a Gamma sampler per site).
+    weights are drawn given it (it also spares compiling a Gamma sampler per site). ``start``
+    ``(generator_sites, discriminator_sites)`` (no particle axis) replaces the draws of the sites it names in
+    every particle (e.g. BAGAN's autoencoder weights, :mod:`inference.autoencoder`); the rest stay prior draws.
 
     Returns
     -------
@@ -69,6 +73,13 @@ def init_particles(rng_key: jax.Array, model: BayesGAN, num_generators: int, num
     k_g, k_d = jax.random.split(rng_key)
     gen, _ = split_sites(init_position(k_g, prior_model, num_generators))
     _, disc = split_sites(init_position(k_d, prior_model, num_discriminators))
+    if start is not None:
+        for sites, fixed in ((gen, start[0]), (disc, start[1])):
+            for name, value in fixed.items():
+                if name not in sites or sites[name].shape[1:] != np.shape(value):
+                    raise ValueError(f"start: {name} {np.shape(value)} is not a site of this model "
+                                     f"({sites.get(name, np.zeros(0)).shape[1:]})")
+                sites[name] = jnp.broadcast_to(jnp.asarray(value, jnp.float32), sites[name].shape)
     return gen, disc
 
 
@@ -119,6 +130,7 @@ def bayesgan(
     iterations: int | None = None,
     init_model: BayesGAN | None = None,
     n_critic: int = 1,
+    init_position: tuple[dict, dict] | None = None,
 ) -> BayesGANSampler:
     """The Saatchi & Wilson (2017) Bayesian GAN sampled by SG-MCMC (SGHMC or SGLD).
 
@@ -150,6 +162,8 @@ def bayesgan(
     n_critic : int
         Discriminator steps per generator step (>= 1), each on a fresh minibatch: the ``n_critic`` of
         Arjovsky et al. (2017, Algorithm 1), 5 in the WGAN papers; 1 is Saatchi & Wilson's alternation.
+    init_position : (dict, dict), optional
+        Starting weights shared by every particle (see :func:`init_particles`' ``start``).
 
     Notes
     -----
@@ -191,15 +205,15 @@ def bayesgan(
         kwargs["friction"] = friction
     gen_alg = KERNELS[kernel](make_logdensity_fn(model.generator_model), **kwargs)
     disc_alg = KERNELS[kernel](make_logdensity_fn(model.discriminator_model), **kwargs)
-    latent_shape = (num_generators, batch_size, model.latent_dim)
+    latent_shape = (num_generators, batch_size)
 
     def init(rng_key):
-        gen, disc = init_particles(rng_key, init_model or model, num_generators, num_discriminators)
+        gen, disc = init_particles(rng_key, init_model or model, num_generators, num_discriminators, init_position)
         return BayesGANState(jax.vmap(gen_alg.init)(gen), jax.vmap(disc_alg.init)(disc))
 
     def step(rng_key, state: BayesGANState):
         k_z, k_gen, k_idx, k_zf, k_disc = jax.random.split(rng_key, 5)
-        z = jax.random.normal(k_z, latent_shape)
+        z = model.sample_latent(k_z, latent_shape)
         gen_state, gen_info = jax.vmap(
             lambda k, s, zj: gen_alg.step(k, s, (zj, state.discriminator.position, num_data))
         )(jax.random.split(k_gen, num_generators), state.generator, z)
@@ -207,8 +221,9 @@ def bayesgan(
         def disc_step(disc_state, keys):
             k_idx, k_zf, k_disc = keys
             x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
-            z_fake = jax.random.normal(k_zf, latent_shape)
-            x_fake = jax.vmap(model.generate)(gen_state.position, z_fake).reshape(-1, data.shape[-1])
+            z_fake = model.sample_latent(k_zf, latent_shape)
+            x_fake = jax.vmap(model.generate)(gen_state.position, z_fake)
+            x_fake = x_fake.reshape(-1, x_fake.shape[-1])
             epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
             disc_state, disc_info = jax.vmap(
                 lambda k, s: disc_alg.step(k, s, (x_real, x_fake, num_data, epsilon))

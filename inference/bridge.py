@@ -51,12 +51,12 @@ def init_position(rng_key: jax.Array, model: Callable, num_particles: int, *mode
 
 
 def site_shapes(model: Callable, *model_args) -> dict[str, tuple[int, ...]]:
-    """Shapes of the latent sample sites of ``model`` (one prior draw, traced on the host)."""
+    """Shapes of the latent sample sites of ``model`` (one prior draw, traced abstractly: nothing runs)."""
     from numpyro import handlers
 
-    tr = handlers.trace(handlers.seed(model, jax.random.key(0))).get_trace(*model_args)
-    return {
-        name: tuple(site["value"].shape)
-        for name, site in tr.items()
-        if site["type"] == "sample" and not site["is_observed"]
-    }
+    def latent_values(key):
+        tr = handlers.trace(handlers.seed(model, key)).get_trace(*model_args)
+        return {name: site["value"] for name, site in tr.items()
+                if site["type"] == "sample" and not site["is_observed"]}
+
+    return {name: tuple(v.shape) for name, v in jax.eval_shape(latent_values, jax.random.key(0)).items()}

@@ -107,6 +107,7 @@ def make_recorder(
     samples_per_draw: int,
     weight_indices: dict[str, np.ndarray],
     eval_x: jax.Array | None = None,
+    eval_points: bool = False,
 ) -> Callable:
     """Build ``record(rng_key, state, info) -> dict`` of one draw.
 
@@ -116,15 +117,20 @@ def make_recorder(
     boolean ``diverging`` per particle (a non-finite weight or objective, see
     :attr:`inference.bayesgan.BayesGANSampler.objective`). With ``eval_x`` (``(M, data_dim)`` fixed real
     points) each discriminator particle's mean ``D(x)`` on them is recorded as ``disc_stats/d_eval``: a
-    function-space statistic of the discriminator posterior.
+    function-space statistic of the discriminator posterior. With ``eval_points`` too, every particle's
+    ``D(x)`` on each point is kept, ``disc_points/d_real`` ``(J_d, M)``, and for a semi-supervised model its
+    class probabilities ``disc_points/class_probs`` ``(J_d, M, K)``: the discriminator's posterior
+    predictive, for anomaly scores and semi-supervised predictions.
     """
     gen_objective, disc_objective = sampler.objective
 
     def record(rng_key, state, info):
         gen, disc = sampler.positions(state, jax.random.fold_in(rng_key, 1))
         num_chains = jax.tree.leaves(gen)[0].shape[0]
-        z = jax.random.normal(rng_key, (num_chains, samples_per_draw, model.latent_dim))
+        z = model.sample_latent(rng_key, (num_chains, samples_per_draw))
         out = {"x_generated": jax.vmap(model.generate)(gen, z)}
+        if model.conditional:
+            out["class_generated"] = model.latent_classes(z)
         for site, idx in weight_indices.items():
             params = gen[site] if site in gen else disc[site]
             out[site] = params.reshape(params.shape[0], -1)[:, idx]
@@ -134,6 +140,11 @@ def make_recorder(
         if eval_x is not None:
             logits = jax.vmap(model.discriminate, in_axes=(0, None))(disc, eval_x)
             out["disc_stats/d_eval"] = jax.nn.sigmoid(logits).mean(axis=-1)
+            if eval_points:
+                out["disc_points/d_real"] = jax.nn.sigmoid(logits)
+                if model.num_classes:
+                    out["disc_points/class_probs"] = jax.vmap(model.class_probabilities, in_axes=(0, None))(
+                        disc, eval_x)
         out["stats/diverging"] = _non_finite(gen, gen_stats[gen_objective])
         out["disc_stats/diverging"] = _non_finite(disc, disc_stats[disc_objective])
         return out
@@ -251,7 +262,7 @@ class Sampling:
 
     def init(self):
         """The initial state (prior draws of the particles), sharded over the mesh if there is one."""
-        state = self.sampler.init(self.k_init)
+        state = jax.jit(self.sampler.init)(self.k_init)  # one compiled program (same bits as eager, faster)
         if self.shardings is None:
             return state
         if jax.process_count() == 1:

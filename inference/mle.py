@@ -49,6 +49,7 @@ def mle_gan(
     num_generators: int = 1,
     num_discriminators: int = 1,
     n_critic: int = 1,
+    init_position: tuple[dict, dict] | None = None,
 ) -> BayesGANSampler:
     """Maximum-likelihood GAN (Goodfellow et al. 2014) with optax Adam (Kingma & Ba 2015), optionally with
     MC dropout (Gal & Ghahramani 2016).
@@ -78,6 +79,8 @@ def mle_gan(
     n_critic : int
         Discriminator updates per generator update (>= 1), each on a fresh minibatch (Arjovsky et al.
         2017, Algorithm 1; 5 in the WGAN papers).
+    init_position : (dict, dict), optional
+        Starting weights (see :func:`inference.bayesgan.init_particles`' ``start``).
 
     Returns
     -------
@@ -93,34 +96,35 @@ def mle_gan(
     if dropout_rate == 0.0 and (num_generators, num_discriminators) != (1, 1):
         raise ValueError("without dropout the ML GAN has one generator and one discriminator")
 
+    masked_sites = set(model.dropout_sites())
+
     def drop(params: dict, key) -> dict:
-        """Inverted-dropout masks on the rows of every kernel after the first layer."""
+        """Inverted-dropout masks on the input units (axis -2: rows of a dense kernel, input channels of a
+        convolution) of every kernel that reads hidden units (:meth:`models.bgan.BayesGAN.dropout_sites`)."""
         if dropout_rate == 0.0:
             return params
         out = {}
         for i, (name, w) in enumerate(sorted(params.items())):
-            layer = int(name.split("layers.")[1].split(".")[0])
-            if name.endswith("kernel") and layer > 0:
-                keep = jax.random.bernoulli(jax.random.fold_in(key, i), 1.0 - dropout_rate, w.shape[:-1])
-                w = w * keep[..., None] / (1.0 - dropout_rate)
+            if name in masked_sites:
+                keep = jax.random.bernoulli(jax.random.fold_in(key, i), 1.0 - dropout_rate, w.shape[-2:-1])
+                w = w * keep[:, None] / (1.0 - dropout_rate)
             out[name] = w
         return out
 
     def generator_loss(gen, disc, z):
-        logits = model.discriminate(disc, model.generate(gen, z))
-        return mean_loss(model.loss.generator(logits))
+        return mean_loss(model.generator_terms(model.discriminator_outputs(disc, model.generate(gen, z)), z))
 
     def discriminator_loss(disc, x_real, x_fake, epsilon):
-        terms = model.discriminator_terms(lambda x: model.discriminate(disc, x), x_real, x_fake, epsilon)
+        terms = model.discriminator_terms(lambda x: model.discriminator_outputs(disc, x), x_real, x_fake, epsilon)
         return sum(mean_loss(v) for v in terms.values())
 
     def init(rng_key):
-        gen, disc = init_particles(rng_key, init_model or model, 1, 1)
+        gen, disc = init_particles(rng_key, init_model or model, 1, 1, init_position)
         return MLEState(gen, disc, jax.vmap(opt.init)(gen), jax.vmap(opt.init)(disc))
 
     def single_step(rng_key, gen, disc, gen_opt, disc_opt):
         k_z, k_idx, k_zf = jax.random.split(rng_key, 3)
-        z = jax.random.normal(k_z, (batch_size, model.latent_dim))
+        z = model.sample_latent(k_z, (batch_size,))
         k_dg, k_dd, k_dg2, k_dd2 = (jax.random.fold_in(rng_key, 100 + i) for i in range(4))
         g_loss, g_grad = jax.value_and_grad(lambda g: generator_loss(drop(g, k_dg), drop(disc, k_dd), z))(gen)
         updates, gen_opt = opt.update(g_grad, gen_opt, gen)
@@ -130,7 +134,7 @@ def mle_gan(
             disc, disc_opt = carry
             k_idx, k_zf, k_dg2, k_dd2, k_eps = keys
             x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
-            x_fake = model.generate(drop(gen, k_dg2), jax.random.normal(k_zf, (batch_size, model.latent_dim)))
+            x_fake = model.generate(drop(gen, k_dg2), model.sample_latent(k_zf, (batch_size,)))
             epsilon = jax.random.uniform(k_eps, (batch_size,))
             d_loss, d_grad = jax.value_and_grad(
                 lambda d: discriminator_loss(drop(d, k_dd2), x_real, x_fake, epsilon))(disc)

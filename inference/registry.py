@@ -1,6 +1,7 @@
 """The ``INFERENCE`` registry: algorithm name -> builder.
 
-Every builder has the signature ``builder(model, data, *, batch_size, iterations, init_model, **hyper) -> BayesGANSampler``
+Every builder has the signature
+``builder(model, data, *, batch_size, iterations, init_model, init_position, **hyper) -> BayesGANSampler``
 (:class:`inference.bayesgan.BayesGANSampler`), so the driver, the ArviZ export and the metrics work on
 every algorithm alike.
 """
@@ -26,7 +27,7 @@ INFERENCE: dict[str, Callable[..., BayesGANSampler]] = {
 
 
 def build_inference(name: str, model, data, *, batch_size: int, iterations: int, init_model=None,
-                    **hyper) -> BayesGANSampler:
+                    init_position=None, **hyper) -> BayesGANSampler:
     """Look ``name`` up in :data:`INFERENCE` and build it.
 
     Raises
@@ -35,4 +36,5 @@ def build_inference(name: str, model, data, *, batch_size: int, iterations: int,
         If ``name`` is not registered; the message lists the valid names.
     """
     builder = lookup(INFERENCE, "inference", name)
-    return builder(model, data, batch_size=batch_size, iterations=iterations, init_model=init_model, **hyper)
+    return builder(model, data, batch_size=batch_size, iterations=iterations, init_model=init_model,
+                   init_position=init_position, **hyper)

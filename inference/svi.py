@@ -72,6 +72,7 @@ def bayesgan_svi(
     iterations: int | None = None,
     init_model: BayesGAN | None = None,
     n_critic: int = 1,
+    init_position: tuple[dict, dict] | None = None,
 ) -> BayesGANSampler:
     """Mean-field variational Bayesian GAN.
 
@@ -94,6 +95,8 @@ def bayesgan_svi(
         Whose prior draw gives the guides' initial means; default ``model``.
     n_critic : int
         ``q_d`` updates per ``q_g`` update (>= 1), each on a fresh minibatch (WGAN's ``n_critic``).
+    init_position : (dict, dict), optional
+        Starting means of ``q`` (see :func:`inference.bayesgan.init_particles`' ``start``).
 
     Returns
     -------
@@ -105,7 +108,7 @@ def bayesgan_svi(
     if model.loss.clip is not None:
         raise ValueError("weight clipping (loss=wasserstein) has no variational counterpart: q has unbounded "
                          "support; use loss=wasserstein_gp with inference=svi")
-    latent = (batch_size, model.latent_dim)
+    latent = (batch_size,)
     opt = optax.adam(learning_rate)
     gen_guide = AutoNormal(model.generator_model, init_scale=init_guide_scale)
     disc_guide = AutoNormal(model.discriminator_model, init_scale=init_guide_scale)
@@ -120,26 +123,26 @@ def bayesgan_svi(
 
     def init(rng_key):
         k_init, k_g, k_d, k_z = jax.random.split(rng_key, 4)
-        gen, disc = init_particles(k_init, init_model or model, 1, 1)
+        gen, disc = init_particles(k_init, init_model or model, 1, 1, init_position)
         x = data[:batch_size]
         disc_state = svi_d.init(k_d, x, x, num_data, jnp.zeros(batch_size), init_params=locs(disc_guide, disc))
         d_draws = jax.tree.map(lambda v: jnp.repeat(v, num_discriminators, 0), disc)
-        gen_state = svi_g.init(k_g, jax.random.normal(k_z, latent), d_draws, num_data,
+        gen_state = svi_g.init(k_g, model.sample_latent(k_z, latent), d_draws, num_data,
                                init_params=locs(gen_guide, gen))
         return VIState(gen_state, disc_state)
 
     def step(rng_key, state: VIState):
         k_dd, k_z, k_gd, k_idx, k_zf = jax.random.split(rng_key, 5)
         d_draws = draws(disc_guide, svi_d, state.discriminator, k_dd, num_discriminators)
-        z = jax.random.normal(k_z, latent)
+        z = model.sample_latent(k_z, latent)
         gen_state, g_loss = svi_g.update(state.generator, z, d_draws, num_data)
 
         def disc_step(disc_state, keys):
             k_gd, k_zf, k_idx = keys
             g_draws = draws(gen_guide, svi_g, gen_state, k_gd, num_generators)
-            x_fake = jax.vmap(model.generate)(g_draws, jax.random.normal(k_zf, (num_generators, *latent)))
+            x_fake = jax.vmap(model.generate)(g_draws, model.sample_latent(k_zf, (num_generators, *latent)))
             x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
-            x_fake = x_fake.reshape(-1, data.shape[-1])
+            x_fake = x_fake.reshape(-1, x_fake.shape[-1])
             epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
             return svi_d.update(disc_state, x_real, x_fake, num_data, epsilon)
 

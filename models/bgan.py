@@ -33,6 +33,8 @@ from models.priors import PriorFn, is_weight_site
 
 GENERATOR = "generator"
 DISCRIMINATOR = "discriminator"
+#: Likelihood terms summed over a whole (small) set every step, not scaled from a minibatch to ``N``.
+FULL_SET_TERMS = frozenset({"labelled"})
 
 
 def _scaled_factor(name: str, values: jax.Array, num_data: int) -> None:
@@ -62,7 +64,7 @@ def _fixed(params: dict):
     return value
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class BayesGAN:
     """Generator/discriminator networks with priors and a GAN likelihood.
 
@@ -71,13 +73,30 @@ class BayesGAN:
     generator : flax.nnx.Module
         Maps ``(..., latent_dim)`` to ``(..., data_dim)`` float32.
     discriminator : flax.nnx.Module
-        Maps ``(..., data_dim)`` to ``(..., 1)`` logits.
+        Maps ``(..., data_dim)`` to ``(..., 1)`` logits, or ``(..., K + 1)`` class logits (class 0 = fake)
+        when ``num_classes = K``.
     generator_prior, discriminator_prior : callable
         ``(name, shape) -> numpyro Distribution`` (see :mod:`models.priors`).
     loss : models.losses.GANLoss
         Per-sample log-likelihood terms.
     latent_dim : int
         Size of ``z``; ``z ~ N(0, I)``.
+    num_classes : int
+        ``K >= 2`` makes it the semi-supervised Bayesian GAN of Saatchi & Wilson (2017, sec. 4; the
+        K + 1-class discriminator of Salimans et al. 2016): the discriminator's real-vs-fake logit is
+        ``logsumexp(l_1..K) - l_0`` (so ``sigmoid`` of it is ``1 - D(x)[0]``, the probability of "real"),
+        and its likelihood gains ``log D(x_s)[y_s]`` over the labelled set. 0: an ordinary GAN.
+    x_labelled : array, shape ``(N_s, data_dim)``, float32, optional
+        The labelled examples (semi-supervised only), all used at every step.
+    y_labelled : array, shape ``(N_s,)``, int, optional
+        Their classes in ``0 .. K - 1`` (discriminator output ``y + 1``).
+    latent_means, latent_chols : array, shapes ``(K, latent_dim)`` and ``(K, latent_dim, latent_dim)``, optional
+        A class-conditional latent distribution ``N(mu_c, L_c L_c^T)`` per class (BAGAN, Mariani et al.
+        2018: fitted to an autoencoder's codes of each class); the generator's likelihood then asks the
+        K + 1-class discriminator to recognise ``G(z_c)`` as class ``c``.
+    labelled_data : bool
+        Every training example carries its class in an extra last column of the data; the discriminator's
+        real term is then ``log D(x)[y + 1]`` (with ``num_classes``).
     """
 
     generator: nnx.Module
@@ -86,18 +105,75 @@ class BayesGAN:
     discriminator_prior: PriorFn
     loss: GANLoss
     latent_dim: int
+    num_classes: int = 0
+    x_labelled: jax.Array | None = None
+    y_labelled: jax.Array | None = None
+    latent_means: jax.Array | None = None
+    latent_chols: jax.Array | None = None
+    labelled_data: bool = False
+
+    @property
+    def conditional(self) -> bool:
+        """Class-conditional latents (BAGAN, Mariani et al. 2018): ``z ~ N(mu_c, Sigma_c)`` for a class ``c``."""
+        return self.latent_means is not None
+
+    # -- latents ------------------------------------------------------------------------------------
+    def sample_latent(self, rng_key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
+        """Latent draws of batch shape ``shape``: ``(*shape, latent_dim)`` standard normal, or for a
+        class-conditional model ``(*shape, latent_dim + 1)``: ``c`` uniform over the K classes (balanced
+        generation), ``z = mu_c + L_c eps``, and ``c`` (as a float) in the last column."""
+        if not self.conditional:
+            return jax.random.normal(rng_key, (*shape, self.latent_dim))
+        k_c, k_e = jax.random.split(rng_key)
+        c = jax.random.randint(k_c, shape, 0, self.latent_means.shape[0])
+        eps = jax.random.normal(k_e, (*shape, self.latent_dim))
+        z = self.latent_means[c] + jnp.einsum("...ij,...j->...i", self.latent_chols[c], eps)
+        return jnp.concatenate([z, c[..., None].astype(z.dtype)], axis=-1)
+
+    def latent_noise(self, z: jax.Array) -> jax.Array:
+        """The generator's input: ``z`` without a class-conditional model's class column."""
+        return z[..., :-1] if self.conditional else z
+
+    def latent_classes(self, z: jax.Array) -> jax.Array:
+        """The classes ``c`` (int32) of class-conditional latents ``z``."""
+        return z[..., -1].astype(jnp.int32)
+
+    def generator_terms(self, outputs: jax.Array, z: jax.Array) -> jax.Array:
+        """The generator's per-sample log-likelihood ``(..., B)`` from raw discriminator outputs on
+        ``G(z)``: the loss's term on the real-vs-fake logit, or for a class-conditional model
+        ``log D(G(z_c))[c + 1]`` (BAGAN: be recognised as the class asked for)."""
+        if self.conditional:
+            log_probs = jax.nn.log_softmax(outputs, axis=-1)
+            c = jnp.broadcast_to(self.latent_classes(z), outputs.shape[:-1])
+            return jnp.take_along_axis(log_probs, c[..., None] + 1, axis=-1)[..., 0]
+        return self.loss.generator(self.critic_logit(outputs))
 
     # -- networks as random modules -------------------------------------------------------------
     def generator_net(self):
         """Register the generator's weights as sample sites; return the network as a callable."""
         return random_nnx_module(GENERATOR, self.generator, self.generator_prior, scope_divider="__")
 
+    def discriminator_outputs_net(self):
+        """Register the discriminator's weights as sample sites; return ``x -> raw outputs (..., 1 or K + 1)``."""
+        return random_nnx_module(DISCRIMINATOR, self.discriminator, self.discriminator_prior, scope_divider="__")
+
+    def critic_logit(self, outputs: jax.Array) -> jax.Array:
+        """The real-vs-fake logit ``(...,)`` of raw discriminator outputs: the single logit, or
+        ``logsumexp(l_1..K) - l_0`` for a K + 1-class discriminator."""
+        if self.num_classes:
+            return jax.nn.logsumexp(outputs[..., 1:], axis=-1) - outputs[..., 0]
+        return jnp.squeeze(outputs, axis=-1)
+
     def discriminator_net(self):
         """Register the discriminator's weights as sample sites; return ``x -> logits (...,)``."""
-        net = random_nnx_module(
-            DISCRIMINATOR, self.discriminator, self.discriminator_prior, scope_divider="__"
-        )
-        return lambda x: jnp.squeeze(net(x), axis=-1)
+        net = self.discriminator_outputs_net()
+        return lambda x: self.critic_logit(net(x))
+
+    def dropout_sites(self) -> list[str]:
+        """Site names of the kernels whose input axis (``-2``) carries hidden units, in both networks (the
+        networks' ``hidden_input_kernels``): where MC dropout masks units."""
+        return ([f"{GENERATOR}__{p}" for p in self.generator.hidden_input_kernels()]
+                + [f"{DISCRIMINATOR}__{p}" for p in self.discriminator.hidden_input_kernels()])
 
     def prior_model(self) -> None:
         """Both networks' priors only (for initialisation from ``init_to_sample``)."""
@@ -119,22 +195,30 @@ class BayesGAN:
         array, shape ``(B, data_dim)``, float32
         """
         with handlers.block(), handlers.substitute(substitute_fn=_fixed(generator_params)):
-            return self.generator_net()(z)
+            return self.generator_net()(self.latent_noise(z))
+
+    def discriminator_outputs(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
+        """Raw discriminator outputs ``(..., 1 or K + 1)`` with given weights; ``x`` is ``(B, data_dim)``."""
+        with handlers.block(), handlers.substitute(substitute_fn=_fixed(discriminator_params)):
+            return self.discriminator_outputs_net()(x)
 
     def discriminate(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
-        """``D(x; theta_d)`` as logits, shape ``x.shape[:-1]``; ``x`` is ``(B, data_dim)`` float32."""
-        with handlers.block(), handlers.substitute(substitute_fn=_fixed(discriminator_params)):
-            return self.discriminator_net()(x)
+        """``D(x; theta_d)`` as real-vs-fake logits, shape ``x.shape[:-1]``; ``x`` is ``(B, data_dim)``."""
+        return self.critic_logit(self.discriminator_outputs(discriminator_params, x))
 
-    def discriminator_terms(self, critic, x_real: jax.Array, x_fake: jax.Array,
+    def class_probabilities(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
+        """``p(y | x, real)``: softmax over the K real classes, ``(B, K)`` (semi-supervised models only)."""
+        return jax.nn.softmax(self.discriminator_outputs(discriminator_params, x)[..., 1:], axis=-1)
+
+    def discriminator_terms(self, outputs, x_real: jax.Array, x_fake: jax.Array,
                             epsilon: jax.Array | None = None) -> dict[str, jax.Array]:
         """The discriminator's per-sample log-likelihood terms under :attr:`loss`.
 
         Parameters
         ----------
-        critic : callable
-            ``(n, data_dim) -> (n,)`` logits: one discriminator.
-        x_real : array, shape ``(B, data_dim)``
+        outputs : callable
+            ``(n, data_dim) -> (n, 1 or K + 1)`` raw outputs of one discriminator.
+        x_real : array, shape ``(B, data_dim)``, or ``(B, data_dim + 1)`` with the label last (``labelled_data``)
         x_fake : array, shape ``(k B, data_dim)``
         epsilon : array, shape ``(k B,)``, optional
             Interpolation weights in [0, 1) for a loss with a gradient penalty (required by it).
@@ -142,14 +226,27 @@ class BayesGAN:
         Returns
         -------
         dict of str to array
-            ``real`` ``(B,)``, ``fake`` ``(k B,)`` and, for a penalised loss, ``penalty`` ``(k B,)``.
+            ``real`` ``(B,)``, ``fake`` ``(k B,)``, for a penalised loss ``penalty`` ``(k B,)`` and, for a
+            semi-supervised model, ``labelled`` ``(N_s,)`` (``log D(x_s)[y_s]``, every labelled example;
+            see :data:`FULL_SET_TERMS`).
         """
-        terms = {"real": self.loss.discriminator_real(critic(x_real)),
-                 "fake": self.loss.discriminator_fake(critic(x_fake))}
+        def critic(x):
+            return self.critic_logit(outputs(x))
+
+        if self.labelled_data:  # every real example labelled (last column): log D(x)[y + 1] (BAGAN)
+            x_real, y_real = x_real[:, :-1], x_real[:, -1].astype(jnp.int32)
+            log_probs = jax.nn.log_softmax(outputs(x_real), axis=-1)
+            real = jnp.take_along_axis(log_probs, y_real[:, None] + 1, axis=-1)[:, 0]
+        else:
+            real = self.loss.discriminator_real(critic(x_real))
+        terms = {"real": real, "fake": self.loss.discriminator_fake(critic(x_fake))}
         if self.loss.penalty is not None:
             if epsilon is None:
                 raise ValueError("the loss's gradient penalty needs epsilon (interpolation weights)")
             terms["penalty"] = self.loss.penalty(critic, x_real, x_fake, epsilon)
+        if self.x_labelled is not None:
+            log_probs = jax.nn.log_softmax(outputs(self.x_labelled), axis=-1)
+            terms["labelled"] = jnp.take_along_axis(log_probs, self.y_labelled[:, None] + 1, axis=-1)[:, 0]
         return terms
 
     def project(self, discriminator_params: dict) -> dict:
@@ -184,9 +281,9 @@ class BayesGAN:
         num_data : int
             ``N``, the training-set size the minibatch likelihood is scaled to.
         """
-        x_fake = self.generator_net()(z)
-        logits = jax.vmap(self.discriminate, in_axes=(0, None))(discriminator_params, x_fake)
-        loglik = jnp.mean(self.loss.generator(logits), axis=0)  # (B,), mean over J_d
+        x_fake = self.generator_net()(self.latent_noise(z))
+        outputs = jax.vmap(self.discriminator_outputs, in_axes=(0, None))(discriminator_params, x_fake)
+        loglik = jnp.mean(self.generator_terms(outputs, z), axis=0)  # (B,), mean over J_d
         _scaled_factor("generator_loglik", loglik, num_data)
 
     def discriminator_model(self, x_real: jax.Array, x_fake: jax.Array, num_data: int,
@@ -204,6 +301,7 @@ class BayesGAN:
         epsilon : array, shape ``(B_fake,)``, optional
             Interpolation weights for a gradient-penalty loss (see :meth:`discriminator_terms`).
         """
-        terms = self.discriminator_terms(self.discriminator_net(), x_real, x_fake, epsilon)
+        terms = self.discriminator_terms(self.discriminator_outputs_net(), x_real, x_fake, epsilon)
         for name, values in terms.items():
-            _scaled_factor(f"discriminator_loglik_{name}", values, num_data)
+            scale_to = values.shape[0] if name in FULL_SET_TERMS else num_data
+            _scaled_factor(f"discriminator_loglik_{name}", values, scale_to)

@@ -1,15 +1,21 @@
-"""Generator and discriminator architectures (flax ``nnx``): architecture only.
+"""Generator and discriminator architectures (flax ``nnx``): architecture only, the ``NETWORKS`` registry.
 
 Weights become random variables elsewhere (:mod:`models.bgan` wraps these modules with
-``numpyro.contrib.module.random_nnx_module``); nothing here knows about priors or losses.
+``numpyro.contrib.module.random_nnx_module``); nothing here knows about priors or losses. Every network
+maps flat vectors to flat vectors (images flattened as ``H * W * C``), so samplers, recorders and metrics
+see one data layout; the convolutional ones reshape inside.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 from flax import nnx
+
+from models.registry import lookup
 
 
 class MLP(nnx.Module):
@@ -62,6 +68,15 @@ class MLP(nnx.Module):
             x = jax.nn.sigmoid(x)
         return x
 
+    def hidden_input_kernels(self) -> list[str]:
+        """Paths of the kernels whose input axis (``-2``) carries hidden units (every layer but the first):
+        where MC dropout masks."""
+        return [f"layers.{i}.kernel" for i in range(1, len(self.layers))]
+
+    def output_layer(self) -> str:
+        """Path of the output layer (``layers.{L-1}``)."""
+        return f"layers.{len(self.layers) - 1}"
+
 
 def make_generator(
     latent_dim: int, hidden: Sequence[int], data_dim: int, *, output_activation: str, seed: int = 0
@@ -73,3 +88,162 @@ def make_generator(
 def make_discriminator(data_dim: int, hidden: Sequence[int], *, seed: int = 0) -> MLP:
     """Discriminator ``D(x; theta_d)``: ``(..., data_dim) -> (..., 1)`` logits (pre-sigmoid)."""
     return MLP(data_dim, hidden, 1, output_activation="linear", rngs=nnx.Rngs(seed))
+
+
+def _upsamplings(size: int) -> tuple[int, int]:
+    """``(start, n)``: halve ``size`` while it stays even and above 4 (28 -> 7 after 2; 32 -> 4 after 3;
+    8 -> 4 after 1): the DCGAN's starting resolution and number of stride-2 layers."""
+    n = 0
+    while size % 2 == 0 and size > 4:
+        size, n = size // 2, n + 1
+    return size, n
+
+
+def _to_images(x: jax.Array, shape: tuple[int, int, int]) -> tuple[jax.Array, tuple[int, ...]]:
+    batch = x.shape[:-1]
+    return x.reshape((math.prod(batch) if batch else 1, *shape)), batch
+
+
+class DCGANGenerator(nnx.Module):
+    """DCGAN generator (Radford et al. 2016) without batch norm: ``z -> Linear -> (s, s, c) -> [ConvTranspose
+    4x4 stride 2 -> ReLU]* -> ConvTranspose -> sigmoid``, flattened.
+
+    Parameters
+    ----------
+    latent_dim : int
+    image_shape : (int, int, int)
+        ``(H, W, C)``, square; ``H`` halves to a start resolution ``s`` (see :func:`_upsamplings`).
+    channels : int
+        Channels of the last hidden layer; each layer closer to ``z`` has twice as many.
+    layer_norm : bool
+        ``nnx.LayerNorm`` after each hidden layer (its scale and bias are weights with priors like the rest);
+        batch norm is not offered: its running statistics are not weights a posterior can be put on.
+    rngs : flax.nnx.Rngs
+
+    Notes
+    -----
+    Call with ``z`` ``(..., latent_dim)`` float32; returns ``(..., H * W * C)`` in [0, 1]. Parameter paths:
+    ``project.kernel`` ``(latent_dim, s * s * c_0)``, ``deconvs.{i}.kernel`` ``(4, 4, c_in, c_out)``.
+    """
+
+    def __init__(self, latent_dim: int, image_shape: Sequence[int], *, channels: int = 64, layer_norm: bool = False,
+                 rngs: nnx.Rngs):
+        h, w, c = image_shape
+        if h != w:
+            raise ValueError(f"image_shape={tuple(image_shape)}: DCGAN networks need square images")
+        self.image_shape = (h, w, c)
+        self.start, n = _upsamplings(h)
+        if n == 0:
+            raise ValueError(f"image_shape={tuple(image_shape)}: the side must be 8 or more and even")
+        widths = [channels * 2 ** (n - 1 - i) for i in range(n)] + [c]
+        self.project = nnx.Linear(latent_dim, self.start * self.start * widths[0], rngs=rngs)
+        self.deconvs = nnx.List([nnx.ConvTranspose(a, b, kernel_size=(4, 4), strides=(2, 2), padding="SAME", rngs=rngs)
+                                 for a, b in zip(widths[:-1], widths[1:], strict=True)])
+        self.norms = nnx.List([nnx.LayerNorm(width, rngs=rngs) for width in widths[:-1]] if layer_norm else [])
+        self.widths = widths
+
+    def __call__(self, z: jax.Array) -> jax.Array:
+        batch = z.shape[:-1]
+        x = self.project(z.reshape(-1, z.shape[-1])).reshape(-1, self.start, self.start, self.widths[0])
+        for i, deconv in enumerate(self.deconvs):
+            if self.norms:
+                x = self.norms[i](x)
+            x = deconv(nnx.relu(x))
+        return jax.nn.sigmoid(x).reshape(*batch, math.prod(self.image_shape))
+
+    def hidden_input_kernels(self) -> list[str]:
+        return [f"deconvs.{i}.kernel" for i in range(len(self.deconvs))]
+
+
+class DCGANDiscriminator(nnx.Module):
+    """DCGAN discriminator without batch norm: ``[Conv 4x4 stride 2 -> leaky ReLU(0.2)]* -> Linear``.
+
+    Parameters
+    ----------
+    image_shape : (int, int, int)
+        ``(H, W, C)`` of the flat input.
+    channels : int
+        Channels of the first convolution; each later one has twice as many.
+    out_features : int
+        1 (logit of "real") or ``K + 1`` (class logits, class 0 = fake, for semi-supervised learning).
+    layer_norm : bool
+        ``nnx.LayerNorm`` after each convolution but the first.
+    rngs : flax.nnx.Rngs
+
+    Notes
+    -----
+    Call with ``x`` ``(..., H * W * C)`` float32; returns ``(..., out_features)`` logits.
+    """
+
+    def __init__(self, image_shape: Sequence[int], *, channels: int = 64, out_features: int = 1,
+                 layer_norm: bool = False, rngs: nnx.Rngs):
+        h, w, c = image_shape
+        self.image_shape = (h, w, c)
+        size, n = _upsamplings(h)
+        if n == 0:
+            raise ValueError(f"image_shape={tuple(image_shape)}: the side must be 8 or more and even")
+        widths = [c] + [channels * 2**i for i in range(n)]
+        self.convs = nnx.List([nnx.Conv(a, b, kernel_size=(4, 4), strides=(2, 2), padding="SAME", rngs=rngs)
+                               for a, b in zip(widths[:-1], widths[1:], strict=True)])
+        self.norms = nnx.List([nnx.LayerNorm(width, rngs=rngs) for width in widths[2:]] if layer_norm else [])
+        self.out = nnx.Linear(size * size * widths[-1], out_features, rngs=rngs)
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x, batch = _to_images(x, self.image_shape)
+        for i, conv in enumerate(self.convs):
+            x = conv(x)
+            if i > 0 and self.norms:
+                x = self.norms[i - 1](x)
+            x = nnx.leaky_relu(x, negative_slope=0.2)
+        return self.out(x.reshape(x.shape[0], -1)).reshape(*batch, -1)
+
+    def hidden_input_kernels(self) -> list[str]:
+        return [f"convs.{i}.kernel" for i in range(1, len(self.convs))] + ["out.kernel"]
+
+    def output_layer(self) -> str:
+        return "out"
+
+
+def mlp_networks(*, latent_dim: int, data_dim: int, image_shape=None, generator_hidden: Sequence[int],
+                 discriminator_hidden: Sequence[int], output_activation: str, out_features: int = 1,
+                 channels: int = 64, layer_norm: bool = False, seed: int = 0):
+    """``(generator, discriminator)`` MLPs (:class:`MLP`); the discriminator has ``out_features`` outputs."""
+    del image_shape, channels, layer_norm
+    return (MLP(latent_dim, generator_hidden, data_dim, output_activation=output_activation, rngs=nnx.Rngs(seed)),
+            MLP(data_dim, discriminator_hidden, out_features, output_activation="linear", rngs=nnx.Rngs(seed)))
+
+
+def dcgan_networks(*, latent_dim: int, data_dim: int, image_shape, generator_hidden=None, discriminator_hidden=None,
+                   output_activation: str = "sigmoid", out_features: int = 1, channels: int = 64,
+                   layer_norm: bool = False, seed: int = 0):
+    """``(generator, discriminator)``: :class:`DCGANGenerator` / :class:`DCGANDiscriminator`.
+
+    Raises
+    ------
+    ValueError
+        Without an ``(H, W, C)`` image shape matching ``data_dim``, or with a non-sigmoid output.
+    """
+    del generator_hidden, discriminator_hidden
+    if image_shape is None or len(image_shape) != 3 or math.prod(image_shape) != data_dim:
+        raise ValueError("network=dcgan needs image data (this dataset's samples are vectors); use network=mlp")
+    if output_activation != "sigmoid":
+        raise ValueError("network=dcgan generates pixels in [0, 1]: output_activation must be 'sigmoid'")
+    return (DCGANGenerator(latent_dim, image_shape, channels=channels, layer_norm=layer_norm, rngs=nnx.Rngs(seed)),
+            DCGANDiscriminator(image_shape, channels=channels, out_features=out_features, layer_norm=layer_norm,
+                               rngs=nnx.Rngs(seed)))
+
+
+NETWORKS: dict[str, Callable[..., tuple[nnx.Module, nnx.Module]]] = {"mlp": mlp_networks, "dcgan": dcgan_networks}
+
+
+def build_networks(name: str, **kwargs) -> tuple[nnx.Module, nnx.Module]:
+    """Look ``name`` up in :data:`NETWORKS` and build ``(generator, discriminator)``.
+
+    Raises
+    ------
+    KeyError
+        If ``name`` is not registered; the message lists the valid names.
+    ValueError
+        If the architecture does not fit the data.
+    """
+    return lookup(NETWORKS, "network", name)(**kwargs)

@@ -1,0 +1,193 @@
+"""``bgan-prepare``: write images as a TensorFlow-Datasets ArrayRecord dataset that ``bgan-run`` reads
+through ``tfds.data_source`` (no TensorFlow needed, offline).
+
+Usage::
+
+    bgan-prepare digits [--data-dir DIR]                 # scikit-learn's bundled 8x8 digits as "bgan_digits"
+    bgan-prepare FILE.npz --name NAME [--data-dir DIR]   # arrays x (N, H, W[, C]) and optional y (N,),
+                                                         # x_test / y_test (else 20 % held out)
+    bgan-prepare FOLDER --name NAME [--data-dir DIR]     # FOLDER/<class name>/<image files> (PNG, JPEG, ...)
+
+then ``bgan-run experiment.dataset.name=tfds experiment.dataset.tfds_name=NAME
+experiment.dataset.data_dir=DIR experiment.network=dcgan ...``. The dataset has the splits ``train`` and
+``test`` and the features ``image`` (``uint8``, ``(H, W, C)``, stored as a tensor: encoding PNG would need
+TensorFlow) and ``label`` (``ClassLabel``; all 0 without labels). ``DIR`` defaults to tfds's
+(``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``). A bad path or array prints one line and exits with code
+2, writing nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
+VERSION = "1.0.0"
+
+
+class PrepareError(ValueError):
+    """A user mistake in ``bgan-prepare``'s input; the message is one line."""
+
+
+def default_data_dir() -> Path:
+    """tfds's default: ``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``."""
+    return Path(os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")).expanduser()
+
+
+def _as_uint8_images(x: np.ndarray, what: str) -> np.ndarray:
+    """``(N, H, W)`` or ``(N, H, W, C)`` uint8, or floats in [0, 1] -> ``(N, H, W, C)`` uint8."""
+    x = np.asarray(x)
+    if x.ndim == 3:
+        x = x[..., None]
+    if x.ndim != 4 or x.shape[0] == 0 or x.shape[-1] not in (1, 3, 4):
+        raise PrepareError(f"{what} has shape {x.shape}: expected (N, H, W) or (N, H, W, C) with C in 1, 3, 4")
+    if x.dtype == np.uint8:
+        return x
+    if np.issubdtype(x.dtype, np.floating) and np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1:
+        return np.round(x * 255).astype(np.uint8)
+    if np.issubdtype(x.dtype, np.integer) and x.min() >= 0 and x.max() <= 255:
+        return x.astype(np.uint8)
+    raise PrepareError(f"{what} has dtype {x.dtype} with values in [{x.min()}, {x.max()}]: expected uint8, "
+                       "or floats in [0, 1]")
+
+
+def _labels(y, n: int, what: str) -> np.ndarray:
+    if y is None:
+        return np.zeros(n, dtype=np.int64)
+    y = np.asarray(y)
+    if y.shape != (n,) or not np.issubdtype(y.dtype, np.integer) or (n and y.min() < 0):
+        raise PrepareError(f"{what} must be {n} non-negative integer labels, got shape {y.shape} dtype {y.dtype}")
+    return y.astype(np.int64)
+
+
+def _holdout(x, y, fraction: float = 0.2, seed: int = 0):
+    order = np.random.default_rng(seed).permutation(len(x))
+    cut = len(x) - max(1, int(round(fraction * len(x))))
+    return (x[order[:cut]], y[order[:cut]]), (x[order[cut:]], y[order[cut:]])
+
+
+def from_digits():
+    """scikit-learn's bundled digits as ``{"train": (x, y), "test": (x, y)}``, 360 test images (stratified)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    bunch = load_digits()
+    x = np.round(bunch.images * 255 / 16).astype(np.uint8)[..., None]
+    x_tr, x_te, y_tr, y_te = train_test_split(x, bunch.target, test_size=360, stratify=bunch.target, random_state=0)
+    return {"train": (x_tr, y_tr), "test": (x_te, y_te)}, [str(i) for i in range(10)]
+
+
+def from_npz(path: Path):
+    """Arrays ``x`` (and ``y``, ``x_test``, ``y_test``) of an ``.npz`` file."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            arrays = {k: f[k] for k in f.files}
+    except (OSError, ValueError) as err:
+        raise PrepareError(f"{path}: cannot read it as .npz ({' '.join(str(err).split())[:120]})") from None
+    if "x" not in arrays:
+        raise PrepareError(f"{path}: holds {sorted(arrays)}; expected an array named 'x' (and optionally 'y', "
+                           "'x_test', 'y_test')")
+    x = _as_uint8_images(arrays["x"], f"{path}['x']")
+    y = _labels(arrays.get("y"), len(x), f"{path}['y']")
+    if "x_test" in arrays:
+        x_te = _as_uint8_images(arrays["x_test"], f"{path}['x_test']")
+        if x_te.shape[1:] != x.shape[1:]:
+            raise PrepareError(f"{path}: x_test images are {x_te.shape[1:]}, x images {x.shape[1:]}")
+        splits = {"train": (x, y), "test": (x_te, _labels(arrays.get("y_test"), len(x_te), f"{path}['y_test']"))}
+    else:
+        splits = dict(zip(("train", "test"), _holdout(x, y), strict=True))
+    num_classes = int(max(int(s[1].max()) for s in splits.values()) + 1)
+    return splits, [str(i) for i in range(num_classes)]
+
+
+def from_folder(path: Path):
+    """Images in ``path/<class>/`` (PIL), one class per sub-folder, sorted by name."""
+    from PIL import Image
+
+    classes = sorted(p.name for p in path.iterdir() if p.is_dir())
+    if not classes:
+        raise PrepareError(f"{path}: no class sub-folders (expected {path}/<class name>/<image files>)")
+    images, labels = [], []
+    for k, name in enumerate(classes):
+        for file in sorted((path / name).iterdir()):
+            if file.suffix.lower() not in IMAGE_SUFFIXES:
+                continue
+            try:
+                with Image.open(file) as im:
+                    images.append(np.asarray(im.convert("L" if im.mode in ("1", "L", "P", "I;16") else "RGB")))
+            except OSError as err:
+                raise PrepareError(f"{file}: cannot read it as an image ({err})") from None
+            labels.append(k)
+    if not images:
+        raise PrepareError(f"{path}: no image files ({', '.join(sorted(IMAGE_SUFFIXES))}) in its class folders")
+    shapes = {im.shape for im in images}
+    if len(shapes) > 1:
+        raise PrepareError(f"{path}: images of several sizes {sorted(shapes)[:3]}; resize them to one size first")
+    x = _as_uint8_images(np.stack(images), str(path))
+    return dict(zip(("train", "test"), _holdout(x, np.asarray(labels)), strict=True)), classes
+
+
+def write(name: str, splits: dict, class_names: list[str], data_dir: Path) -> Path:
+    """Write ``splits`` (``{split: (uint8 (N, H, W, C), int labels (N,))}``) as the ArrayRecord tfds dataset
+    ``name`` under ``data_dir`` (replacing an earlier one of that name). Returns its version directory."""
+    import tensorflow_datasets as tfds
+
+    from experiments.tfds_builder import ImageArrays
+
+    tfds.disable_progress_bar()
+    shape = next(iter(splits.values()))[0].shape[1:]
+    target = data_dir / name
+    if target.exists():
+        shutil.rmtree(target)
+    builder = ImageArrays.named(name)(splits=splits, image_shape=shape, class_names=class_names,
+                                      data_dir=str(data_dir), file_format="array_record")
+    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(verify_ssl=False))
+    return Path(builder.data_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bgan-prepare", description=__doc__.split("\n\n")[0])
+    parser.add_argument("source", help="'digits', an .npz file, or a folder of class sub-folders of images")
+    parser.add_argument("--name", help="dataset name (lowercase letters, digits, _); default bgan_digits for digits")
+    parser.add_argument("--data-dir", type=Path, default=None, help="tfds data directory (default: tfds's)")
+    args = parser.parse_args(argv)
+    data_dir = (args.data_dir or default_data_dir()).expanduser()
+    try:
+        name = args.name or ("bgan_digits" if args.source == "digits" else None)
+        if not name or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise PrepareError(f"--name={name!r} is invalid: give a name of lowercase letters, digits and _ "
+                               "starting with a letter (e.g. --name my_faces)")
+        source = Path(args.source)
+        if args.source == "digits":
+            splits, classes = from_digits()
+        elif source.is_file() and source.suffix == ".npz":
+            splits, classes = from_npz(source)
+        elif source.is_dir():
+            splits, classes = from_folder(source)
+        else:
+            raise PrepareError(f"{args.source!r} is neither 'digits', an existing .npz file nor a folder")
+        if data_dir.exists() and not data_dir.is_dir():
+            raise PrepareError(f"--data-dir={str(data_dir)!r} is a file")
+        out = write(name, splits, classes, data_dir)
+    except PrepareError as err:
+        print(f"bgan-prepare: error: {err}", file=sys.stderr)
+        return 2
+    sizes = ", ".join(f"{k}: {len(v[0])}" for k, v in splits.items())
+    print(f"bgan-prepare: wrote {out} ({sizes}; images {next(iter(splits.values()))[0].shape[1:]}, "
+          f"{len(classes)} classes)")
+    return 0
+
+
+def console_main() -> None:
+    """``bgan-prepare`` console script."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    console_main()

@@ -1,0 +1,227 @@
+"""The image zoo: DCGAN networks, tensorflow-datasets through tfds.data_source (mock data and bgan-prepare),
+image configs, and the semi-supervised / anomaly / low-data experiments end to end."""
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import arviz as az
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from experiments import metrics as M
+from experiments.cli import main
+from experiments.datasets import load_dataset
+from experiments.prepare import main as prepare_main
+from inference.bridge import make_logdensity_fn, site_shapes
+from inference.bayesgan import init_particles
+from models.bgan import BayesGAN
+from models.losses import build_loss
+from models.networks import build_networks
+from models.priors import build_prior
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY_IMAGES = ["iterations=4", "experiment.num_draws=2", "experiment.metric_draws=2", "experiment.channels=4",
+               "experiment.latent_dim=8", "experiment.dataset.num_eval=60"]
+
+
+@pytest.mark.parametrize("shape,deconvs", [((8, 8, 1), 1), ((28, 28, 1), 2), ((32, 32, 3), 3)])
+def test_dcgan_shapes_and_every_weight_is_a_sample_site(shape, deconvs):
+    dim = int(np.prod(shape))
+    gen, disc = build_networks("dcgan", latent_dim=8, data_dim=dim, image_shape=shape, channels=4, layer_norm=True,
+                               out_features=3)
+    x = gen(jnp.ones((2, 5, 8)))
+    assert x.shape == (2, 5, dim) and float(x.min()) >= 0 and float(x.max()) <= 1
+    assert disc(x).shape == (2, 5, 3)
+    prior = build_prior("normal")
+    model = BayesGAN(gen, disc, prior, prior, build_loss("non_saturating"), latent_dim=8)
+    sites = site_shapes(model.prior_model)
+    assert sum(k.startswith("generator__deconvs.") and k.endswith("kernel") for k in sites) == deconvs
+    assert "generator__norms.0.scale" in sites and "discriminator__out.kernel" in sites  # layer norm: weights too
+    assert sites[f"generator__deconvs.{deconvs - 1}.kernel"] == (4, 4, 4, shape[-1])  # channels=4 nearest the image
+    # MC dropout masks the input channels of every kernel that reads hidden units
+    assert set(model.dropout_sites()) >= {"generator__deconvs.0.kernel", "discriminator__out.kernel"}
+
+
+def test_dcgan_refuses_vectors():
+    with pytest.raises(ValueError, match="needs image data"):
+        build_networks("dcgan", latent_dim=2, data_dim=2, image_shape=None)
+
+
+def test_tfds_images_through_data_source_on_mock_data():
+    with tfds.testing.mock_data(num_examples=50):
+        data = load_dataset("mnist", num_eval=20, seed=0)
+    assert data.train.shape == (50, 784) and data.eval.shape == (20, 784) and data.event_shape == (28, 28)
+    assert data.train.dtype == np.float32 and 0 <= data.train.min() and data.train.max() <= 1
+    assert data.train_labels.shape == (50,) and data.image_shape == (28, 28, 1)
+    with tfds.testing.mock_data(num_examples=30):
+        cifar = load_dataset("cifar10", num_eval=10, seed=0)
+    assert cifar.event_shape == (32, 32, 3) and cifar.data_dim == 3072
+
+
+def test_absent_dataset_fails_fast_with_instructions(tmp_path):
+    start = time.perf_counter()
+    with pytest.raises(ValueError) as err:
+        load_dataset("mnist", data_dir=str(tmp_path), seed=0)
+    assert time.perf_counter() - start < 10
+    assert "mnist is not prepared there" in str(err.value) and "tfds build mnist --file_format=array_record" in str(
+        err.value) and "bgan-prepare" in str(err.value)
+
+
+def test_bgan_run_mnist_without_data_exits_2_within_30_seconds(tmp_path):
+    """A fresh process, as a user runs it: one line of instructions, exit 2, nothing written."""
+    start = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-m", "experiments.cli", "experiment=mnist",
+                           f"experiment.dataset.data_dir={tmp_path / 'tfds'}", f"out_dir={tmp_path / 'run'}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert time.perf_counter() - start < 30
+    assert proc.returncode == 2
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("bgan-run")]
+    assert lines == [proc.stderr.strip().splitlines()[-1]] and "mnist is not prepared" in lines[0]
+    assert not (tmp_path / "run").exists() and not (tmp_path / ".run.partial").exists()
+
+
+@pytest.mark.parametrize("experiment", ["mnist", "fashion_mnist", "cifar10"])
+def test_image_configs_run_on_mock_data(tmp_path, experiment):
+    out = tmp_path / "run"
+    with tfds.testing.mock_data(num_examples=120):
+        assert main([f"experiment={experiment}", *TINY_IMAGES, f"out_dir={out}"]) == 0
+    dt = az.from_netcdf(out / "posterior.nc")
+    x = dt["posterior_predictive"]["x_generated"]
+    event = {"cifar10": (32, 32, 3)}.get(experiment, (28, 28))
+    assert x.shape[-len(event):] == event and x.sizes["chain"] == 4
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {"classes_covered", "frechet_classifier_distance"} <= set(metrics)
+    assert (out / "samples.png").is_file()
+
+
+def test_bgan_prepare_digits_then_bgan_run_reads_it_through_tfds(tmp_path, capsys):
+    data_dir = tmp_path / "tfds"
+    assert prepare_main(["digits", "--data-dir", str(data_dir)]) == 0
+    assert "bgan_digits/1.0.0 (train: 1437, test: 360" in capsys.readouterr().out
+    data = load_dataset("tfds", tfds_name="bgan_digits", data_dir=str(data_dir), num_eval=360, seed=0)
+    digits = load_dataset("digits", seed=0)
+    assert data.train.shape == (1437, 64) and data.event_shape == (8, 8)
+    # the same pixels as the bundled digits (rounded to uint8 levels), as a set of images
+    rows = {tuple(np.round(r * 255).astype(int)) for r in np.concatenate([data.train, data.eval])}
+    assert rows == {tuple(np.round(r * 255).astype(int)) for r in np.concatenate([digits.train, digits.eval])}
+    out = tmp_path / "run"
+    assert main(["experiment=digits", "experiment.dataset.name=tfds", "experiment.dataset.tfds_name=bgan_digits",
+                 f"experiment.dataset.data_dir={data_dir}", "experiment.network=dcgan", "experiment.channels=4",
+                 "iterations=4", "experiment.num_draws=2", f"out_dir={out}"]) == 0
+    assert json.loads((out / "metrics.json").read_text())["classes_covered"] >= 1
+
+
+def test_bgan_prepare_npz_and_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.random((40, 8, 8)).astype(np.float32)
+    np.savez(tmp_path / "mine.npz", x=x, y=np.arange(40) % 4)
+    assert prepare_main([str(tmp_path / "mine.npz"), "--name", "mine", "--data-dir", str(tmp_path / "d")]) == 0
+    data = load_dataset("tfds", tfds_name="mine", data_dir=str(tmp_path / "d"), num_eval=8, seed=0)
+    assert data.train.shape == (32, 64) and sorted(set(data.train_labels.tolist())) == [0, 1, 2, 3]
+    from PIL import Image
+
+    for k in ("cat", "dog"):
+        (tmp_path / "imgs" / k).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray((rng.random((8, 8, 3)) * 255).astype(np.uint8)).save(tmp_path / "imgs" / k / f"{i}.png")
+    assert prepare_main([str(tmp_path / "imgs"), "--name", "pets", "--data-dir", str(tmp_path / "d")]) == 0
+    pets = load_dataset("tfds", tfds_name="pets", data_dir=str(tmp_path / "d"), num_eval=2, seed=0)
+    assert pets.event_shape == (8, 8, 3) and pets.train.shape == (8, 192)
+
+
+@pytest.mark.parametrize("args,message", [
+    (["nothing.npz", "--name", "x"], "is neither 'digits', an existing .npz file nor a folder"),
+    (["digits", "--name", "Bad-Name"], "--name='Bad-Name' is invalid"),
+    (["BAD_NPZ", "--name", "x"], "expected an array named 'x'"),
+    (["BAD_VALUES", "--name", "x"], "expected uint8, or floats in [0, 1]"),
+])
+def test_bgan_prepare_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, monkeypatch, args, message):
+    monkeypatch.chdir(tmp_path)
+    np.savez(tmp_path / "bad.npz", images=np.zeros((3, 8, 8)))
+    np.savez(tmp_path / "values.npz", x=np.full((3, 8, 8), 7.5))
+    args = [{"BAD_NPZ": "bad.npz", "BAD_VALUES": "values.npz"}.get(a, a) for a in args]
+    assert prepare_main([*args, "--data-dir", str(tmp_path / "d")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and message in err
+    assert not (tmp_path / "d").exists()
+
+
+def test_semi_supervised_log_density_adds_the_labelled_term_exactly():
+    """K + 1-class discriminator: the unlabelled/fake terms use log(1 - D[0]) and log D[0], and the labelled
+    examples add sum log D(x_s)[y_s + 1] (unscaled: the whole labelled set every step)."""
+    gen, disc = build_networks("mlp", latent_dim=2, data_dim=3, generator_hidden=[4], discriminator_hidden=[5],
+                               output_activation="linear", out_features=4)
+    prior = build_prior("normal")
+    x_lab = jax.random.normal(jax.random.key(1), (6, 3))
+    y_lab = jnp.array([0, 1, 2, 0, 1, 2])
+    model = BayesGAN(gen, disc, prior, prior, build_loss("non_saturating"), latent_dim=2, num_classes=3,
+                     x_labelled=x_lab, y_labelled=y_lab)
+    _, d = init_particles(jax.random.key(0), model, 1, 1)
+    d1 = jax.tree.map(lambda v: v[0], d)
+    xr, xf, n = jax.random.normal(jax.random.key(2), (4, 3)), jax.random.normal(jax.random.key(3), (8, 3)), 100
+    out = lambda x: model.discriminator_outputs(d1, x)  # noqa: E731
+    log_p = lambda x: jax.nn.log_softmax(out(x), axis=-1)  # noqa: E731
+    log_real = lambda x: jax.nn.logsumexp(log_p(x)[:, 1:], axis=-1)  # noqa: E731
+    want = (n / 4 * jnp.sum(log_real(xr)) + n / 8 * jnp.sum(log_p(xf)[:, 0])
+            + jnp.sum(log_p(x_lab)[jnp.arange(6), y_lab + 1]))
+    got = make_logdensity_fn(model.discriminator_model)(d1, xr, xf, n)
+    log_prior = sum(jnp.sum(prior(k.split("__")[1], v.shape).log_prob(v)) for k, v in d1.items())
+    np.testing.assert_allclose(got - log_prior, want, rtol=1e-5)
+    probs = model.class_probabilities(d1, xr)
+    assert probs.shape == (4, 3) and np.allclose(probs.sum(-1), 1, atol=1e-6)
+    np.testing.assert_allclose(jax.nn.sigmoid(model.discriminate(d1, xr)), 1 - jax.nn.softmax(out(xr))[:, 0], rtol=1e-5)
+
+
+def test_semi_supervised_and_anomaly_metrics_known_cases():
+    labels = np.array([0, 1, 2, 1])
+    perfect = np.eye(3)[labels][None, None]  # (1, 1, 4, 3)
+    x_eval = np.eye(4, 3)
+    m = M.semi_supervised_metrics(np.repeat(perfect, 2, axis=1), x_eval, labels, x_eval, labels, (4,))
+    assert m["test_error"] == 0 and m["test_nll"] < 1e-6 and m["predictive_samples"] == 2
+    # averaging over samples: two samples each wrong on a different point still predict every point right
+    a, b = perfect.copy(), perfect.copy()
+    a[..., 0, :] = [0.4, 0.6, 0.0]
+    b[..., 1, :] = [0.0, 0.4, 0.6]
+    m = M.semi_supervised_metrics(np.concatenate([a, b], axis=1), x_eval, labels, x_eval, labels, (4,))
+    assert m["test_error"] == 0 and m["test_error_per_sample"] == 0.25
+    is_anomaly = np.array([False, False, True, True])
+    d_real = np.array([[[0.9, 0.8, 0.2, 0.1], [0.9, 0.8, 0.3, 0.0]]])
+    x_train = np.zeros((10, 2))
+    m = M.anomaly_metrics(d_real, is_anomaly, x_train, np.array([[0, 0], [0, 0.1], [5, 5], [6, 6.0]]))
+    assert m["auroc"] == 1.0 and m["auroc_knn"] == 1.0 and m["auroc_spread"] == 1.0
+
+
+@pytest.mark.parametrize("experiment,keys", [
+    ("digits_ssl", ("test_error", "test_error_supervised_only", "test_nll")),
+    ("digits_anomaly", ("auroc", "auroc_spread", "auroc_knn")),
+    ("digits_lowdata", ("classes_covered", "class_kl")),
+    ("digits_imbalanced", ("minority_accuracy", "minority_accuracy_real_only", "autoencoder_mse")),
+])
+@pytest.mark.parametrize("inference", ["sghmc", "mle"])
+def test_application_experiments_end_to_end(tmp_path, experiment, keys, inference):
+    out = tmp_path / "run"
+    extra = ["experiment.autoencoder_steps=50", "experiment.metric_draws=4"] if experiment == "digits_imbalanced" else []
+    assert main([f"experiment={experiment}", f"inference={inference}", "iterations=40", "experiment.num_draws=4",
+                 "experiment.predictive_draws=3", f"out_dir={out}", *extra]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    keys = [k for k in keys if not (inference == "mle" and k == "auroc_spread")]  # one network: no spread
+    assert all(metrics[k] is not None and np.isfinite(metrics[k]) for k in keys)
+    assert metrics.get("predictive_samples", 1) == (1 if inference == "mle" else 2 * 3) or experiment in (
+        "digits_lowdata", "digits_imbalanced")
+    if experiment == "digits_imbalanced":  # class-conditional generator: every draw's samples carry a class
+        generated = az.from_netcdf(out / "posterior.nc")["posterior_predictive"]
+        assert set(np.unique(generated["class_generated"].values)) <= set(range(10))
+        assert metrics["generated_added"] == {str(c): metrics["generated_added"]["0"] for c in (0, 1, 2)}
+    elif experiment != "digits_lowdata":
+        pred = az.from_netcdf(out / "posterior.nc")["discriminator_predictive"]
+        assert pred["d_real"].dims == ("chain", "draw", "obs") and pred.sizes["obs"] == 360
+        if experiment == "digits_ssl":
+            assert pred["class_probs"].sizes["class"] == 10
+    if experiment == "digits_lowdata":
+        assert json.loads((out / "metrics.json").read_text())["num_samples"] == 2500
