@@ -24,3 +24,10 @@ for n in 1000 250 10000; do
     done
   done
 done
+# Cold posterior at N = 1,000 (T = 0.01).
+for exp in grid25 ring8; do
+  for seed in 0 1 2; do
+    bgan-run experiment=$exp inference=sghmc inference.temperature=0.01 seed=$seed \
+      experiment.dataset.num_train=1000 out_dir=$R/$exp-n1000-sghmc-T0.01-s$seed
+  done
+done

@@ -222,14 +222,25 @@ def tfds_images(tfds_name: str, *, data_dir: str | None = None, num_train: int |
     from experiments.prepare import default_data_dir
 
     root = Path(data_dir).expanduser() if data_dir else default_data_dir()
+    splits = (train_split, eval_split)
     try:
-        sources = {split: tfds.data_source(tfds_name, split=split, data_dir=str(root), download=False)
-                   for split in (train_split, eval_split)}
+        try:
+            sources = {split: tfds.data_source(tfds_name, split=split, data_dir=str(root), download=False)
+                       for split in splits}
+        except (tfds.core.registered.DatasetNotFoundError, NotImplementedError, FileNotFoundError):
+            # not in the registered builder's version: a dataset written by bgan-prepare under this name
+            # (e.g. a local MNIST .npz as "mnist") is read from its own files
+            prepared = sorted((root / tfds_name).glob("*/dataset_info.json"))
+            if not prepared:
+                raise
+            builder = tfds.builder_from_directory(str(prepared[-1].parent))
+            sources = {split: builder.as_data_source(split=split) for split in splits}
     except tfds.core.registered.DatasetNotFoundError:
         raise ValueError(f"{tfds_name} is not a tensorflow-datasets dataset and is not in {root}; "
                          + _prepare_hint(tfds_name, root)) from None
     except NotImplementedError:  # tfds's message when no ArrayRecord files are there
-        found = "is prepared there as TFRecord, which has no random access" if (root / tfds_name).is_dir() else             "is not prepared there"
+        found = "is prepared there as TFRecord, which has no random access" if (root / tfds_name).is_dir() else \
+            "is not prepared there"
         raise ValueError(f"{tfds_name} {found} (data_dir {root}); " + _prepare_hint(tfds_name, root)) from None
     except (FileNotFoundError, AssertionError, KeyError) as err:
         raise ValueError(f"{tfds_name} cannot be read from {root} ({' '.join(str(err).split())[:150]}); "

@@ -5,7 +5,8 @@ Usage::
 
     bgan-prepare digits [--data-dir DIR]                 # scikit-learn's bundled 8x8 digits as "bgan_digits"
     bgan-prepare FILE.npz --name NAME [--data-dir DIR]   # arrays x (N, H, W[, C]) and optional y (N,),
-                                                         # x_test / y_test (else 20 % held out)
+                                                         # x_test / y_test (else 20 % held out); Keras's
+                                                         # x_train / y_train names are read as x / y
     bgan-prepare FOLDER --name NAME [--data-dir DIR]     # FOLDER/<class name>/<image files> (PNG, JPEG, ...)
 
 then ``bgan-run experiment.dataset.name=tfds experiment.dataset.tfds_name=NAME
@@ -84,12 +85,17 @@ def from_digits():
 
 
 def from_npz(path: Path):
-    """Arrays ``x`` (and ``y``, ``x_test``, ``y_test``) of an ``.npz`` file."""
+    """Arrays ``x`` (and ``y``, ``x_test``, ``y_test``) of an ``.npz`` file; Keras's ``x_train`` / ``y_train``
+    (as in its ``mnist.npz``) stand for ``x`` / ``y``."""
     try:
         with np.load(path, allow_pickle=False) as f:
             arrays = {k: f[k] for k in f.files}
     except (OSError, ValueError) as err:
         raise PrepareError(f"{path}: cannot read it as .npz ({' '.join(str(err).split())[:120]})") from None
+    if "x" not in arrays and "x_train" in arrays:
+        arrays["x"] = arrays.pop("x_train")
+        if "y_train" in arrays:
+            arrays["y"] = arrays.pop("y_train")
     if "x" not in arrays:
         raise PrepareError(f"{path}: holds {sorted(arrays)}; expected an array named 'x' (and optionally 'y', "
                            "'x_test', 'y_test')")

@@ -11,11 +11,28 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def plot_samples(path, x_generated: np.ndarray, observed: np.ndarray, event_shape, title: str) -> None:
+def plot_samples(path, x_generated: np.ndarray, observed: np.ndarray, event_shape, title: str,
+                 first_draw: int = 0) -> None:
     """Write ``samples.png``.
 
+    Parameters
+    ----------
+    path : str or path-like
+        Where the PNG goes.
+    x_generated : numpy.ndarray, shape ``(chain, draw, sample, data_dim)``
+        Generated samples of every recorded draw (``posterior_predictive/x``).
+    observed : numpy.ndarray, shape ``(M, data_dim)``
+        Held-out real data (drawn behind 2-D samples).
+    event_shape : tuple of int
+        ``(2,)`` for 2-D data, ``(H, W)`` or ``(H, W, C)`` for images in [0, 1].
+    title : str
+    first_draw : int
+        The draw index (ArviZ ``draw`` coordinate) of ``x_generated[:, 0]``, for the row labels.
+
     2-D data: the final draw's samples of every chain (one colour each) over the held-out real data.
-    Images: a gallery, one row per chain (up to 8), 12 samples of the final draw each.
+    Images: the gallery of the posterior, one row per posterior draw (up to 8 rows: the final draw of every
+    chain, then earlier draws of each chain, newest first), 12 samples per row, so the rows show how the
+    generated images vary over the weights' posterior.
     """
     last = x_generated[:, -1]  # (chain, sample, data_dim)
     if len(event_shape) == 1:
@@ -26,15 +43,20 @@ def plot_samples(path, x_generated: np.ndarray, observed: np.ndarray, event_shap
         ax.set_aspect("equal")
         ax.legend(markerscale=4, fontsize=7, loc="upper right")
     else:
-        rows, cols = min(last.shape[0], 8), 12
-        fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.8, rows * 0.8 + 0.4), squeeze=False)
-        for r in range(rows):
+        chains, draws = x_generated.shape[:2]
+        picks = [(c, draws - 1 - d) for d in range(draws) for c in range(chains)][:8]
+        rows, cols = len(picks), min(12, x_generated.shape[2])
+        fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.8 + 0.6, rows * 0.8 + 0.4), squeeze=False)
+        cmap = "gray_r" if len(event_shape) == 2 or event_shape[-1] == 1 else None
+        for r, (chain, draw) in enumerate(picks):
             for c in range(cols):
                 ax = axes[r, c]
-                ax.imshow(last[r, c].reshape(event_shape), cmap="gray_r", vmin=0, vmax=1)
+                image = np.clip(x_generated[chain, draw, c].reshape(event_shape), 0, 1)
+                ax.imshow(image.squeeze(-1) if image.ndim == 3 and image.shape[-1] == 1 else image,
+                          cmap=cmap, vmin=0, vmax=1)
                 ax.set_xticks([])
                 ax.set_yticks([])
-            axes[r, 0].set_ylabel(f"chain {r}", fontsize=7)
+            axes[r, 0].set_ylabel(f"chain {chain}\ndraw {first_draw + draw}", fontsize=6)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)

@@ -71,8 +71,9 @@ def build_model(cfg: DictConfig, data: Dataset, init: bool = False,
     semi = {}
     if e.task == "semi_supervised":
         x_lab, y_lab = labelled_subset(data, e.labels_per_class, cfg.seed)
+        weight = e.labelled_weight if e.labelled_weight is not None else len(data.train) / len(y_lab)
         semi = {"num_classes": int(data.train_labels.max()) + 1, "x_labelled": jnp.asarray(x_lab),
-                "y_labelled": jnp.asarray(y_lab)}
+                "y_labelled": jnp.asarray(y_lab), "labelled_weight": float(weight)}
     elif e.task == "class_imbalance":
         autoencoder = autoencoder or bagan_start(cfg, data)
         semi = {"num_classes": int(data.train_labels.max()) + 1, "labelled_data": True,
@@ -448,7 +449,8 @@ def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_spa
         weight_indices=weights, attrs={"experiment": e.name, "inference": inf.name, "seed": cfg.seed})
     write_json(build / "metrics.json", metrics)
     if last is not None:
-        plot_samples(build / "samples.png", last, data.eval, data.event_shape, title)
+        plot_samples(build / "samples.png", last, data.eval, data.event_shape, title,
+                     first_draw=num_kept - last.shape[1])
         save_plots(stats, build)
     write_report(build / "report.md", cfg_yaml=cfg_yaml, metrics=metrics, title=title)
     return store.finish()

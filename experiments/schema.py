@@ -58,6 +58,7 @@ class ExperimentConfig:
     layer_norm: bool = False
     task: str = "generation"
     labels_per_class: int = 10
+    labelled_weight: float | None = 1.0
     predictive_draws: int = 10
     autoencoder_steps: int = 2000
     batch_size: int = 64
@@ -420,6 +421,8 @@ def validate(cfg: DictConfig) -> DictConfig:
     _check(e.channels >= 1, "experiment.channels", "an integer >= 1", e.channels)
     _check(e.task in TASKS, "experiment.task", f"one of {', '.join(TASKS)}", e.task)
     _check(e.labels_per_class >= 1, "experiment.labels_per_class", "an integer >= 1", e.labels_per_class)
+    _check(e.labelled_weight is None or (math.isfinite(e.labelled_weight) and e.labelled_weight > 0),
+           "experiment.labelled_weight", "a number > 0, or null for N / N_s", e.labelled_weight)
     _check(e.predictive_draws >= 1, "experiment.predictive_draws", "an integer >= 1", e.predictive_draws)
     if e.task in ("semi_supervised", "anomaly"):
         _check(e.predictive_draws <= e.num_draws, "experiment.predictive_draws",

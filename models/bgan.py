@@ -90,6 +90,11 @@ class BayesGAN:
         The labelled examples (semi-supervised only), all used at every step.
     y_labelled : array, shape ``(N_s,)``, int, optional
         Their classes in ``0 .. K - 1`` (discriminator output ``y + 1``).
+    labelled_weight : float
+        Multiplies the labelled log-likelihood ``sum_s log D(x_s)[y_s]``. 1 is the exact posterior given
+        the labelled set; ``N / N_s`` weighs it like the ``N`` unlabelled examples, as Saatchi & Wilson's
+        code does (their supervised cross-entropy is a batch mean added to the unsupervised batch means,
+        with prior and noise scaled by ``1 / N``).
     latent_means, latent_chols : array, shapes ``(K, latent_dim)`` and ``(K, latent_dim, latent_dim)``, optional
         A class-conditional latent distribution ``N(mu_c, L_c L_c^T)`` per class (BAGAN, Mariani et al.
         2018: fitted to an autoencoder's codes of each class); the generator's likelihood then asks the
@@ -108,6 +113,7 @@ class BayesGAN:
     num_classes: int = 0
     x_labelled: jax.Array | None = None
     y_labelled: jax.Array | None = None
+    labelled_weight: float = 1.0
     latent_means: jax.Array | None = None
     latent_chols: jax.Array | None = None
     labelled_data: bool = False
@@ -303,5 +309,5 @@ class BayesGAN:
         """
         terms = self.discriminator_terms(self.discriminator_outputs_net(), x_real, x_fake, epsilon)
         for name, values in terms.items():
-            scale_to = values.shape[0] if name in FULL_SET_TERMS else num_data
+            scale_to = values.shape[0] * self.labelled_weight if name in FULL_SET_TERMS else num_data
             _scaled_factor(f"discriminator_loglik_{name}", values, scale_to)

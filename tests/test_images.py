@@ -1,6 +1,7 @@
 """The image zoo: DCGAN networks, tensorflow-datasets through tfds.data_source (mock data and bgan-prepare),
 image configs, and the semi-supervised / anomaly / low-data experiments end to end."""
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -117,6 +118,24 @@ def test_bgan_prepare_digits_then_bgan_run_reads_it_through_tfds(tmp_path, capsy
     assert json.loads((out / "metrics.json").read_text())["classes_covered"] >= 1
 
 
+def test_a_local_keras_mnist_npz_prepared_as_mnist_is_read_by_the_mnist_loader(tmp_path):
+    """The acceptance path: no data -> exit 2 with instructions; bgan-prepare a local file; the same loader
+    (experiment=mnist's ``mnist``) reads it, from the prepared version rather than tfds's registered one."""
+    rng = np.random.default_rng(1)
+    arrays = {"x_train": (rng.random((50, 28, 28)) * 255).astype(np.uint8), "y_train": np.arange(50) % 10,
+              "x_test": (rng.random((20, 28, 28)) * 255).astype(np.uint8), "y_test": np.arange(20) % 10}
+    np.savez(tmp_path / "mnist.npz", **arrays)
+    data_dir = tmp_path / "tfds"
+    with pytest.raises(ValueError, match="mnist is not prepared there"):
+        load_dataset("mnist", data_dir=str(data_dir), num_eval=10, seed=0)
+    assert prepare_main([str(tmp_path / "mnist.npz"), "--name", "mnist", "--data-dir", str(data_dir)]) == 0
+    data = load_dataset("mnist", data_dir=str(data_dir), num_eval=20, seed=0)
+    assert data.train.shape == (50, 784) and data.event_shape == (28, 28)
+    assert sorted({tuple(np.round(r * 255).astype(int)) for r in data.train}) == sorted(
+        {tuple(r.reshape(-1).astype(int)) for r in arrays["x_train"]})
+    assert sorted(data.eval_labels.tolist()) == sorted(arrays["y_test"].tolist())
+
+
 def test_bgan_prepare_npz_and_folder(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.random((40, 8, 8)).astype(np.float32)
@@ -176,6 +195,10 @@ def test_semi_supervised_log_density_adds_the_labelled_term_exactly():
     probs = model.class_probabilities(d1, xr)
     assert probs.shape == (4, 3) and np.allclose(probs.sum(-1), 1, atol=1e-6)
     np.testing.assert_allclose(jax.nn.sigmoid(model.discriminate(d1, xr)), 1 - jax.nn.softmax(out(xr))[:, 0], rtol=1e-5)
+    # labelled_weight multiplies the labelled term only (N / N_s: Saatchi & Wilson's weighting)
+    weighted = dataclasses.replace(model, labelled_weight=n / 6)
+    got_w = make_logdensity_fn(weighted.discriminator_model)(d1, xr, xf, n)
+    np.testing.assert_allclose(got_w - got, (n / 6 - 1) * jnp.sum(log_p(x_lab)[jnp.arange(6), y_lab + 1]), rtol=1e-4)
 
 
 def test_semi_supervised_and_anomaly_metrics_known_cases():
