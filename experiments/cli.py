@@ -51,6 +51,9 @@ def _explain(overrides: list[str], err: Exception) -> str:
         bad = max((k for k in keys if f"'{k}'" in text), key=len, default=None)
         return f"unknown config key {bad or text!r}; valid top-level keys: {', '.join(TOP_KEYS)}, " \
                f"{', '.join(GROUPS)} (and their fields, e.g. inference.step_size)"
+    cause = err.__cause__  # Hydra wraps OmegaConf's error, which names the key and the reason
+    if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
+        return f"{cause.full_key}: {str(cause).splitlines()[0].strip()}"
     return f"bad override in {' '.join(overrides)!r}: {text}"
 
 

@@ -449,8 +449,13 @@ def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_spa
         weight_indices=weights, attrs={"experiment": e.name, "inference": inf.name, "seed": cfg.seed})
     write_json(build / "metrics.json", metrics)
     if last is not None:
-        plot_samples(build / "samples.png", last, data.eval, data.event_shape, title,
-                     first_draw=num_kept - last.shape[1])
+        gallery = last
+        if len(data.event_shape) > 1:  # images: up to 8 rows of posterior draws, the newest of every chain
+            want = min(num_kept, -(-8 // last.shape[0]))
+            if want > last.shape[1]:
+                gallery = _last_draws(store, kept_chunks, schedule.chunk_draws, num_kept, want)
+        plot_samples(build / "samples.png", gallery, data.eval, data.event_shape, title,
+                     first_draw=num_kept - gallery.shape[1])
         save_plots(stats, build)
     write_report(build / "report.md", cfg_yaml=cfg_yaml, metrics=metrics, title=title)
     return store.finish()

@@ -18,7 +18,14 @@ COLUMNS = {
     "mixture": ["modes", "high_quality", "reverse_kl", "data_copying_z", "wall_seconds"],
     "classes": ["classes_covered", "class_kl", "frechet_classifier_distance", "data_copying_z", "wall_seconds"],
     "synthetic": ["js_divergence", "data_copying_z", "wall_seconds"],
+    "semi_supervised": ["test_error", "test_error_per_sample", "test_error_supervised_only", "wall_seconds"],
+    "anomaly": ["auroc", "auroc_spread", "auroc_knn", "wall_seconds"],
+    "class_imbalance": ["minority_accuracy", "minority_accuracy_real_only", "balanced_accuracy",
+                        "balanced_accuracy_real_only", "wall_seconds"],
 }
+THREE_DIGITS = {"test_error", "test_error_per_sample", "test_error_supervised_only", "auroc", "auroc_spread",
+                "auroc_knn", "minority_accuracy", "minority_accuracy_real_only", "balanced_accuracy",
+                "balanced_accuracy_real_only"}
 
 
 def _fmt(values: list[float], key: str) -> str:
@@ -28,7 +35,7 @@ def _fmt(values: list[float], key: str) -> str:
     if v.size == 0:
         return "–"
     scale = 100.0 if key == "high_quality" else 1.0
-    digits = 1 if key in ("modes", "classes_covered", "high_quality", "wall_seconds") else 2
+    digits = 1 if key in ("modes", "classes_covered", "high_quality", "wall_seconds") else 3 if key in THREE_DIGITS else 2
     mean, sd = v.mean() * scale, (v.std(ddof=1) * scale if len(v) > 1 else 0.0)
     return f"{mean:.{digits}f} ± {sd:.{digits}f}" + (f" (n={v.size})" if v.size < len(values) else "")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from experiments.cli import config_dir, group_options, main
+from experiments.cli import config_dir, group_options, load_config, main
 from experiments.diagnose import main as diagnose_main
 from experiments.datasets import DATASETS
 from experiments.run import compute_metrics, load_dataset
@@ -28,7 +28,8 @@ def test_config_groups_match_registries():
     assert group_options("inference") == sorted(INFERENCE) == sorted(INFERENCE_SCHEMAS)
     assert group_options("prior") == sorted(PRIORS) == sorted(PRIOR_SCHEMAS)
     assert group_options("loss") == sorted(LOSSES) == sorted(LOSS_SCHEMAS)
-    assert set(group_options("experiment")) <= set(DATASETS)
+    for name in group_options("experiment"):  # every shipped experiment reads a registered dataset
+        assert load_config([f"experiment={name}"]).experiment.dataset.name in DATASETS, name
 
 
 SMOKE = [(e, i) for e in ("ring8", "grid25", "digits", "synthetic") for i in ("sghmc", "mle")] + [
@@ -38,7 +39,10 @@ METRIC_KEYS = {"digits": ("classes_covered", "class_kl", "frechet_classifier_dis
 
 
 def test_smoke_covers_every_shipped_experiment_and_inference():
-    assert {e for e, _ in SMOKE} == set(group_options("experiment"))
+    from tests.test_images import APPLICATIONS, IMAGE_CONFIGS  # run end to end there
+
+    covered = {e for e, _ in SMOKE} | {e for e, _ in APPLICATIONS} | set(IMAGE_CONFIGS)
+    assert covered == set(group_options("experiment"))
     assert {i for _, i in SMOKE} == set(group_options("inference"))
 
 
@@ -144,7 +148,9 @@ def test_console_script_exit_code(tmp_path):
     proc = subprocess.run([str(bin_dir / "bgan-run"), "experiment=nope", f"out_dir={tmp_path / 'r'}"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
-    assert proc.stderr.strip() == "bgan-run: error: unknown experiment 'nope'; valid: digits, grid25, ring8, synthetic"
+    assert proc.stderr.strip() == ("bgan-run: error: unknown experiment 'nope'; valid: cifar10, digits, digits_anomaly, "
+                                   "digits_imbalanced, digits_lowdata, digits_ssl, fashion_mnist, grid25, mnist, "
+                                   "ring8, synthetic")
     assert proc.stdout == ""
 
 

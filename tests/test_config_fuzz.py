@@ -12,7 +12,8 @@ from experiments.cli import load_config, main
 from experiments.schema import ConfigError
 
 BAD = [
-    (["experiment=mnist_typo"], "unknown experiment 'mnist_typo'; valid: digits, grid25, ring8, synthetic"),
+    (["experiment=mnist_typo"], "unknown experiment 'mnist_typo'; valid: cifar10, digits, digits_anomaly, "
+                                       "digits_imbalanced, digits_lowdata, digits_ssl, fashion_mnist, grid25, mnist"),
     (["inference=hmc"], "unknown inference 'hmc'; valid: mc_dropout, mle, sghmc, sgld, svi"),
     (["loss=hinge"], "unknown loss 'hinge'; valid: minimax, non_saturating, wasserstein, wasserstein_gp"),
     (["prior=cauchy"], "unknown prior 'cauchy'; valid: hierarchical, laplace, normal, student_t"),
@@ -40,7 +41,10 @@ BAD = [
     (["iterations"], "malformed override 'iterations'"),
     (["seed=[1"], "bad override"),
     (["experiment=digits", "experiment.batch_size=5000"], "experiment.batch_size=5000 is invalid"),
-    (["experiment.dataset.name=mnist"], "experiment.dataset.name='mnist' is invalid: must be one of digits, grid25, ring8, synthetic"),
+    (["experiment.dataset.name=minst"], "experiment.dataset.name='minst' is invalid: must be one of cifar10, digits, "
+                                        "fashion_mnist, grid25, mnist, ring8, svhn_cropped, synthetic, tfds"),
+    (["experiment.dataset.name=mnist", "experiment.dataset.data_dir=/nonexistent/tfds"],
+     "experiment.dataset: mnist is not prepared there (data_dir /nonexistent/tfds)"),
     (["experiment.dataset.num_eval=1797"], "experiment.dataset.num_eval=1797 is invalid"),
     (["experiment.dataset.num_train=1700"], "experiment.dataset.num_train=1700 is invalid"),
     (["experiment.dataset.num_train=5"], "experiment.dataset.num_train=5 is invalid"),

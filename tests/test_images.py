@@ -87,7 +87,10 @@ def test_bgan_run_mnist_without_data_exits_2_within_30_seconds(tmp_path):
     assert not (tmp_path / "run").exists() and not (tmp_path / ".run.partial").exists()
 
 
-@pytest.mark.parametrize("experiment", ["mnist", "fashion_mnist", "cifar10"])
+IMAGE_CONFIGS = ["mnist", "fashion_mnist", "cifar10"]
+
+
+@pytest.mark.parametrize("experiment", IMAGE_CONFIGS)
 def test_image_configs_run_on_mock_data(tmp_path, experiment):
     out = tmp_path / "run"
     with tfds.testing.mock_data(num_examples=120):
@@ -220,12 +223,15 @@ def test_semi_supervised_and_anomaly_metrics_known_cases():
     assert m["auroc"] == 1.0 and m["auroc_knn"] == 1.0 and m["auroc_spread"] == 1.0
 
 
-@pytest.mark.parametrize("experiment,keys", [
+APPLICATIONS = [
     ("digits_ssl", ("test_error", "test_error_supervised_only", "test_nll")),
     ("digits_anomaly", ("auroc", "auroc_spread", "auroc_knn")),
     ("digits_lowdata", ("classes_covered", "class_kl")),
     ("digits_imbalanced", ("minority_accuracy", "minority_accuracy_real_only", "autoencoder_mse")),
-])
+]
+
+
+@pytest.mark.parametrize("experiment,keys", APPLICATIONS)
 @pytest.mark.parametrize("inference", ["sghmc", "mle"])
 def test_application_experiments_end_to_end(tmp_path, experiment, keys, inference):
     out = tmp_path / "run"

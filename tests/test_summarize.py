@@ -26,3 +26,13 @@ def test_missing_metrics_is_a_clean_error(tmp_path, capsys):
     (tmp_path / "empty").mkdir()
     assert main([str(tmp_path / "empty")]) == 2
     assert "no metrics.json" in capsys.readouterr().err
+
+
+def test_application_tables(tmp_path):
+    dirs = [_run(tmp_path, f"digits_ssl-sghmc-s{s}", seed=s, test_error=e, test_error_per_sample=0.2,
+                 test_error_supervised_only=0.09, wall_seconds=10.0) for s, e in ((0, 0.08), (1, 0.10))]
+    dirs += [_run(tmp_path, f"digits_anomaly-mle-s{s}", seed=s, auroc=a, auroc_spread=None, auroc_knn=0.97,
+                  wall_seconds=5.0) for s, a in ((0, 0.9), (1, 0.8))]
+    table = summarize(dirs)
+    assert "| digits_ssl-sghmc | 0,1 | 0.090 ± 0.014 | 0.200 ± 0.000 | 0.090 ± 0.000 | 10.0 ± 0.0 |" in table
+    assert "| digits_anomaly-mle | 0,1 | 0.850 ± 0.071 | – | 0.970 ± 0.000 | 5.0 ± 0.0 |" in table
