@@ -15,7 +15,7 @@ import jax.numpy as jnp
 import optax
 
 from inference.bayesgan import BayesGANSampler, init_particles
-from models.bgan import FULL_SET_TERMS, BayesGAN
+from models.bgan import BayesGAN
 from models.losses import mean_loss
 
 
@@ -116,9 +116,8 @@ def mle_gan(
 
     def discriminator_loss(disc, x_real, x_fake, epsilon):
         terms = model.discriminator_terms(lambda x: model.discriminator_outputs(disc, x), x_real, x_fake, epsilon)
-        # a full-set term (the labelled set) enters the Bayesian log density with weight labelled_weight
-        # against the N-scaled minibatch terms; the same ratio here, where the terms are per-datum means
-        return sum(mean_loss(v) * (model.labelled_weight * v.shape[0] / num_data if name in FULL_SET_TERMS else 1.0)
+        # per-datum means, each weighted as in the Bayesian log density relative to its N-scaled terms
+        return sum(mean_loss(v) * (model.term_scale(name, v.shape[0], num_data) / num_data)
                    for name, v in terms.items())
 
     def init(rng_key):

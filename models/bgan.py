@@ -309,5 +309,9 @@ class BayesGAN:
         """
         terms = self.discriminator_terms(self.discriminator_outputs_net(), x_real, x_fake, epsilon)
         for name, values in terms.items():
-            scale_to = values.shape[0] * self.labelled_weight if name in FULL_SET_TERMS else num_data
-            _scaled_factor(f"discriminator_loglik_{name}", values, scale_to)
+            _scaled_factor(f"discriminator_loglik_{name}", values, self.term_scale(name, values.shape[0], num_data))
+
+    def term_scale(self, name: str, num_terms: int, num_data: int) -> float:
+        """The number of data a likelihood term's ``num_terms`` values stand for: ``N`` for a minibatch term,
+        ``labelled_weight * N_s`` for a full-set term (:data:`FULL_SET_TERMS`)."""
+        return num_terms * self.labelled_weight if name in FULL_SET_TERMS else num_data
