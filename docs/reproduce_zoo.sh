@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Re-runs docs/results.md's inference-zoo tables: every inference, loss and prior varied one at a time from
-# the default (SGHMC, normal prior, non-saturating loss), each loss also with its ML twin, and the two
-# Wasserstein losses also with the papers' 5 critic steps per generator step, at a short budget of 10,000
-# iterations, 3 seeds, on ring8, grid25, digits and synthetic (18 rows x 3 seeds x 4 sets = 216 runs).
+# the default (SGHMC, normal prior, non-saturating loss), each loss also with its ML twin, the two
+# Wasserstein losses also with the papers' 5 critic steps per generator step, and SGHMC and SGLD without
+# their RMSprop preconditioner, at a short budget of 10,000 iterations, 3 seeds, on ring8, grid25, digits
+# and synthetic (20 rows x 3 seeds x 4 sets = 240 runs).
 #
 # Usage: bash docs/reproduce_zoo.sh [RUNS_DIR]     then    bgan-summarize RUNS_DIR/SET-10k-*
 # Environment:
@@ -39,6 +40,8 @@ ROWS=(
   "sghmc-laplace|inference=sghmc prior=laplace"
   "sghmc-student_t|inference=sghmc prior=student_t"
   "sghmc-hierarchical|inference=sghmc prior=hierarchical"
+  "sghmc-plain|inference=sghmc inference.preconditioner=none"
+  "sgld-plain|inference=sgld inference.preconditioner=none"
 )
 mkdir -p "$R"
 jobs_file=$(mktemp)
