@@ -14,6 +14,7 @@ and :class:`Diverged` is raised (``bgan-run`` exits with code 3).
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import time
@@ -219,35 +220,18 @@ def _classifier(data: Dataset) -> M.ImageClassifier | None:
     return M.ImageClassifier(data.train, data.train_labels) if data.train_labels is not None else None
 
 
-def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
-                    d_eval: np.ndarray | None = None, *, stats: dict[str, np.ndarray] | None = None,
-                    classifier: M.ImageClassifier | None = None) -> dict:
-    """The figures of ``metrics.json``.
+#: Keys of a quality-figure dict that describe the real data or the definition, not the samples: stored
+#: once, not per variant.
+SHARED_KEYS = ("definition", "frechet_classifier_distance_real", "classifier_eval_accuracy", "minority_classes")
+POOLED, FINAL = "_pooled", "_final_draw"
 
-    Parameters
-    ----------
-    data : experiments.datasets.Dataset
-    x_generated : numpy.ndarray, shape ``(chain, draw, sample, data_dim)``
-        At least the last ``metric_draws`` draws (the quality figures use those).
-    metric_draws : int
-    d_eval : numpy.ndarray, shape ``(disc_chain, draw)``, optional
-        The discriminators' mean output on fixed real points, every draw: adds the discriminator's
-        function-space diagnostics.
-    stats : dict of str to numpy.ndarray, optional
-        :class:`FunctionSpace` statistics of every draw (default: computed from ``x_generated``, which then
-        must hold every draw); R-hat and ESS use their second half.
-    classifier : experiments.metrics.ImageClassifier, optional
-        Trained on ``data`` (labelled image data; trained here if absent).
-    """
-    if data.train_labels is not None and classifier is None:
-        classifier = _classifier(data)
-    if stats is None:
-        stats = FunctionSpace(data, classifier)(x_generated)
-    samples = M.metric_samples(x_generated, metric_draws)
+
+def sample_metrics(data: Dataset, samples: np.ndarray, classifier: M.ImageClassifier | None = None) -> dict:
+    """Quality and diversity figures of one pool of generated samples ``(n, data_dim)``: Saatchi & Wilson's
+    JS divergence (synthetic), mode coverage (Gaussian mixtures) or classifier figures (labelled images),
+    and the data-copying z of Meehan et al. (2020)."""
     if data.name == "synthetic":
-        out = {"js_divergence": M.pca_js_divergence(data.eval, samples), "num_samples": int(len(samples)),
-               "definition": "Saatchi & Wilson 2017 sec. 5.1: JS (nats) of Gaussian KDEs in the real data's "
-                             "2-D PCA plane, 0.1 grid"}
+        out = M.synthetic_metrics(data.eval, samples)
     elif data.modes is not None:
         out = M.mixture_metrics(samples, data.modes, data.sigma)
         out["definition"] = "VEEGAN (Srivastava et al. 2017) / PacGAN (Lin et al. 2018): 3-sigma high quality"
@@ -259,11 +243,69 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
         out["definition"] = ("classes from an sklearn MLP trained on the real training images; Frechet distance "
                              "in its hidden layer (not Inception FID)")
     out["data_copying_z"] = M.data_copying_z(data.train, data.eval, samples)
-    half = {k: v[:, v.shape[1] // 2:] for k, v in stats.items()}
-    out["function_space_diagnostics"] = M.convergence_diagnostics(half)
+    return out
+
+
+def headline_and_variant(headline: dict | None, variant: dict | None, suffix: str) -> dict:
+    """``headline``'s figures as they are, ``variant``'s under ``<key><suffix>`` (shared keys once)."""
+    out = dict(headline or {})
+    for k, v in (variant or {}).items():
+        if k in SHARED_KEYS:
+            out.setdefault(k, v)
+        else:
+            out[f"{k}{suffix}"] = v
+    return out
+
+
+def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
+                    d_eval: np.ndarray | None = None, *, stats: dict[str, np.ndarray] | None = None,
+                    classifier: M.ImageClassifier | None = None, num_warmup_draws: int = 0,
+                    pooled: np.ndarray | None = None, pooled_headline: bool = True) -> dict:
+    """The figures of ``metrics.json``.
+
+    Parameters
+    ----------
+    data : experiments.datasets.Dataset
+    x_generated : numpy.ndarray, shape ``(chain, draw, sample, data_dim)``
+        At least the last ``metric_draws`` draws: the final-draw figures use those.
+    metric_draws : int
+    d_eval : numpy.ndarray, shape ``(disc_chain, draw)``, optional
+        The discriminators' mean output on fixed real points, every draw: adds the discriminator's
+        function-space diagnostics (post-warmup draws).
+    stats : dict of str to numpy.ndarray, optional
+        :class:`FunctionSpace` statistics of every draw (default: computed from ``x_generated``, which then
+        must hold every draw); R-hat and ESS use the post-warmup draws.
+    classifier : experiments.metrics.ImageClassifier, optional
+        Trained on ``data`` (labelled image data; trained here if absent).
+    num_warmup_draws : int
+        Draws recorded during warmup (excluded from the pooled figures and the diagnostics).
+    pooled : numpy.ndarray, shape ``(chain, draw, sample, data_dim)``, optional
+        The post-warmup draws (or the samples of them the pool uses); default: ``x_generated``'s
+        post-warmup draws, which it then must hold. Its figures pool samples evenly over every chain and
+        draw (:func:`experiments.metrics.metric_samples`): the posterior predictive.
+    pooled_headline : bool
+        True (samplers): the headline figures are the pooled ones and the final-draw figures go under
+        ``*_final_draw``; False (optimisers): the headline is the final iterate and the pooled figures go
+        under ``*_pooled``.
+    """
+    if data.train_labels is not None and classifier is None:
+        classifier = _classifier(data)
+    if stats is None:
+        stats = FunctionSpace(data, classifier)(x_generated)
+    if pooled is None:
+        pooled = x_generated[:, num_warmup_draws:]
+    final = sample_metrics(data, M.metric_samples(x_generated, metric_draws), classifier)
+    pool = sample_metrics(data, M.metric_samples(pooled, pooled.shape[1]), classifier) if pooled.shape[1] else None
+    if pooled_headline and pool is not None:
+        out = headline_and_variant(pool, final, FINAL) | {"headline": "posterior predictive: post-warmup draws pooled"}
+    else:
+        out = headline_and_variant(final, pool, POOLED) | {"headline": f"final {metric_draws} draw(s)" + (
+            "" if pool is not None or not pooled_headline else " (no post-warmup draw kept)")}
+    post = {k: v[:, num_warmup_draws:] for k, v in stats.items()}
+    out["function_space_diagnostics"] = M.convergence_diagnostics(post)
     if d_eval is not None:
         out["discriminator_function_space_diagnostics"] = M.convergence_diagnostics(
-            {"d_eval": d_eval[:, d_eval.shape[1] // 2:]})
+            {"d_eval": d_eval[:, num_warmup_draws:]})
     return out
 
 
@@ -413,26 +455,45 @@ def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_spa
     stats = {k.removeprefix("fs/"): v for k, v in small.items() if k.startswith("fs/")}
     metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed, "iterations": schedule.iterations,
                "wall_seconds": round(seconds, 2), **extra_metrics}
-    last = _last_draws(store, kept_chunks, schedule.chunk_draws, num_kept, e.metric_draws) if num_kept else None
+    num_warmup_draws = int(np.sum(draw_iterations[:num_kept] <= inf.num_warmup))
+    metrics |= {"num_warmup": int(inf.num_warmup), "num_warmup_draws": num_warmup_draws,
+                "num_posterior_draws": num_kept - num_warmup_draws}
+    read = functools.partial(_read_draws, store, kept_chunks, schedule.chunk_draws)
+    last = read(max(0, num_kept - e.metric_draws), num_kept) if num_kept else None
+    # samplers: the headline is the posterior predictive (every post-warmup draw); optimisers: the final iterate
+    sampler_run = inf.name in SGMCMC
     if last is not None:
-        metrics |= compute_metrics(data, last, min(e.metric_draws, num_kept), small.get("disc_stats/d_eval"),
-                                   stats=stats, classifier=classifier)
-        # the discriminator's posterior predictive: the last predictive_draws draws of every particle (a
-        # single network, its final draw, for the ML twin)
-        count = 1 if inf.name == "mle" else min(e.predictive_draws, num_kept)
+        chains = last.shape[0]
+        per_draw = math.ceil(M.NUM_METRIC_SAMPLES / (chains * max(1, num_kept - num_warmup_draws)))
+        pooled = read(num_warmup_draws, num_kept, per_draw=per_draw)
+        metrics |= compute_metrics(data, last, last.shape[1], small.get("disc_stats/d_eval"), stats=stats,
+                                   classifier=classifier, num_warmup_draws=num_warmup_draws, pooled=pooled,
+                                   pooled_headline=sampler_run)
+        # task figures (the discriminator's predictive, augmentation): every post-warmup draw (samplers) or
+        # the final metric_draws draws
+        final_draw, post_warmup = (max(0, num_kept - e.metric_draws), num_kept), (num_warmup_draws, num_kept)
+        head, variant, suffix = (post_warmup, final_draw, FINAL) if sampler_run else (final_draw, post_warmup, POOLED)
+        if variant[0] >= variant[1] or head[0] >= head[1]:
+            head, variant = (head if head[0] < head[1] else variant), None
+        task_metrics = None
         if e.task == "semi_supervised":
             x_lab, y_lab = labelled_subset(data, e.labels_per_class, cfg.seed)
-            probs = _last_draws(store, kept_chunks, schedule.chunk_draws, num_kept, count, "disc_points/class_probs")
-            metrics |= M.semi_supervised_metrics(probs, data.eval, data.eval_labels, x_lab, y_lab,
-                                                 tuple(e.discriminator_hidden), seed=cfg.seed)
+            task_metrics = lambda lo, hi: M.semi_supervised_metrics(  # noqa: E731
+                read(lo, hi, key="disc_points/class_probs"), data.eval, data.eval_labels, x_lab, y_lab,
+                tuple(e.discriminator_hidden), seed=cfg.seed)
         elif e.task == "anomaly":
-            d_real = _last_draws(store, kept_chunks, schedule.chunk_draws, num_kept, count, "disc_points/d_real")
-            metrics |= M.anomaly_metrics(d_real, data.eval_labels == e.dataset.held_out_class, data.train, data.eval)
+            task_metrics = lambda lo, hi: M.anomaly_metrics(  # noqa: E731
+                read(lo, hi, key="disc_points/d_real"), data.eval_labels == e.dataset.held_out_class,
+                data.train, data.eval)
         elif e.task == "class_imbalance":
-            classes = _last_draws(store, kept_chunks, schedule.chunk_draws, num_kept, e.metric_draws, "class_generated")
-            metrics |= M.imbalance_metrics(last.reshape(-1, last.shape[-1]), classes.reshape(-1), data.train,
-                                           data.train_labels, data.eval, data.eval_labels,
+            def task_metrics(lo, hi):
+                n = math.ceil(M.NUM_METRIC_SAMPLES / (chains * (hi - lo)))
+                x, c = read(lo, hi, per_draw=n), read(lo, hi, key="class_generated", per_draw=n)
+                return M.imbalance_metrics(M.metric_samples(x, x.shape[1]), M.metric_samples(c[..., None], c.shape[1])[:, 0],
+                                           data.train, data.train_labels, data.eval, data.eval_labels,
                                            list(e.dataset.minority_classes), seed=cfg.seed)
+        if task_metrics is not None:
+            metrics |= headline_and_variant(task_metrics(*head), task_metrics(*variant) if variant else None, suffix)
         metrics["diverging_draws"] = int(small["stats/diverging"].sum() + small["disc_stats/diverging"].sum())
     if divergence is not None:
         iteration, network, particle, what = divergence
@@ -445,6 +506,7 @@ def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_spa
     (build / "config.yaml").write_text(cfg_yaml)
     store.write_posterior(
         build / "posterior.nc", kept_chunks, draw_iterations=draw_iterations, keep_draws=num_kept,
+        num_warmup_draws=int(np.sum(draw_iterations[:num_kept] <= inf.num_warmup)),
         select=lambda k: not k.startswith("fs/"), event_shape=data.event_shape, observed=data.eval,
         weight_indices=weights, attrs={"experiment": e.name, "inference": inf.name, "seed": cfg.seed})
     write_json(build / "metrics.json", metrics)
@@ -453,7 +515,7 @@ def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_spa
         if len(data.event_shape) > 1:  # images: up to 8 rows of posterior draws, the newest of every chain
             want = min(num_kept, -(-8 // last.shape[0]))
             if want > last.shape[1]:
-                gallery = _last_draws(store, kept_chunks, schedule.chunk_draws, num_kept, want)
+                gallery = read(num_kept - want, num_kept)
         plot_samples(build / "samples.png", gallery, data.eval, data.event_shape, title,
                      first_draw=num_kept - gallery.shape[1])
         save_plots(stats, build)
@@ -473,18 +535,16 @@ def _small_arrays(store: RunStore, chunks: list[int], num_kept: int) -> dict[str
     return {k: np.concatenate([p[k] for p in pieces], axis=1)[:, :num_kept] for k in pieces[0]}
 
 
-def _last_draws(store: RunStore, chunks: list[int], chunk_draws: int, num_kept: int, count: int,
-                key: str = "x_generated") -> np.ndarray:
-    """The array ``key`` (default ``x_generated``) of the last ``count`` of the ``num_kept`` first draws,
-    ``(chain, draw, ...)``, read from the fewest chunk files."""
-    pieces, have = [], 0
-    for c in reversed(chunks):
-        first = c * chunk_draws
-        if first >= num_kept:
+def _read_draws(store: RunStore, chunks: list[int], chunk_draws: int, first: int, stop: int,
+                key: str = "x_generated", per_draw: int | None = None) -> np.ndarray:
+    """The array ``key`` (default ``x_generated``) of draws ``first .. stop - 1``, ``(chain, draw, ...)``,
+    read chunk by chunk; with ``per_draw`` only the first ``per_draw`` samples (axis 2) of each draw are
+    kept, so a pool over many draws does not hold every sample in memory."""
+    pieces = []
+    for c in chunks:
+        lo, hi = c * chunk_draws, (c + 1) * chunk_draws
+        if hi <= first or lo >= stop:
             continue
-        x = store.load_chunk(c, [key])[key][:, : num_kept - first]
-        pieces.insert(0, x)
-        have += x.shape[1]
-        if have >= count:
-            break
-    return np.concatenate(pieces, axis=1)[:, -count:]
+        x = store.load_chunk(c, [key])[key][:, max(first, lo) - lo: min(stop, hi) - lo]
+        pieces.append(x if per_draw is None else x[:, :, :per_draw])
+    return np.concatenate(pieces, axis=1)

@@ -19,6 +19,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.datasets import DATASETS, DIGITS_SIZE
+from inference.driver import make_schedule
+from inference.sghmc import PRECONDITIONERS
 from models.networks import NETWORKS as ARCHITECTURES
 
 # diagnostics.png: the rank plot's name before trace.png / rank.png (still replaced, not refused)
@@ -59,13 +61,13 @@ class ExperimentConfig:
     task: str = "generation"
     labels_per_class: int = 10
     labelled_weight: float | None = 1.0
-    predictive_draws: int = 10
     autoencoder_steps: int = 2000
     batch_size: int = 64
     iterations: int = 1000
     num_draws: int = 50
     samples_per_draw: int | None = None
     metric_draws: int = 1
+    warmup_fraction: float = 0.5
     weights_per_site: int = 8
     sghmc: dict[str, Any] = field(default_factory=dict)
     sgld: dict[str, Any] = field(default_factory=dict)
@@ -88,6 +90,7 @@ class SGLDConfig:
     schedule: str = "constant"
     final_step_size_ratio: float = 1.0
     n_critic: int = 1
+    num_warmup: Optional[int] = None
 
 
 @dataclass
@@ -103,6 +106,7 @@ class MLEConfig:
     b1: float = 0.5
     b2: float = 0.999
     n_critic: int = 1
+    num_warmup: Optional[int] = None
 
 
 @dataclass
@@ -136,6 +140,7 @@ class SVIConfig:
     learning_rate: float = 1e-3
     init_guide_scale: float = 1e-3
     n_critic: int = 1
+    num_warmup: Optional[int] = None
 
 
 @dataclass
@@ -423,10 +428,6 @@ def validate(cfg: DictConfig) -> DictConfig:
     _check(e.labels_per_class >= 1, "experiment.labels_per_class", "an integer >= 1", e.labels_per_class)
     _check(e.labelled_weight is None or (math.isfinite(e.labelled_weight) and e.labelled_weight > 0),
            "experiment.labelled_weight", "a number > 0, or null for N / N_s", e.labelled_weight)
-    _check(e.predictive_draws >= 1, "experiment.predictive_draws", "an integer >= 1", e.predictive_draws)
-    if e.task in ("semi_supervised", "anomaly"):
-        _check(e.predictive_draws <= e.num_draws, "experiment.predictive_draws",
-               f"<= experiment.num_draws ({e.num_draws})", e.predictive_draws)
     if e.task == "class_imbalance":
         _check(bool(e.dataset.minority_classes), "experiment.dataset.minority_classes",
                "a non-empty list of classes cut down (experiment.task='class_imbalance')", e.dataset.minority_classes)
@@ -442,7 +443,8 @@ def validate(cfg: DictConfig) -> DictConfig:
         if inf_name == "sghmc":
             _check(0 < i.friction <= 1, "inference.friction", "in (0, 1]", i.friction)
         _check(i.temperature >= 0, "inference.temperature", ">= 0", i.temperature)
-        _check(i.preconditioner in ("none", "rmsprop"), "inference.preconditioner", "'none' or 'rmsprop'", i.preconditioner)
+        _check(i.preconditioner in PRECONDITIONERS, "inference.preconditioner",
+               f"one of {', '.join(PRECONDITIONERS)}", i.preconditioner)
         _check(0 <= i.rms_decay < 1, "inference.rms_decay", "in [0, 1)", i.rms_decay)
         _check(i.rms_eps > 0, "inference.rms_eps", "> 0", i.rms_eps)
         _check(i.schedule in ("constant", "cosine"), "inference.schedule", "'constant' or 'cosine'", i.schedule)
@@ -456,6 +458,16 @@ def validate(cfg: DictConfig) -> DictConfig:
         _check(0 <= i.b1 < 1 and 0 <= i.b2 < 1, "inference.b1/b2", "in [0, 1)", (i.b1, i.b2))
         if inf_name == "mc_dropout":
             _check(0 < i.dropout_rate < 1, "inference.dropout_rate", "in (0, 1)", i.dropout_rate)
+    _check(0 <= e.warmup_fraction < 1, "experiment.warmup_fraction", "in [0, 1)", e.warmup_fraction)
+    run_iterations = make_schedule(typed.iterations, e.num_draws).iterations
+    if i.num_warmup is None:  # the experiment's share of the run
+        i.num_warmup = int(e.warmup_fraction * run_iterations)
+    _check(0 <= i.num_warmup < run_iterations, "inference.num_warmup",
+           f"an integer in [0, {run_iterations}) (the run's iterations), or null for "
+           f"experiment.warmup_fraction={e.warmup_fraction} of them", i.num_warmup)
+    if inf_name in SGMCMC and i.preconditioner == "rmsprop":
+        _check(i.num_warmup >= 1, "inference.num_warmup", ">= 1 with preconditioner=rmsprop (adapted during "
+               "warmup, then frozen; or use preconditioner=rmsprop_running or none)", i.num_warmup)
     _check_spec(typed.prior, "prior")
     resolve_priors(typed.prior)
     if loss_name == "wasserstein":

@@ -25,14 +25,11 @@ from pathlib import Path
 
 import h5netcdf
 import numpy as np
+import xarray as xr
 import yaml
 
 from experiments.schema import ConfigError
-from inference.arviz_export import to_datatree
-
-#: ArviZ groups whose variables have a ``draw`` dimension (appended chunk by chunk).
-DRAW_GROUPS = ("posterior", "discriminator_posterior", "posterior_predictive", "sample_stats",
-               "discriminator_sample_stats", "discriminator_predictive")
+from inference.arviz_export import DRAW_GROUPS, WARMUP, as_stored, group_of, to_datatree
 
 
 def staging_dir(out_dir: Path) -> Path:
@@ -144,8 +141,12 @@ class RunStore:
 
     # -- assembly --------------------------------------------------------------------------------
     def write_posterior(self, path: Path, chunks: list[int], *, draw_iterations: np.ndarray,
-                        select: Callable[[str], bool], keep_draws: int | None = None, **datatree_kwargs) -> int:
+                        select: Callable[[str], bool], num_warmup_draws: int = 0, keep_draws: int | None = None,
+                        **datatree_kwargs) -> int:
         """Assemble ``posterior.nc`` from the chunk files, one chunk in memory at a time.
+
+        Draws ``0 .. num_warmup_draws - 1`` go to the ``warmup_*`` groups, the rest to the sampling groups
+        (:func:`inference.arviz_export.to_datatree`).
 
         Parameters
         ----------
@@ -157,6 +158,8 @@ class RunStore:
             Iteration of every draw of the run (indexed by the global draw number).
         select : callable
             ``select(key) -> bool``: which arrays of a chunk go into the file.
+        num_warmup_draws : int
+            How many of the first draws were recorded during warmup.
         keep_draws : int, optional
             Write only the first ``keep_draws`` draws (a diverged run's finite ones).
         **datatree_kwargs
@@ -166,56 +169,57 @@ class RunStore:
         Returns
         -------
         int
-            Draws written.
+            Draws written (warmup and sampling).
         """
-        written = 0
+        total = len(draw_iterations) if keep_draws is None else min(keep_draws, len(draw_iterations))
+        num_warmup_draws = min(num_warmup_draws, total)
+        written, created = 0, False
         for index in chunks:
-            draws = {k: v for k, v in self.load_chunk(index).items() if select(k)}
-            n = next(iter(draws.values())).shape[1]
-            if keep_draws is not None:
-                n = max(0, min(n, keep_draws - written))
-                draws = {k: v[:, :n] for k, v in draws.items()}
-            if written == 0:
-                dt = to_datatree(draws, draw_iterations=draw_iterations[:n], **datatree_kwargs)
-                dt.to_netcdf(path, engine="h5netcdf",
-                             unlimited_dims={f"/{g}": ["draw"] for g in DRAW_GROUPS if g in dt.children
-                                             and "draw" in dt[g].dims})
-            elif n:
-                self._append(path, draws, written, draw_iterations[written:written + n],
-                             datatree_kwargs["event_shape"])
-            written += n
-            if keep_draws is not None and written >= keep_draws:
+            if written >= total:
                 break
+            draws = {k: v for k, v in self.load_chunk(index).items() if select(k)}
+            n = min(next(iter(draws.values())).shape[1], total - written)
+            split = min(max(num_warmup_draws - written, 0), n)
+            warm = {k: v[:, :split] for k, v in draws.items()}
+            main = {k: v[:, split:n] for k, v in draws.items()}
+            w_start, s_start = min(written, num_warmup_draws), max(written - num_warmup_draws, 0)
+            if not created:
+                dt = to_datatree(
+                    main, draw_iterations=draw_iterations[num_warmup_draws + s_start:][:n - split],
+                    warmup_draws=warm if num_warmup_draws else None,
+                    warmup_iterations=draw_iterations[:split], **datatree_kwargs)
+                if total == num_warmup_draws:  # every kept draw is warmup: no sampling groups
+                    dt = xr.DataTree.from_dict({k: v.to_dataset() for k, v in dt.children.items()
+                                                if k.startswith(WARMUP) or "draw" not in v.dims})
+                dt.to_netcdf(path, engine="h5netcdf", unlimited_dims={
+                    f"/{g}": ["draw"] for g in dt.children if "draw" in dt[g].dims})
+                created = True
+            else:
+                event_shape = datatree_kwargs["event_shape"]
+                if split:
+                    self._append(path, WARMUP, warm, w_start, draw_iterations[w_start:w_start + split], event_shape)
+                if n > split:
+                    first = num_warmup_draws + s_start
+                    self._append(path, "", main, s_start, draw_iterations[first:first + n - split], event_shape)
+            written += n
         return written
 
     @staticmethod
-    def _append(path: Path, draws: dict[str, np.ndarray], start: int, iterations: np.ndarray,
+    def _append(path: Path, prefix: str, draws: dict[str, np.ndarray], start: int, iterations: np.ndarray,
                 event_shape: tuple[int, ...]) -> None:
+        """Append draws ``start ..`` to the groups named ``prefix + group``."""
         stop = start + len(iterations)
         with h5netcdf.File(path, "a") as f:
             for group in DRAW_GROUPS:
-                grp = f.groups.get(group)
+                grp = f.groups.get(prefix + group)
                 if grp is None or "draw" not in grp.dimensions:
                     continue
                 grp.resize_dimension("draw", stop)
                 grp.variables["draw"][start:stop] = np.arange(start, stop)
                 grp.variables["iteration"][start:stop] = iterations
             for key, value in draws.items():
-                if key == "x_generated":
-                    var, value = f.groups["posterior_predictive"].variables[key], value.reshape(
-                        *value.shape[:3], *event_shape)
-                elif key == "class_generated":
-                    var = f.groups["posterior_predictive"].variables[key]
-                elif key.startswith("stats/"):
-                    var = f.groups["sample_stats"].variables[key.split("/", 1)[1]]
-                elif key.startswith("disc_stats/"):
-                    var = f.groups["discriminator_sample_stats"].variables[key.split("/", 1)[1]]
-                elif key.startswith("disc_points/"):
-                    var = f.groups["discriminator_predictive"].variables[key.split("/", 1)[1]]
-                else:
-                    group = "posterior" if key.startswith("generator") else "discriminator_posterior"
-                    var = f.groups[group].variables[key]
-                var[:, start:stop] = value
+                group, name = group_of(key)
+                f.groups[prefix + group].variables[name][:, start:stop] = as_stored(key, value, event_shape)
 
     def finish(self) -> Path:
         """Move the assembled ``build/`` into ``out_dir`` (replacing an earlier complete run there) and

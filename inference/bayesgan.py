@@ -20,11 +20,12 @@ from numpyro import handlers
 
 from inference.bridge import init_position, make_logdensity_fn
 from inference.sgld import sgld
-from inference.sghmc import SGHMCInfo, SGHMCState, sghmc
-
-KERNELS = {"sghmc": sghmc, "sgld": sgld}
+from inference.sghmc import SGHMCInfo, SGHMCState, check_step_size, reflect_momentum, sghmc
 from models.bgan import DISCRIMINATOR, GENERATOR, BayesGAN
 from models.priors import is_weight_site
+
+KERNELS = {"sghmc": sghmc, "sgld": sgld}
+SCHEDULES = ("constant", "cosine")
 
 
 class BayesGANState(NamedTuple):
@@ -91,7 +92,9 @@ class BayesGANSampler(NamedTuple):
     init : callable
         ``init(rng_key) -> state``.
     step : callable
-        ``step(rng_key, state) -> (state, info)``: one full iteration (generator and discriminator).
+        ``step(rng_key, state, iteration) -> (state, info)``: one full iteration (generator and
+        discriminator); ``iteration`` (int32 scalar, 0-based) is the generator iteration, which indexes the
+        step-size schedule of both networks and decides the phase (warmup: ``iteration < num_warmup``).
     positions : callable
         ``positions(state, rng_key) -> (generator_sites, discriminator_sites)``, leading particle axes
         (the key serves algorithms whose draws are random given the state, e.g. variational ``q``).
@@ -128,6 +131,7 @@ def bayesgan(
     schedule: str = "constant",
     final_step_size_ratio: float = 1.0,
     iterations: int | None = None,
+    num_warmup: int = 0,
     init_model: BayesGAN | None = None,
     n_critic: int = 1,
     init_position: tuple[dict, dict] | None = None,
@@ -147,15 +151,23 @@ def bayesgan(
         ``B``: real minibatch size and latent minibatch size per generator particle.
     num_generators, num_discriminators : int
         ``J_g`` and ``J_d``.
-    step_size, friction, temperature, preconditioner, rms_decay, rms_eps
+    step_size : float
+        ``eta`` (> 0) at iteration 0.
+    friction, temperature, preconditioner, rms_decay, rms_eps
         Passed to the kernel for both networks (``friction``: SGHMC only).
     schedule : {"constant", "cosine"}
-        Step-size schedule: constant ``step_size``, or ``optax.cosine_decay_schedule`` from
-        ``step_size`` to ``final_step_size_ratio * step_size`` over ``iterations``.
+        Step-size schedule as a function of the generator iteration ``t`` (both networks, every one of
+        the ``n_critic`` discriminator steps of iteration ``t`` at the same step size): constant
+        ``step_size``, or ``optax.cosine_decay_schedule`` from ``step_size`` to
+        ``final_step_size_ratio * step_size`` over ``iterations``.
     final_step_size_ratio : float
         See ``schedule``.
     iterations : int, optional
         Length of the run (needed by the cosine schedule).
+    num_warmup : int
+        Iterations ``t < num_warmup`` are warmup: only then does ``preconditioner="rmsprop"`` adapt ``V``
+        (then frozen, so the sampling phase is SGHMC/SGLD with a constant metric). 0 with
+        ``preconditioner="rmsprop"`` is refused (``V`` would never be estimated).
     init_model : models.bgan.BayesGAN, optional
         Whose prior draws initialise the particles (``init_to_sample``); default ``model``. Lets a weak
         prior start from well-scaled weights.
@@ -168,13 +180,15 @@ def bayesgan(
     Notes
     -----
     A loss with weight clipping (``wasserstein``) projects the discriminator particles onto the box after
-    every step (projected Langevin dynamics); a gradient-penalty loss gets fresh interpolation weights
+    every step (projected Langevin dynamics) and, under SGHMC, reverses the momentum components that point
+    out of the box where a weight hit the wall (:func:`inference.sghmc.reflect_momentum`); a gradient-penalty loss gets fresh interpolation weights
     ``epsilon ~ U[0, 1)`` per iteration, shared by the J_d particles.
 
     Raises
     ------
     ValueError
-        For an unknown kernel or schedule, or a cosine schedule without ``iterations``.
+        For an unknown kernel or schedule, a cosine schedule without ``iterations``, a non-positive step
+        size, or ``preconditioner="rmsprop"`` without warmup.
 
     Returns
     -------
@@ -185,20 +199,11 @@ def bayesgan(
         raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     if kernel not in KERNELS:
         raise ValueError(f"kernel={kernel!r}; valid: {', '.join(sorted(KERNELS))}")
-    if schedule == "cosine":
-        if not iterations:
-            raise ValueError("the cosine step-size schedule needs iterations")
-        step_size = optax.cosine_decay_schedule(step_size, iterations, alpha=final_step_size_ratio)
-    elif schedule != "constant":
-        raise ValueError(f"schedule={schedule!r}; valid: 'constant', 'cosine'")
-    kwargs = dict(
-        step_size=step_size,
-        friction=friction,
-        temperature=temperature,
-        preconditioner=preconditioner,
-        rms_decay=rms_decay,
-        rms_eps=rms_eps,
-    )
+    if preconditioner == "rmsprop" and num_warmup < 1:
+        raise ValueError("preconditioner='rmsprop' is adapted during warmup and then frozen: it needs "
+                         "num_warmup >= 1 (or preconditioner='rmsprop_running' or 'none')")
+    eta_at = step_size_schedule(step_size, schedule, iterations, final_step_size_ratio)
+    kwargs = dict(temperature=temperature, preconditioner=preconditioner, rms_decay=rms_decay, rms_eps=rms_eps)
     if kernel == "sghmc":
         if friction is None:
             raise ValueError("the sghmc kernel needs a friction in (0, 1]")
@@ -207,15 +212,25 @@ def bayesgan(
     disc_alg = KERNELS[kernel](make_logdensity_fn(model.discriminator_model), **kwargs)
     latent_shape = (num_generators, batch_size)
 
+    def project(state):
+        """Weight clipping (WGAN): the position onto the box, an outward momentum reflected."""
+        if model.loss.clip is None:
+            return state
+        projected = model.project(state.position)
+        if isinstance(state, SGHMCState):
+            state = state._replace(momentum=reflect_momentum(state.position, projected, state.momentum))
+        return state._replace(position=projected)
+
     def init(rng_key):
         gen, disc = init_particles(rng_key, init_model or model, num_generators, num_discriminators, init_position)
         return BayesGANState(jax.vmap(gen_alg.init)(gen), jax.vmap(disc_alg.init)(disc))
 
-    def step(rng_key, state: BayesGANState):
+    def step(rng_key, state: BayesGANState, iteration):
         k_z, k_gen, k_idx, k_zf, k_disc = jax.random.split(rng_key, 5)
+        eta, adapt = eta_at(iteration), iteration < num_warmup
         z = model.sample_latent(k_z, latent_shape)
         gen_state, gen_info = jax.vmap(
-            lambda k, s, zj: gen_alg.step(k, s, (zj, state.discriminator.position, num_data))
+            lambda k, s, zj: gen_alg.step(k, s, (zj, state.discriminator.position, num_data), eta, adapt)
         )(jax.random.split(k_gen, num_generators), state.generator, z)
 
         def disc_step(disc_state, keys):
@@ -226,9 +241,9 @@ def bayesgan(
             x_fake = x_fake.reshape(-1, x_fake.shape[-1])
             epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
             disc_state, disc_info = jax.vmap(
-                lambda k, s: disc_alg.step(k, s, (x_real, x_fake, num_data, epsilon))
+                lambda k, s: disc_alg.step(k, s, (x_real, x_fake, num_data, epsilon), eta, adapt)
             )(jax.random.split(k_disc, num_discriminators), disc_state)
-            return disc_state._replace(position=model.project(disc_state.position)), disc_info
+            return project(disc_state), disc_info
 
         disc_state, disc_info = disc_step(state.discriminator, (k_idx, k_zf, k_disc))
         if n_critic > 1:  # further discriminator steps on fresh minibatches (WGAN's n_critic)
@@ -248,3 +263,26 @@ def bayesgan(
         )
 
     return BayesGANSampler(init, step, positions, stats)
+
+
+def step_size_schedule(step_size: float, schedule: str = "constant", iterations: int | None = None,
+                       final_step_size_ratio: float = 1.0):
+    """``eta(t)``, the step size at generator iteration ``t`` (int32 scalar, 0-based) as a float32 scalar.
+
+    ``"constant"``: ``step_size``; ``"cosine"``: ``optax.cosine_decay_schedule`` from ``step_size`` to
+    ``final_step_size_ratio * step_size`` over ``iterations`` (Loshchilov & Hutter 2017, no restarts).
+
+    Raises
+    ------
+    ValueError
+        For a non-positive step size, an unknown schedule, or a cosine schedule without ``iterations``.
+    """
+    check_step_size(step_size)
+    if schedule == "cosine":
+        if not iterations:
+            raise ValueError("the cosine step-size schedule needs iterations")
+        cosine = optax.cosine_decay_schedule(step_size, iterations, alpha=final_step_size_ratio)
+        return lambda t: jnp.asarray(cosine(t), jnp.float32)
+    if schedule != "constant":
+        raise ValueError(f"schedule={schedule!r}; valid: {', '.join(repr(k) for k in SCHEDULES)}")
+    return lambda t: jnp.asarray(step_size, jnp.float32)

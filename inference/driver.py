@@ -1,6 +1,7 @@
 """The compiled sampling loop: ``lax.scan`` over iterations, thinning, chunks, particles sharded over devices.
 
-``rng_key`` is split into an init, a step and a record key; iteration ``t`` uses ``fold_in(step_key, t)``
+``rng_key`` is split into an init, a step and a record key; iteration ``t`` (0-based, passed to the
+sampler's ``step``, which derives its step size and phase from it) uses ``fold_in(step_key, t)``
 and draw ``d`` records with ``fold_in(record_key, d)``, so the draws do not depend on how the loop is cut
 into compiled chunks, nor on where a resumed run picks up. Each chunk is one call of a single jitted
 function (compiled once); its draws are copied to the host when it returns, which is the only host
@@ -156,7 +157,7 @@ def draw_nbytes(sampler: BayesGANSampler, record: Callable) -> int:
     """Host bytes of one recorded draw (every chain), from the recorder's output shapes (nothing is run)."""
     key = jax.random.key(0)
     state = jax.eval_shape(sampler.init, key)
-    out = jax.eval_shape(lambda k, st: record(k, st, sampler.step(k, st)[1]), key, state)
+    out = jax.eval_shape(lambda k, st: record(k, st, sampler.step(k, st, jnp.int32(0))[1]), key, state)
     return sum(math.prod(v.shape) * v.dtype.itemsize for v in out.values())
 
 
@@ -223,7 +224,8 @@ class Sampling:
         self.sampler, self.schedule = sampler, schedule
         self.k_init, k_step, k_record = jax.random.split(rng_key, 3)
         abstract = jax.eval_shape(sampler.init, self.k_init)
-        gen_stats, disc_stats = jax.eval_shape(lambda k, st: sampler.stats(sampler.step(k, st)[1]), k_step, abstract)
+        gen_stats, disc_stats = jax.eval_shape(lambda k, st: sampler.stats(sampler.step(k, st, jnp.int32(0))[1]),
+                                               k_step, abstract)
         self.num_generators = int(gen_stats[sampler.objective[0]].shape[0])
         self.num_discriminators = int(disc_stats[sampler.objective[1]].shape[0])
         self.mesh = particle_mesh(self.num_generators, devices) if isinstance(abstract, BayesGANState) else None
@@ -240,7 +242,7 @@ class Sampling:
 
         def one_iteration(carry, t):
             state, bad_g, bad_d = carry
-            state, info = sampler.step(jax.random.fold_in(k_step, t), state)
+            state, info = sampler.step(jax.random.fold_in(k_step, t), state, t)
             g, d = sampler.stats(info)
             carry = (constrain(state), first_bad(bad_g, g[gen_objective], t), first_bad(bad_d, d[disc_objective], t))
             return carry, info

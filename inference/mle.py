@@ -44,6 +44,7 @@ def mle_gan(
     b1: float = 0.5,
     b2: float = 0.999,
     iterations: int | None = None,
+    num_warmup: int = 0,
     init_model: BayesGAN | None = None,
     dropout_rate: float = 0.0,
     num_generators: int = 1,
@@ -63,8 +64,9 @@ def mle_gan(
         Real and latent minibatch size.
     learning_rate, b1, b2 : float
         Adam hyper-parameters (``b1 = 0.5`` as in DCGAN, Radford et al. 2016).
-    iterations : int, optional
-        Length of the run (unused: constant learning rate).
+    iterations, num_warmup : int, optional
+        Length of the run and of its warmup (unused: constant learning rate; warmup only decides where
+        the recorded draws are stored).
     init_model : models.bgan.BayesGAN, optional
         Whose prior draws initialise the weights; default ``model`` (the same draws as the Bayesian GAN
         with the same seed and init prior).
@@ -152,7 +154,7 @@ def mle_gan(
             d_loss = losses[-1]
         return (gen, disc, gen_opt, disc_opt), MLEInfo(g_loss, d_loss)
 
-    def step(rng_key, state: MLEState):
+    def step(rng_key, state: MLEState, iteration=None):
         out, info = jax.vmap(single_step, in_axes=(None, 0, 0, 0, 0))(rng_key, *state)
         return MLEState(*out), info
 

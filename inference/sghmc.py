@@ -11,10 +11,18 @@ steps, in the parameterisation of Chen et al. (2014, eq. 15) that Saatchi & Wils
 
 with step size (learning rate) ``eta``, friction ``alpha`` in (0, 1], ``temperature`` ``T`` (``T = 1``
 samples the posterior, ``T < 1`` the tempered ``p^(1/T)``; BlackJAX's convention) and the gradient noise
-estimate ``beta_hat = 0``. ``G`` is the identity, or with ``preconditioner="rmsprop"`` the diagonal
-``1 / (eps + sqrt(V))`` with ``V`` an exponential moving average of squared gradients (the
-preconditioned SG-MCMC of Li et al. 2016; the Gamma correction term, of order ``(1 - decay)``, is dropped,
-as in their experiments). The Gaussian noise comes from ``blackjax.util.generate_gaussian_noise``.
+estimate ``beta_hat = 0``. ``G`` is the identity, or with a preconditioner the diagonal
+``1 / (eps + sqrt(V))`` with ``V`` an exponential moving average of squared gradients (Li et al. 2016).
+
+Like BlackJAX's SG-MCMC kernels, ``step`` takes the step size of the call: the schedule belongs to the
+caller, which evaluates it at its own iteration (:mod:`inference.bayesgan`). It also takes
+``adapt``: whether ``V`` is updated at this step. ``preconditioner="rmsprop"`` (the default of the zoo)
+adapts ``V`` only while the caller says so (warmup) and then keeps ``G`` constant: with a constant ``G``
+the Gamma(theta) correction of Ma et al. (2015) is zero and the update is exactly Chen et al.'s eq. 15 with
+mass matrix ``G^-1``. ``preconditioner="rmsprop_running"`` updates ``V`` at every step, as Li et al.'s
+experiments do, dropping the Gamma term of order ``1 - decay``: a biased sampler whose variance inflation
+on a correlated Gaussian is measured in ``tests/inference/test_samplers.py``. The Gaussian noise comes
+from ``blackjax.util.generate_gaussian_noise``.
 """
 
 from __future__ import annotations
@@ -27,6 +35,10 @@ import jax.numpy as jnp
 from blackjax.util import generate_gaussian_noise
 
 ArrayTree = dict
+
+#: Diagonal preconditioners: ``none``; ``rmsprop`` (adapted while ``adapt`` is true, then frozen);
+#: ``rmsprop_running`` (adapted at every step, Li et al. 2016's practice; biased).
+PRECONDITIONERS = ("none", "rmsprop", "rmsprop_running")
 
 
 class SGHMCState(NamedTuple):
@@ -41,7 +53,7 @@ class SGHMCState(NamedTuple):
     square_avg : pytree like ``position``
         RMSprop moving average ``V`` of squared gradients (zeros without a preconditioner).
     step_count : int32 scalar
-        Steps taken so far (drives the step-size schedule).
+        Steps taken (a counter for diagnostics; the step size is the caller's).
     """
 
     position: ArrayTree
@@ -58,32 +70,25 @@ class SGHMCInfo(NamedTuple):
 
 
 class SamplingAlgorithm(NamedTuple):
-    """``init(position) -> state`` and ``step(key, state, batch) -> (state, info)`` (BlackJAX style)."""
+    """``init(position) -> state`` and ``step(rng_key, state, batch, step_size, adapt) -> (state, info)``
+    (BlackJAX's SG-MCMC convention, plus the preconditioner's ``adapt`` flag)."""
 
     init: Callable
     step: Callable
 
 
-def as_schedule(step_size: float | Callable[[jax.Array], jax.Array]) -> Callable[[jax.Array], jax.Array]:
-    """A step size as a schedule ``iteration -> eta``.
-
-    Raises
-    ------
-    ValueError
-        If a constant step size is not positive.
-    """
-    if callable(step_size):
-        return step_size
+def check_step_size(step_size: float) -> None:
+    """Raise ``ValueError`` unless ``step_size`` is a positive number."""
     if not step_size > 0:
         raise ValueError(f"step_size must be > 0, got {step_size}")
-    return lambda _: jnp.asarray(step_size, jnp.float32)
 
 
 def rmsprop_preconditioner(kind: str, decay: float, eps: float) -> Callable:
-    """``update(square_avg, grad) -> (square_avg, G or None)``: the diagonal preconditioner of pSGLD.
+    """``update(square_avg, grad, adapt) -> (square_avg, G or None)``: the diagonal preconditioner of pSGLD.
 
-    ``kind="rmsprop"``: ``V <- decay V + (1 - decay) g^2``, ``G = 1 / (eps + sqrt(V))``; ``"none"``:
-    ``G`` is the identity (returned as ``None``).
+    ``"rmsprop"``: ``V <- decay V + (1 - decay) g^2`` where ``adapt`` is true, ``V`` unchanged otherwise,
+    ``G = 1 / (eps + sqrt(V))``; ``"rmsprop_running"``: the same with ``adapt`` ignored (always adapted);
+    ``"none"``: ``G`` is the identity (returned as ``None``).
 
     Raises
     ------
@@ -91,20 +96,22 @@ def rmsprop_preconditioner(kind: str, decay: float, eps: float) -> Callable:
         For an unknown ``kind``.
     """
     if kind == "none":
-        return lambda square_avg, grad: (square_avg, None)
-    if kind != "rmsprop":
-        raise ValueError(f"preconditioner={kind!r}; valid: 'none', 'rmsprop'")
+        return lambda square_avg, grad, adapt: (square_avg, None)
+    if kind not in PRECONDITIONERS:
+        raise ValueError(f"preconditioner={kind!r}; valid: {', '.join(repr(k) for k in PRECONDITIONERS)}")
+    running = kind == "rmsprop_running"
 
-    def update(square_avg, grad):
-        square_avg = jax.tree.map(lambda v, g: decay * v + (1 - decay) * g**2, square_avg, grad)
-        return square_avg, jax.tree.map(lambda v: 1.0 / (eps + jnp.sqrt(v)), square_avg)
+    def update(square_avg, grad, adapt):
+        new = jax.tree.map(lambda v, g: decay * v + (1 - decay) * g**2, square_avg, grad)
+        if not running:
+            new = jax.tree.map(lambda n, v: jnp.where(adapt, n, v), new, square_avg)
+        return new, jax.tree.map(lambda v: 1.0 / (eps + jnp.sqrt(v)), new)
 
     return update
 
 
 def sghmc(
     logdensity_fn: Callable,
-    step_size: float | Callable[[jax.Array], jax.Array],
     friction: float = 0.1,
     temperature: float = 1.0,
     preconditioner: str = "none",
@@ -119,30 +126,27 @@ def sghmc(
         ``logdensity_fn(position, *batch) -> scalar``: a minibatch estimate of the log posterior on the
         full-data scale (``N * mean(minibatch log-likelihood) + log prior``), see
         :func:`inference.bridge.make_logdensity_fn`.
-    step_size : float or callable
-        ``eta`` (> 0), or a schedule ``iteration -> eta``.
     friction : float
         ``alpha`` in (0, 1]: the fraction of velocity lost per step.
     temperature : float
         ``T`` >= 0; ``T = 0`` is momentum SGD on the log density (no noise).
-    preconditioner : {"none", "rmsprop"}
-        Diagonal preconditioner ``G``.
+    preconditioner : {"none", "rmsprop", "rmsprop_running"}
+        Diagonal preconditioner ``G`` (see the module docstring).
     rms_decay, rms_eps : float
         RMSprop moving-average decay and the ``eps`` in ``1 / (eps + sqrt(V))``.
 
     Returns
     -------
     SamplingAlgorithm
-        ``init(position)``, and ``step(rng_key, state, batch)`` with ``batch`` the tuple of extra
-        arguments of ``logdensity_fn``; ``step`` returns ``(SGHMCState, SGHMCInfo)``.
+        ``init(position)``, and ``step(rng_key, state, batch, step_size, adapt=True)`` with ``batch`` the
+        tuple of extra arguments of ``logdensity_fn``, ``step_size`` ``eta`` (a float32 scalar, > 0) and
+        ``adapt`` a boolean scalar (update ``V``: warmup); returns ``(SGHMCState, SGHMCInfo)``.
 
     Raises
     ------
     ValueError
-        For a non-positive step size or friction outside (0, 1], a negative temperature or an unknown
-        preconditioner.
+        For a friction outside (0, 1], a negative temperature or an unknown preconditioner.
     """
-    schedule = as_schedule(step_size)
     if not 0 < friction <= 1:
         raise ValueError(f"friction must be in (0, 1], got {friction}")
     if temperature < 0:
@@ -154,10 +158,10 @@ def sghmc(
         zeros = jax.tree.map(jnp.zeros_like, position)
         return SGHMCState(position, zeros, zeros, jnp.zeros((), jnp.int32))
 
-    def step(rng_key: jax.Array, state: SGHMCState, batch: tuple = ()):
+    def step(rng_key: jax.Array, state: SGHMCState, batch: tuple, step_size, adapt=True):
         logdensity, grad = value_and_grad(state.position, *batch)
-        eta = schedule(state.step_count)
-        square_avg, precond = precondition(state.square_avg, grad)
+        eta = jnp.asarray(step_size, jnp.float32)
+        square_avg, precond = precondition(state.square_avg, grad, adapt)
         if precond is None:
             precond = jax.tree.map(jnp.ones_like, grad)
         noise = generate_gaussian_noise(rng_key, state.position)
@@ -171,9 +175,23 @@ def sghmc(
             noise,
         )
         position = jax.tree.map(jnp.add, state.position, momentum)
-        return (
-            SGHMCState(position, momentum, square_avg, state.step_count + 1),
-            SGHMCInfo(logdensity, eta),
-        )
+        return SGHMCState(position, momentum, square_avg, state.step_count + 1), SGHMCInfo(logdensity, eta)
 
     return SamplingAlgorithm(init, step)
+
+
+def reflect_momentum(unprojected: ArrayTree, projected: ArrayTree, momentum: ArrayTree) -> ArrayTree:
+    """Momentum after a projection onto a box: every component whose position was moved back onto the
+    wall and whose velocity points out of the box is reversed (the reflection of HMC with box
+    constraints, Neal 2011, sec. 5.1), so the next steps move it inwards instead of pushing it on the wall.
+
+    Parameters
+    ----------
+    unprojected, projected, momentum : pytrees of the same structure
+        Position before and after the projection, and the velocity ``v``.
+    """
+    def one(x, p, v):
+        pushed_out = (x != p) & (v * (x - p) > 0)
+        return jnp.where(pushed_out, -v, v)
+
+    return jax.tree.map(one, unprojected, projected, momentum)

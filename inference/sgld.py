@@ -4,9 +4,10 @@
 The plain update is BlackJAX's own kernel (``blackjax.sgmcmc.sgld.build_kernel``, the Euler step of the
 overdamped Langevin diffusion): ``theta <- theta + eta grad log p + N(0, 2 eta T)``. The preconditioned
 update is ``theta <- theta + eta G grad log p + N(0, 2 eta T G)`` with ``G = 1 / (eps + sqrt(V))`` and ``V``
-an exponential moving average of squared gradients; the Gamma correction term of Li et al. (of order
-``1 - decay``) is dropped, as in their experiments (tested: the bias this leaves on a Gaussian target is
-stated in ``tests/test_samplers.py``).
+an exponential moving average of squared gradients. As in :mod:`inference.sghmc`, ``preconditioner="rmsprop"``
+adapts ``V`` only while ``adapt`` is true (warmup) and then keeps ``G`` constant, which makes the Gamma
+correction of Li et al. zero; ``"rmsprop_running"`` adapts at every step and drops it (biased; measured in
+``tests/inference/test_samplers.py``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import jax.numpy as jnp
 from blackjax.sgmcmc.sgld import build_kernel
 from blackjax.util import generate_gaussian_noise
 
-from inference.sghmc import SamplingAlgorithm, SGHMCInfo, as_schedule, rmsprop_preconditioner
+from inference.sghmc import SamplingAlgorithm, SGHMCInfo, rmsprop_preconditioner
 
 
 class SGLDState(NamedTuple):
-    """State of one SGLD chain: ``position``, RMSprop ``square_avg`` and ``step_count``."""
+    """State of one SGLD chain: ``position``, the RMSprop ``square_avg`` and ``step_count`` (steps taken,
+    a counter for diagnostics; the step size is the caller's)."""
 
     position: dict
     square_avg: dict
@@ -32,12 +34,10 @@ class SGLDState(NamedTuple):
 
 def sgld(
     logdensity_fn: Callable,
-    step_size: float | Callable[[jax.Array], jax.Array],
     temperature: float = 1.0,
     preconditioner: str = "none",
     rms_decay: float = 0.99,
     rms_eps: float = 1e-5,
-    friction: float | None = None,
 ) -> SamplingAlgorithm:
     """Build SGLD / pSGLD.
 
@@ -45,29 +45,24 @@ def sgld(
     ----------
     logdensity_fn : callable
         ``logdensity_fn(position, *batch) -> scalar`` on the full-data scale.
-    step_size : float or callable
-        ``eta`` (> 0) or a schedule ``iteration -> eta`` (BlackJAX's scale: the drift is
-        ``eta * grad``, the noise variance ``2 eta T``).
     temperature : float
         ``T`` >= 0.
-    preconditioner : {"none", "rmsprop"}
+    preconditioner : {"none", "rmsprop", "rmsprop_running"}
     rms_decay, rms_eps : float
         RMSprop moving-average decay and ``eps``.
-    friction : None
-        Accepted and ignored, so SGLD and SGHMC share one config signature.
 
     Returns
     -------
     SamplingAlgorithm
-        ``init(position) -> SGLDState``; ``step(rng_key, state, batch) -> (SGLDState, SGHMCInfo)``.
+        ``init(position) -> SGLDState``; ``step(rng_key, state, batch, step_size, adapt=True) ->
+        (SGLDState, SGHMCInfo)`` with ``step_size`` ``eta`` on BlackJAX's scale (drift ``eta * grad``,
+        noise variance ``2 eta T``).
 
     Raises
     ------
     ValueError
-        For a non-positive step size, a negative temperature or an unknown preconditioner.
+        For a negative temperature or an unknown preconditioner.
     """
-    del friction
-    schedule = as_schedule(step_size)
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     precondition = rmsprop_preconditioner(preconditioner, rms_decay, rms_eps)
@@ -77,10 +72,10 @@ def sgld(
     def init(position) -> SGLDState:
         return SGLDState(position, jax.tree.map(jnp.zeros_like, position), jnp.zeros((), jnp.int32))
 
-    def step(rng_key, state: SGLDState, batch: tuple = ()):
+    def step(rng_key, state: SGLDState, batch: tuple, step_size, adapt=True):
         logdensity, grad = value_and_grad(state.position, *batch)
-        eta = schedule(state.step_count)
-        square_avg, precond = precondition(state.square_avg, grad)
+        eta = jnp.asarray(step_size, jnp.float32)
+        square_avg, precond = precondition(state.square_avg, grad, adapt)
         if precond is None:
             position = kernel(rng_key, state.position, lambda *_: grad, None, eta, temperature)
         else:

@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpyro.distributions as dist
 import optax
-from numpyro.infer import SVI, TraceMeanField_ELBO, init_to_value
+from numpyro.infer import SVI, TraceMeanField_ELBO
 from numpyro.infer.autoguide import AutoNormal
 from numpyro.infer.svi import SVIState
 
@@ -35,7 +35,9 @@ class VIState(NamedTuple):
 
 
 class VIInfo(NamedTuple):
-    """Per-iteration ELBO terms (nats, full-data scale): ``loss = kl - expected_loglik``."""
+    """Per-iteration ELBO terms (nats, full-data scale), each network's three of one ``q`` (the guide
+    parameters before the update the log names; with ``n_critic > 1`` the last discriminator update):
+    ``loss = kl - expected_loglik``."""
 
     generator_loss: jax.Array
     generator_kl: jax.Array
@@ -60,6 +62,43 @@ def _kl(guide: AutoNormal, params: dict, prior_fn, prefix: str) -> jax.Array:
     return total
 
 
+def mean_field_svi(model, optimizer, init_scale: float, num_particles: int = 1) -> tuple[SVI, AutoNormal]:
+    """numpyro ``SVI`` of a fully factorised Gaussian guide (``AutoNormal``) with ``TraceMeanField_ELBO``
+    (closed-form KL per site where numpyro has it) and an optax ``optimizer``: the zoo's variational family.
+
+    Returns
+    -------
+    (numpyro.infer.SVI, numpyro.infer.autoguide.AutoNormal)
+    """
+    guide = AutoNormal(model, init_scale=init_scale)
+    return SVI(model, guide, optimizer, TraceMeanField_ELBO(num_particles=num_particles)), guide
+
+
+def elbo_update(svi: SVI, state: SVIState, kl_fn, *args) -> tuple[SVIState, jax.Array, jax.Array]:
+    """One SVI update, with the ELBO terms of the ``q`` it started from.
+
+    ``svi.update`` returns the loss of the pre-update parameters; the KL is evaluated at the same
+    parameters, so ``loss``, ``kl`` and ``expected_loglik = kl - loss`` describe one ``q``.
+
+    Parameters
+    ----------
+    svi : numpyro.infer.SVI
+    state : numpyro.infer.svi.SVIState
+    kl_fn : callable or None
+        ``kl_fn(params) -> KL(q || p)`` (nats; ``nan`` where there is no closed form); ``None``: ``nan``.
+    *args
+        The model's arguments (the minibatch).
+
+    Returns
+    -------
+    (SVIState, jax.Array, jax.Array)
+        The updated state, the negative ELBO and the KL, both of the pre-update ``q``.
+    """
+    kl = jnp.nan if kl_fn is None else kl_fn(svi.get_params(state))
+    new_state, loss = svi.update(state, *args)
+    return new_state, loss, kl
+
+
 def bayesgan_svi(
     model: BayesGAN,
     data: jax.Array,
@@ -70,6 +109,7 @@ def bayesgan_svi(
     learning_rate: float,
     init_guide_scale: float = 1e-3,
     iterations: int | None = None,
+    num_warmup: int = 0,
     init_model: BayesGAN | None = None,
     n_critic: int = 1,
     init_position: tuple[dict, dict] | None = None,
@@ -89,8 +129,8 @@ def bayesgan_svi(
         optax Adam step size for the guide parameters.
     init_guide_scale : float
         Initial standard deviation of every ``q`` factor (``AutoNormal``'s ``init_scale``).
-    iterations : int, optional
-        Unused (constant learning rate).
+    iterations, num_warmup : int, optional
+        Unused (constant learning rate; warmup only decides where recorded draws are stored).
     init_model : models.bgan.BayesGAN, optional
         Whose prior draw gives the guides' initial means; default ``model``.
     n_critic : int
@@ -110,10 +150,14 @@ def bayesgan_svi(
                          "support; use loss=wasserstein_gp with inference=svi")
     latent = (batch_size,)
     opt = optax.adam(learning_rate)
-    gen_guide = AutoNormal(model.generator_model, init_scale=init_guide_scale)
-    disc_guide = AutoNormal(model.discriminator_model, init_scale=init_guide_scale)
-    svi_g = SVI(model.generator_model, gen_guide, opt, TraceMeanField_ELBO())
-    svi_d = SVI(model.discriminator_model, disc_guide, opt, TraceMeanField_ELBO())
+    svi_g, gen_guide = mean_field_svi(model.generator_model, opt, init_guide_scale)
+    svi_d, disc_guide = mean_field_svi(model.discriminator_model, opt, init_guide_scale)
+
+    def gen_kl(params):
+        return _kl(gen_guide, params, model.generator_prior, "generator")
+
+    def disc_kl(params):
+        return _kl(disc_guide, params, model.discriminator_prior, "discriminator")
 
     def draws(guide, svi, state, key, n):
         return guide.sample_posterior(key, svi.get_params(state), sample_shape=(n,))
@@ -131,11 +175,11 @@ def bayesgan_svi(
                                init_params=locs(gen_guide, gen))
         return VIState(gen_state, disc_state)
 
-    def step(rng_key, state: VIState):
+    def step(rng_key, state: VIState, iteration=None):
         k_dd, k_z, k_gd, k_idx, k_zf = jax.random.split(rng_key, 5)
         d_draws = draws(disc_guide, svi_d, state.discriminator, k_dd, num_discriminators)
         z = model.sample_latent(k_z, latent)
-        gen_state, g_loss = svi_g.update(state.generator, z, d_draws, num_data)
+        gen_state, g_loss, g_kl = elbo_update(svi_g, state.generator, gen_kl, z, d_draws, num_data)
 
         def disc_step(disc_state, keys):
             k_gd, k_zf, k_idx = keys
@@ -144,18 +188,15 @@ def bayesgan_svi(
             x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
             x_fake = x_fake.reshape(-1, x_fake.shape[-1])
             epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
-            return svi_d.update(disc_state, x_real, x_fake, num_data, epsilon)
+            new_state, loss, kl = elbo_update(svi_d, disc_state, disc_kl, x_real, x_fake, num_data, epsilon)
+            return new_state, (loss, kl)
 
-        disc_state, d_loss = disc_step(state.discriminator, (k_gd, k_zf, k_idx))
+        disc_state, (d_loss, d_kl) = disc_step(state.discriminator, (k_gd, k_zf, k_idx))
         if n_critic > 1:  # further discriminator steps on fresh minibatches (WGAN's n_critic)
             extra = jax.vmap(lambda i: jax.random.split(jax.random.fold_in(k_idx, 300 + i), 3))(jnp.arange(1, n_critic))
-            disc_state, losses = jax.lax.scan(lambda c, k: disc_step(c, tuple(k)), disc_state, extra)
-            d_loss = losses[-1]
-        info = VIInfo(
-            g_loss, _kl(gen_guide, svi_g.get_params(gen_state), model.generator_prior, "generator"),
-            d_loss, _kl(disc_guide, svi_d.get_params(disc_state), model.discriminator_prior, "discriminator"),
-        )
-        return VIState(gen_state, disc_state), info
+            disc_state, (losses, kls) = jax.lax.scan(lambda c, k: disc_step(c, tuple(k)), disc_state, extra)
+            d_loss, d_kl = losses[-1], kls[-1]
+        return VIState(gen_state, disc_state), VIInfo(g_loss, g_kl, d_loss, d_kl)
 
     def positions(state: VIState, rng_key):
         k_g, k_d = jax.random.split(rng_key)

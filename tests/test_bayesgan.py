@@ -12,6 +12,7 @@ from models.bgan import BayesGAN
 from models.losses import build_loss
 from models.networks import make_discriminator, make_generator
 from models.priors import build_prior
+from tests.test_losses_priors import model_with
 
 DATA = jnp.asarray(np.random.default_rng(0).normal(size=(500, 2)), jnp.float32)
 
@@ -24,7 +25,7 @@ def tiny_model():
 
 def sampler(model, **kw):
     args = dict(batch_size=16, num_generators=3, num_discriminators=2, step_size=1e-3, friction=0.1,
-                temperature=1.0, preconditioner="rmsprop") | kw
+                temperature=1.0, preconditioner="rmsprop", num_warmup=10) | kw
     return bayesgan(model, DATA, **args)
 
 
@@ -32,7 +33,7 @@ def test_sweep_moves_every_particle_with_its_own_axis():
     model = tiny_model()
     s = sampler(model)
     state = s.init(jax.random.key(0))
-    new, info = jax.jit(s.step)(jax.random.key(1), state)
+    new, info = jax.jit(s.step)(jax.random.key(1), state, jnp.int32(0))
     for old, upd in ((state.generator, new.generator), (state.discriminator, new.discriminator)):
         for k in old.position:
             assert upd.position[k].shape == old.position[k].shape
@@ -53,9 +54,9 @@ def test_schedule_cuts_iterations_into_draws_and_chunks():
 def _run(s, model, iterations, num_draws, seed=0, counter=None):
     inner = s.step
     if counter is not None:
-        def step(key, state):  # counts traces (Python executions), not iterations
+        def step(key, state, iteration):  # counts traces (Python executions), not iterations
             counter.append(1)
-            return inner(key, state)
+            return inner(key, state, iteration)
         s = s._replace(step=step)
     record = make_recorder(model, s, 10, {"generator__layers.0.kernel": np.arange(4)})
     return run(s, record, jax.random.key(seed), make_schedule(iterations, num_draws), progress=False)
@@ -121,7 +122,7 @@ def test_sweep_follows_the_conditionals_exactly_at_zero_temperature():
     s = sampler(model, temperature=0.0, preconditioner="none", step_size=eta)
     state = s.init(jax.random.key(0))
     key = jax.random.key(1)
-    new, _ = s.step(key, state)
+    new, _ = s.step(key, state, jnp.int32(0))
     k_z, _, k_idx, k_zf, _ = jax.random.split(key, 5)
     z = jax.random.normal(k_z, (3, 16, 2))
     g_grad = jax.vmap(jax.grad(make_logdensity_fn(model.generator_model)), in_axes=(0, 0, None, None))(
@@ -148,7 +149,7 @@ def test_mle_generator_moves_to_the_data():
         return float(model.generate(gen, jax.random.normal(jax.random.key(9), (512, 2))).mean())
 
     before = gen_mean(state)
-    run = jax.jit(lambda st, k: jax.lax.scan(lambda c, kk: (s.step(kk, c)[0], None), st, jax.random.split(k, 400))[0])
+    run = jax.jit(lambda st, k: jax.lax.scan(lambda c, kk: (s.step(kk, c, 0)[0], None), st, jax.random.split(k, 400))[0])
     after = gen_mean(run(state, jax.random.key(1)))
     assert abs(before - 5.0) > 3.0 and abs(after - 5.0) < 1.0, (before, after)
 
@@ -172,3 +173,68 @@ def test_mc_dropout_draws_are_masked_copies_of_one_network():
     np.testing.assert_array_equal(gen["generator__layers.0.kernel"][3], state.generator["generator__layers.0.kernel"][0])
     with pytest.raises(ValueError):
         mle_gan(model, DATA, batch_size=16, learning_rate=1e-3, num_generators=4)
+
+
+@pytest.mark.parametrize("kernel", ["sghmc", "sgld"])
+@pytest.mark.parametrize("n_critic", [1, 5])
+@pytest.mark.parametrize("schedule", ["constant", "cosine"])
+def test_step_size_is_a_function_of_the_generator_iteration(kernel, n_critic, schedule):
+    """Per iteration, through the compiled driver: both networks' step size is eta(t) at generator iteration
+    t, whatever the discriminator's step count (n_critic steps per iteration)."""
+    from inference.bayesgan import step_size_schedule
+
+    model, iterations = tiny_model(), 40
+    kw = dict(friction=0.1) if kernel == "sghmc" else dict(friction=None)
+    s = sampler(model, kernel=kernel, schedule=schedule, iterations=iterations, final_step_size_ratio=0.1,
+                n_critic=n_critic, num_warmup=10, **kw)
+    record = make_recorder(model, s, 4, {})
+    _, draws, _ = run(s, record, jax.random.key(0), make_schedule(iterations, iterations), progress=False)
+    eta = step_size_schedule(1e-3, schedule, iterations, 0.1)
+    want = np.array([float(eta(t)) for t in range(iterations)])
+    for key in ("stats/step_size", "disc_stats/step_size"):
+        np.testing.assert_allclose(draws[key], np.broadcast_to(want, draws[key].shape), rtol=1e-6)
+    if schedule == "cosine":
+        assert want[-1] < 0.2 * want[0] and want[iterations // 2] > 0.5 * want[0]
+
+
+def test_frozen_preconditioner_changes_only_during_warmup():
+    """Per iteration: with preconditioner='rmsprop' every particle's V changes at each warmup iteration and
+    never afterwards; with 'rmsprop_running' it keeps changing."""
+    model = tiny_model()
+    for preconditioner, changes_after in (("rmsprop", False), ("rmsprop_running", True)):
+        s = sampler(model, preconditioner=preconditioner, num_warmup=3)
+        state = s.init(jax.random.key(0))
+        step = jax.jit(s.step)
+        for t in range(6):
+            new, _ = step(jax.random.fold_in(jax.random.key(1), t), state, jnp.int32(t))
+            for net in ("generator", "discriminator"):
+                old_v = getattr(state, net).square_avg
+                new_v = getattr(new, net).square_avg
+                changed = all(not np.array_equal(old_v[k], new_v[k]) for k in old_v)
+                same = all(np.array_equal(old_v[k], new_v[k]) for k in old_v)
+                assert changed if (t < 3 or changes_after) else same, (preconditioner, net, t)
+            state = new
+    with pytest.raises(ValueError, match="num_warmup"):
+        sampler(model, preconditioner="rmsprop", num_warmup=0)
+
+
+def test_clipped_critic_momentum_does_not_push_into_the_wall():
+    """Weight clipping under SGHMC: after every step each discriminator weight is inside the box and no
+    momentum component of a weight on the wall points out of it."""
+    model = model_with("wasserstein")
+    data = jax.random.normal(jax.random.key(0), (128, 3))
+    s = bayesgan(model, data, batch_size=8, num_generators=2, num_discriminators=2, step_size=1e-3, friction=0.1,
+                 temperature=1.0, preconditioner="none")
+    state = s.init(jax.random.key(1))
+    step = jax.jit(s.step)
+    c = model.loss.clip
+    on_wall = 0
+    for t in range(20):
+        state, _ = step(jax.random.fold_in(jax.random.key(2), t), state, jnp.int32(t))
+        for k, w in state.discriminator.position.items():
+            w, v = np.asarray(w), np.asarray(state.discriminator.momentum[k])
+            assert np.all(np.abs(w) <= c + 1e-9), k
+            wall = np.isclose(np.abs(w), c)
+            on_wall += int(wall.sum())
+            assert not np.any(wall & (v * np.sign(w) > 0)), k
+    assert on_wall > 0  # the test exercised the wall

@@ -279,7 +279,7 @@ def test_n_critic_takes_that_many_discriminator_steps_per_generator_step(algorit
 
     def counts(n_critic):
         s = build_inference(algorithm, model, data, batch_size=8, iterations=10, n_critic=n_critic, **hyper)
-        state, _ = jax.jit(s.step)(jax.random.key(1), s.init(jax.random.key(2)))
+        state, _ = jax.jit(s.step)(jax.random.key(1), s.init(jax.random.key(2)), jnp.int32(0))
         if algorithm == "mle":
             return int(state.generator_opt[0].count[0]), int(state.discriminator_opt[0].count[0])
         if algorithm == "svi":
