@@ -27,6 +27,7 @@ import numpy as np
 
 RHAT_MAX, ESS_MIN = 1.01, 100
 PLOT_DRAWS = 1000
+GROUPS = ("sample_stats", "discriminator_sample_stats", "posterior", "discriminator_posterior")
 
 
 def function_space(dt, block: int = 64) -> dict[str, np.ndarray]:
@@ -96,6 +97,71 @@ def save_plots(stats: dict[str, np.ndarray], run_dir: Path) -> list[str]:
     return written
 
 
+class PosteriorError(ValueError):
+    """``posterior.nc`` cannot be read as a bgan-run posterior; the message is one line naming the file."""
+
+
+HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+WANTED = ("the posterior.nc bgan-run writes: netCDF-4/HDF5 with posterior_predictive/x_generated "
+          "(chain, draw, sample, ...)")
+
+
+def _reason(err: BaseException) -> str:
+    """The first sentence of ``err``'s message, on one line and at most 160 characters."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text.split(". ")[0][:160]
+
+
+def open_posterior(path: Path) -> tuple:
+    """Open a run's ``posterior.nc`` and check it is one: ``(DataTree, {group: Dataset})``.
+
+    ``posterior_predictive/x_generated`` stays lazy (it can be large; :func:`function_space` reads it
+    block by block); the other groups of :data:`GROUPS` present in the file are read into memory, their
+    floating-point variables (not ``step_size``) and second half of the draws.
+
+    Raises
+    ------
+    PosteriorError
+        If ``path`` is not netCDF-4/HDF5 (random bytes, truncated, corrupt), is an HDF5 file of another
+        layout, or lacks ``posterior_predictive/x_generated`` with dimensions ``(chain, draw, sample, ...)``.
+    """
+    import arviz as az
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. h5netcdf's phony_dims warning on a foreign HDF5 file
+            dt = az.from_netcdf(path)
+    except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
+        with open(path, "rb") as f:
+            head = f.read(len(HDF5_SIGNATURE))
+        what = (f"cannot read it as netCDF-4/HDF5 ({_reason(err)})" if head == HDF5_SIGNATURE else
+                f"not a netCDF-4/HDF5 file (it starts with {head[:4]!r}, not the HDF5 signature b'\\x89HDF')")
+        raise PosteriorError(f"{path}: {what}; expected {WANTED}") from None
+    pp = dt.children.get("posterior_predictive")
+    x = None if pp is None else pp.to_dataset().data_vars.get("x_generated")
+    if x is None or x.dims[:3] != ("chain", "draw", "sample") or x.sizes["draw"] == 0:
+        found = ", ".join(f"{(node.path.rstrip('/') + '/' + v).lstrip('/')}({', '.join(node.ds[v].dims)})"
+                          for node in dt.subtree for v in node.ds.data_vars)[:200]
+        raise PosteriorError(f"{path}: holds {found or 'no variables'}; expected {WANTED}")
+    keep = slice(x.sizes["draw"] // 2, None)
+    sections = {}
+    for group in GROUPS:
+        if group not in dt.children:
+            continue
+        try:
+            ds = dt[group].to_dataset()
+            # a deterministic schedule (step_size) has no sampling variability to diagnose
+            ds = ds[[v for v in ds.data_vars if np.issubdtype(ds[v].dtype, np.floating) and v != "step_size"]]
+            if not ds.data_vars:
+                continue
+            if not {"chain", "draw"} <= set(ds.dims):
+                raise ValueError(f"dimensions {tuple(ds.dims)}, expected (chain, draw, ...)")
+            sections[group] = ds.isel(draw=keep).load()
+        except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
+            raise PosteriorError(f"{path}: cannot read group {group} ({_reason(err)}); expected {WANTED}") from None
+    return dt, sections
+
+
 def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
     """Build the report for ``run_dir``.
 
@@ -108,25 +174,23 @@ def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
     ------
     FileNotFoundError
         If ``run_dir/posterior.nc`` does not exist.
+    PosteriorError
+        If it is not a readable bgan-run posterior (:func:`open_posterior`).
     """
     import arviz as az
-    import xarray as xr
 
     path = Path(run_dir) / "posterior.nc"
     if not path.is_file():
         raise FileNotFoundError(f"{run_dir}: no posterior.nc (not a bgan-run directory)")
-    dt = az.from_netcdf(path)
+    dt, groups = open_posterior(path)
     n_draws = dt["posterior_predictive"].sizes["draw"]
     keep = slice(n_draws // 2, None)
-    stats = function_space(dt)
+    try:
+        stats = function_space(dt)
+    except (OSError, ValueError, RuntimeError) as err:  # a corrupt data chunk surfaces only when read
+        raise PosteriorError(f"{path}: cannot read posterior_predictive/x_generated ({_reason(err)})") from None
     fs = _as_dataset(stats, keep)
-    sections = {"function space (generated samples)": fs}
-    for group in ("sample_stats", "discriminator_sample_stats", "posterior", "discriminator_posterior"):
-        if group in dt.children:
-            ds = dt[group].to_dataset().isel(draw=keep)
-            # a deterministic schedule (step_size) has no sampling variability to diagnose
-            ds = ds[[v for v in ds.data_vars if np.issubdtype(ds[v].dtype, np.floating) and v != "step_size"]]
-            sections[f"{group}"] = ds
+    sections = {"function space (generated samples)": fs, **groups}
     lines, flagged = [f"bgan-diagnose {run_dir}: {n_draws - n_draws // 2} of {n_draws} draws kept"], 0
     for title, ds in sections.items():
         with warnings.catch_warnings():
@@ -153,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         report, _ = diagnose(Path(dirs[0]), plot=plot)
-    except (FileNotFoundError, OSError, KeyError) as err:
+    except (FileNotFoundError, OSError, KeyError, PosteriorError) as err:
         print(f"bgan-diagnose: error: {err}", file=sys.stderr)
         return 2
     print(report)

@@ -14,16 +14,18 @@ experiment.dataset.data_dir=DIR experiment.network=dcgan ...``. The dataset has 
 ``test`` and the features ``image`` (``uint8``, ``(H, W, C)``, stored as a tensor: encoding PNG would need
 TensorFlow) and ``label`` (``ClassLabel``; all 0 without labels). ``DIR`` defaults to tfds's
 (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``). A bad path or array prints one line and exits with code
-2, writing nothing.
+2, writing nothing; the dataset is built beside ``DIR/NAME`` and replaces an earlier one only when complete.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import re
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -67,7 +69,18 @@ def _labels(y, n: int, what: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def _holdout(x, y, fraction: float = 0.2, seed: int = 0):
+def _holdout(x, y, what: str, alternative: str = "", fraction: float = 0.2, seed: int = 0):
+    """Split ``(x, y)`` into train and test, ``fraction`` of it (at least one image) held out for test.
+
+    Raises
+    ------
+    PrepareError
+        If fewer than two images would leave the train split empty; the message names ``what`` and
+        suggests ``alternative`` too.
+    """
+    if len(x) < 2:
+        raise PrepareError(f"{what} holds only {len(x)} image: the test split is held out of it (20 %, at least "
+                           f"1 image), so the train split would be empty; give at least 2 images{alternative}")
     order = np.random.default_rng(seed).permutation(len(x))
     cut = len(x) - max(1, int(round(fraction * len(x))))
     return (x[order[:cut]], y[order[:cut]]), (x[order[cut:]], y[order[cut:]])
@@ -107,7 +120,7 @@ def from_npz(path: Path):
             raise PrepareError(f"{path}: x_test images are {x_te.shape[1:]}, x images {x.shape[1:]}")
         splits = {"train": (x, y), "test": (x_te, _labels(arrays.get("y_test"), len(x_te), f"{path}['y_test']"))}
     else:
-        splits = dict(zip(("train", "test"), _holdout(x, y), strict=True))
+        splits = dict(zip(("train", "test"), _holdout(x, y, f"{path}['x']", " or an 'x_test' array"), strict=True))
     num_classes = int(max(int(s[1].max()) for s in splits.values()) + 1)
     return splits, [str(i) for i in range(num_classes)]
 
@@ -136,12 +149,55 @@ def from_folder(path: Path):
     if len(shapes) > 1:
         raise PrepareError(f"{path}: images of several sizes {sorted(shapes)[:3]}; resize them to one size first")
     x = _as_uint8_images(np.stack(images), str(path))
-    return dict(zip(("train", "test"), _holdout(x, np.asarray(labels)), strict=True)), classes
+    return dict(zip(("train", "test"), _holdout(x, np.asarray(labels), str(path)), strict=True)), classes
+
+
+def _swap(new: Path, old: Path) -> bool:
+    """Exchange the directories ``new`` and ``old`` atomically (Linux ``renameat2(RENAME_EXCHANGE)``).
+    Returns False where that is not available (another system, an old kernel or C library, a file
+    system without it)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    at_fdcwd, rename_exchange = -100, 2
+    return renameat2 is not None and renameat2(at_fdcwd, os.fsencode(new), at_fdcwd, os.fsencode(old),
+                                               rename_exchange) == 0
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Put the directory ``new`` at ``target``; an earlier ``target`` ends up beside ``new`` (in the staging
+    directory, to be deleted).
+
+    A missing ``target`` appears with one atomic rename; an existing one is swapped atomically where
+    :func:`_swap` can, else renamed aside first (and put back if the second rename fails).
+    """
+    if not target.exists():
+        os.rename(new, target)
+    elif not _swap(new, target):
+        aside = new.with_name(new.name + ".old")
+        os.rename(target, aside)
+        try:
+            os.rename(new, target)
+        except OSError:
+            os.rename(aside, target)
+            raise
 
 
 def write(name: str, splits: dict, class_names: list[str], data_dir: Path) -> Path:
     """Write ``splits`` (``{split: (uint8 (N, H, W, C), int labels (N,))}``) as the ArrayRecord tfds dataset
-    ``name`` under ``data_dir`` (replacing an earlier one of that name). Returns its version directory."""
+    ``name`` under ``data_dir``, replacing an earlier one of that name. Returns its version directory.
+
+    The dataset is built in a temporary directory ``data_dir/.NAME.*.partial`` and moved to ``data_dir/NAME``
+    only once complete (:func:`_replace_dir`), so a failure leaves an earlier dataset as it was, and a
+    ``data_dir`` this call created is removed again.
+
+    Raises
+    ------
+    PrepareError
+        If the dataset cannot be written (``OSError``: no space, no permission, ...).
+    """
     import tensorflow_datasets as tfds
 
     from experiments.tfds_builder import ImageArrays
@@ -149,12 +205,27 @@ def write(name: str, splits: dict, class_names: list[str], data_dir: Path) -> Pa
     tfds.disable_progress_bar()
     shape = next(iter(splits.values()))[0].shape[1:]
     target = data_dir / name
-    if target.exists():
-        shutil.rmtree(target)
-    builder = ImageArrays.named(name)(splits=splits, image_shape=shape, class_names=class_names,
-                                      data_dir=str(data_dir), file_format="array_record")
-    builder.download_and_prepare(download_config=tfds.download.DownloadConfig(verify_ssl=False))
-    return Path(builder.data_dir)
+    created, staging, done = not data_dir.exists(), None, False
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".partial", dir=data_dir))
+        builder = ImageArrays.named(name)(splits=splits, image_shape=shape, class_names=class_names,
+                                          data_dir=str(staging), file_format="array_record")
+        builder.download_and_prepare(download_config=tfds.download.DownloadConfig(verify_ssl=False))
+        version = Path(builder.data_dir).relative_to(staging / name)
+        _replace_dir(staging / name, target)
+        done = True
+    except OSError as err:
+        raise PrepareError(f"--data-dir={str(data_dir)!r}: cannot write dataset {name!r} there "
+                           f"({' '.join(str(err).split())[:160]}); "
+                           + (f"the earlier {target} is unchanged" if target.exists() else "nothing written")) from None
+    finally:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+        if created and not done:
+            with contextlib.suppress(OSError):
+                data_dir.rmdir()
+    return target / version
 
 
 def main(argv: list[str] | None = None) -> int:

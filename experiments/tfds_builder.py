@@ -48,6 +48,14 @@ class ImageArrays(tfds.core.GeneratorBasedBuilder, skip_registration=True):
             supervised_keys=("image", "label"),
         )
 
+    # tfds prints "Downloading and preparing dataset ... to DIR" and "... prepared to DIR" on stdout; bgan-prepare
+    # builds in a staging directory and prints its own line once the dataset is in place, so these stay quiet
+    def _log_download_bytes(self) -> None:
+        pass
+
+    def _log_download_done(self) -> None:
+        pass
+
     def _split_generators(self, dl_manager):
         del dl_manager
         return {split: self._generate_examples(x, y) for split, (x, y) in self._splits.items()}
