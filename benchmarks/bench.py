@@ -63,14 +63,14 @@ def model() -> BayesGAN:
 
 
 def seconds_per_iteration(step, state, iterations: int, repeats: int) -> float:
-    """Best-of-``repeats`` wall time of one iteration of ``step(key, state) -> (state, info)``, timed as a
-    jitted ``lax.scan`` of ``iterations`` iterations (compiled by a warm-up call)."""
+    """Best-of-``repeats`` wall time of one iteration of ``step(key, state, iteration) -> (state, info)``, timed
+    as a jitted ``lax.scan`` of ``iterations`` iterations (compiled by a warm-up call)."""
     @jax.jit
     def loop(state, key):
-        def body(s, k):
-            s, _ = step(k, s)
+        def body(s, kt):
+            s, _ = step(*kt[:1], s, kt[1])
             return s, None
-        return jax.lax.scan(body, state, jax.random.split(key, iterations))[0]
+        return jax.lax.scan(body, state, (jax.random.split(key, iterations), jnp.arange(iterations)))[0]
 
     jax.block_until_ready(loop(state, jax.random.key(0)))
     best = math.inf
@@ -113,7 +113,7 @@ def handwritten(data: jax.Array, update: str, *, step_size=1e-4, friction=0.1, l
         opt = optax.adam(learning_rate, b1=0.5)
         state = (g_params, d_params, opt.init(g_params), opt.init(d_params))
 
-        def step(key, state):
+        def step(key, state, iteration=None):
             gp, dp, go, do = state
             kz, ki, kf = jax.random.split(key, 3)
             z = jax.random.normal(kz, (BATCH, 2))
@@ -138,7 +138,7 @@ def handwritten(data: jax.Array, update: str, *, step_size=1e-4, friction=0.1, l
                          + jnp.sqrt(2 * friction * step_size) * e, v, grad, noise)
         return jax.tree.map(jnp.add, p, v), v
 
-    def step(key, state):
+    def step(key, state, iteration=None):
         gp, dp, gv, dv = state
         kz, ki, kf, kg, kd = jax.random.split(key, 5)
         z = jax.random.normal(kz, (BATCH, 2))
@@ -199,10 +199,10 @@ def bench_particles(data, iterations, repeats):
                                              num_discriminators=1, step_size=1e-4, friction=0.1,
                                              temperature=1.0, preconditioner="none").init(k))(
             jax.random.split(jax.random.key(0), j))
-        vstep = jax.vmap(step)
+        vstep = jax.vmap(step, in_axes=(0, 0, None))
 
-        def many(key, states, vstep=vstep, j=j):
-            return vstep(jax.random.split(key, j), states)
+        def many(key, states, iteration, vstep=vstep, j=j):
+            return vstep(jax.random.split(key, j), states, iteration)
         t = seconds_per_iteration(many, states, iterations, repeats)
         rows.append(row(f"{j} independent single-particle samplers, vmapped", t, j * t1,
                         f"the {j} run one after another"))

@@ -222,7 +222,9 @@ def _classifier(data: Dataset) -> M.ImageClassifier | None:
 
 #: Keys of a quality-figure dict that describe the real data or the definition, not the samples: stored
 #: once, not per variant.
-SHARED_KEYS = ("definition", "frechet_classifier_distance_real", "classifier_eval_accuracy", "minority_classes")
+SHARED_KEYS = ("definition", "frechet_classifier_distance_real", "classifier_eval_accuracy", "minority_classes",
+               "minority_accuracy_real_only", "balanced_accuracy_real_only", "test_error_supervised_only",
+               "auroc_knn", "num_labelled", "num_anomalies", "num_eval")
 POOLED, FINAL = "_pooled", "_final_draw"
 
 

@@ -169,9 +169,11 @@ def bayesgan_svi(
         k_init, k_g, k_d, k_z = jax.random.split(rng_key, 4)
         gen, disc = init_particles(k_init, init_model or model, 1, 1, init_position)
         x = data[:batch_size]
-        disc_state = svi_d.init(k_d, x, x, num_data, jnp.zeros(batch_size), init_params=locs(disc_guide, disc))
+        z = model.sample_latent(k_z, latent)
+        x_fake = model.generate(jax.tree.map(lambda v: v[0], gen), z)  # no label column (BAGAN's data have one)
+        disc_state = svi_d.init(k_d, x, x_fake, num_data, jnp.zeros(batch_size), init_params=locs(disc_guide, disc))
         d_draws = jax.tree.map(lambda v: jnp.repeat(v, num_discriminators, 0), disc)
-        gen_state = svi_g.init(k_g, model.sample_latent(k_z, latent), d_draws, num_data,
+        gen_state = svi_g.init(k_g, z, d_draws, num_data,
                                init_params=locs(gen_guide, gen))
         return VIState(gen_state, disc_state)
 

@@ -58,7 +58,12 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     x = dt["posterior_predictive"]["x_generated"]
     event = {"digits": ("height", "width"), "synthetic": ("feature",)}.get(experiment, ("coord",))
     assert x.dims == ("chain", "draw", "sample", *event)
-    assert x.sizes["chain"] == chains and x.sizes["draw"] == 3
+    # iterations 10, 20, 30; warmup = half the run (15): one warmup draw, two posterior draws
+    warm = dt["warmup_posterior_predictive"]["x_generated"]
+    assert x.sizes["chain"] == chains and x.sizes["draw"] == 2 and warm.sizes["draw"] == 1
+    assert list(x["iteration"].values) == [20, 30] and list(warm["iteration"].values) == [10]
+    for group in ("posterior", "sample_stats", "discriminator_posterior", "discriminator_sample_stats"):
+        assert dt[f"warmup_{group}"].sizes["draw"] == 1 and dt[group].sizes["draw"] == 2, group
     assert dt["observed_data"]["x"].dims == ("obs", *event)
     assert len(dt["posterior"].data_vars) == 6  # 3 layers x (kernel, bias), thinned
     assert all(v.startswith("generator__") for v in dt["posterior"].data_vars)
@@ -82,10 +87,13 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     # the metrics are computed from the very samples stored in posterior.nc
     ds = OmegaConf.load(Path(config_dir()) / "experiment" / f"{experiment}.yaml").dataset
     data = load_dataset(experiment, seed=0, **{k: v for k, v in ds.items() if k != "name" and v is not None})
-    stored = np.asarray(x).reshape(*x.shape[:3], -1)
-    again = compute_metrics(data, stored, 1)
-    for k in keys:  # (a non-finite figure is stored as null)
-        assert (again[k] if np.isfinite(again[k]) else None) == pytest.approx(metrics[k])
+    stored = np.concatenate([np.asarray(warm), np.asarray(x)], axis=1).reshape(chains, 3, x.shape[2], -1)
+    sampler = inference in ("sghmc", "sgld")
+    again = compute_metrics(data, stored, 1, num_warmup_draws=1, pooled_headline=sampler)
+    assert metrics["headline"] == again["headline"] and metrics["num_warmup_draws"] == 1
+    variant = "_final_draw" if sampler else "_pooled"
+    for k in [*keys, *(f"{k}{variant}" for k in keys)]:  # (a non-finite figure is stored as null)
+        assert (again[k] if again[k] is None or np.isfinite(again[k]) else None) == pytest.approx(metrics[k]), k
 
 
 

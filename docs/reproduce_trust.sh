@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Re-measures the rows that the warmup / posterior-predictive / frozen-preconditioner changes moved (issue 12):
+# the default and ML-twin rows of ring8, grid25, digits and synthetic, the application defaults and twins, and
+# the SGHMC n_critic = 5 rows of ring8 and grid25; seeds 0-2. Finished runs are skipped.
+# Usage: JOBS=2 bash docs/reproduce_trust.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/<prefix>*
+# ONLY=<regex> keeps the matching run names.
+set -euo pipefail
+R=${1:-runs/trust}
+JOBS=${JOBS:-1}
+BGAN=${BGAN:-bgan-run}
+jobs() {
+  for seed in 0 1 2; do
+    for exp in grid25 ring8 digits synthetic digits_ssl digits_anomaly digits_lowdata digits_imbalanced; do
+      echo "$exp-sghmc-s$seed experiment=$exp seed=$seed"
+      echo "$exp-mle-s$seed experiment=$exp inference=mle seed=$seed"
+    done
+    for exp in ring8 grid25; do
+      echo "$exp-sghmc-ncritic5-s$seed experiment=$exp inference.n_critic=5 seed=$seed"
+    done
+  done
+}
+jobs | grep -E "${ONLY:-.}" | while read -r name args; do
+  [ -f "$R/$name/metrics.json" ] || echo "$name $args"
+done | xargs -P "$JOBS" -L 1 bash -c 'name=$0; shift; mkdir -p '"$R"'; '"$BGAN"' "$@" out_dir='"$R"'/$name progress=false > '"$R"'/$name.log 2>&1 || echo "failed: $name (see '"$R"'/$name.log)"'
