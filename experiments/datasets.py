@@ -37,6 +37,12 @@ class Dataset:
         Mixture component standard deviation (Gaussian mixtures only).
     train_labels, eval_labels : numpy.ndarray or None, int64
         Class labels (labelled image data only).
+    classifier_train, classifier_labels : numpy.ndarray or None
+        The full labelled training split, before a run cuts it (``num_per_class``, held-out class, class
+        imbalance): what the metrics classifier is fitted to (default: ``train``).
+    eval_split : str
+        What ``eval`` is: ``"test"``, or ``"validation"`` (carved from the training split by
+        ``validation_fraction``: for choosing defaults without looking at the test split).
     """
 
     name: str
@@ -47,6 +53,16 @@ class Dataset:
     sigma: float | None = None
     train_labels: np.ndarray | None = None
     eval_labels: np.ndarray | None = None
+    classifier_train: np.ndarray | None = None
+    classifier_labels: np.ndarray | None = None
+    eval_split: str = "test"
+
+    @property
+    def reference(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(images, labels)`` the metrics classifier is fitted to (see ``classifier_train``)."""
+        if self.classifier_train is not None:
+            return self.classifier_train, self.classifier_labels
+        return self.train, self.train_labels
 
     @property
     def data_dim(self) -> int:
@@ -118,9 +134,33 @@ def synthetic(*, num_train: int = 10_000, num_eval: int = 2_500, seed: int = 0, 
                    (x_dim,))
 
 
+def validation_split(x: np.ndarray, y: np.ndarray, fraction: float | None, seed: int, name: str):
+    """``(x_train, y_train, x_val, y_val)``: a stratified ``fraction`` of a training split held out as a
+    validation split (drawn with ``seed``); ``x_val`` is ``None`` when ``fraction`` is ``None``.
+
+    Raises
+    ------
+    ValueError
+        If ``fraction`` is not in (0, 1) or leaves a split without every class.
+    """
+    if fraction is None:
+        return x, y, None, None
+    from sklearn.model_selection import train_test_split
+
+    if not 0 < fraction < 1:
+        raise ValueError(f"validation_fraction={fraction} is invalid: must be in (0, 1)")
+    try:
+        x_tr, x_val, y_tr, y_val = train_test_split(x, y, test_size=fraction, stratify=y, random_state=seed)
+    except ValueError as err:
+        raise ValueError(f"validation_fraction={fraction} cannot split {name}'s {len(x)} training images "
+                         f"({err})") from None
+    return x_tr, y_tr, x_val, y_val
+
+
 def digits(*, num_train: int | None = None, num_eval: int = 360, seed: int = 0,
            num_per_class: int | None = None, held_out_class: int | None = None,
-           minority_classes: list[int] | None = None, minority_fraction: float | None = None) -> Dataset:
+           minority_classes: list[int] | None = None, minority_fraction: float | None = None,
+           validation_fraction: float | None = None) -> Dataset:
     """scikit-learn's bundled 8x8 handwritten digits (1,797 images, 10 classes; UCI optdigits test set).
 
     Pixels (0..16) are scaled to [0, 1]. A stratified split keeps ``num_eval`` images for evaluation;
@@ -128,7 +168,9 @@ def digits(*, num_train: int | None = None, num_eval: int = 360, seed: int = 0,
     ``num_per_class`` that many of every class (the low-data regime). ``held_out_class`` removes that class
     from the training set only (the evaluation set keeps it: the anomalies of anomaly detection).
     ``minority_classes`` keep only ``ceil(minority_fraction * count)`` of their training images (class
-    imbalance; the evaluation set stays balanced).
+    imbalance; the evaluation set stays balanced). ``validation_fraction`` holds a stratified fraction of
+    the training images out as a validation split, which then replaces the test split as ``eval``
+    (``eval_split="validation"``; the test split is not read): for choosing defaults.
 
     Raises
     ------
@@ -146,6 +188,10 @@ def digits(*, num_train: int | None = None, num_eval: int = 360, seed: int = 0,
             f"digits has {len(x)} images; num_train + num_eval = {num_train} + {num_eval} is too many"
         )
     x_tr, x_ev, y_tr, y_ev = train_test_split(x, y, test_size=num_eval, stratify=y, random_state=seed)
+    x_tr, y_tr, x_val, y_val = validation_split(x_tr, y_tr, validation_fraction, seed, "digits")
+    if x_val is not None:
+        x_ev, y_ev = x_val, y_val
+    full = (x_tr, y_tr)
     x_tr, y_tr = _hold_out(x_tr, y_tr, held_out_class, "digits")
     x_tr, y_tr = _imbalance(x_tr, y_tr, minority_classes, minority_fraction, seed, "digits")
     if num_per_class is not None:
@@ -161,7 +207,8 @@ def digits(*, num_train: int | None = None, num_eval: int = 360, seed: int = 0,
         x_tr, _, y_tr, _ = train_test_split(
             x_tr, y_tr, train_size=num_train, stratify=y_tr, random_state=seed
         )
-    return Dataset("digits", x_tr, x_ev, (8, 8), train_labels=y_tr, eval_labels=y_ev)
+    return Dataset("digits", x_tr, x_ev, (8, 8), train_labels=y_tr, eval_labels=y_ev, classifier_train=full[0],
+                   classifier_labels=full[1], eval_split="test" if x_val is None else "validation")
 
 
 def _hold_out(x: np.ndarray, y: np.ndarray, held_out_class: int | None, name: str):
@@ -202,7 +249,8 @@ def _prepare_hint(name: str, data_dir: Path) -> str:
 
 def tfds_images(tfds_name: str, *, data_dir: str | None = None, num_train: int | None = None,
                 num_eval: int = 2_500, seed: int = 0, train_split: str = "train", eval_split: str = "test",
-                num_per_class: int | None = None, held_out_class: int | None = None) -> Dataset:
+                num_per_class: int | None = None, held_out_class: int | None = None,
+                validation_fraction: float | None = None) -> Dataset:
     """An image dataset of tensorflow-datasets, read through ``tfds.data_source`` (ArrayRecord; no
     TensorFlow) from ``data_dir``, never downloaded.
 
@@ -210,6 +258,8 @@ def tfds_images(tfds_name: str, *, data_dir: str | None = None, num_train: int |
     ``(H, W, C)`` otherwise. ``num_train`` / ``num_eval`` images are drawn at random (``seed``) from the
     splits (all of them if ``None``); ``num_per_class`` keeps that many training images of every class
     instead. ``held_out_class`` removes that class from the training images (not from the evaluation ones).
+    ``validation_fraction`` replaces the test split by a validation split carved from the training images
+    (as in :func:`digits`).
 
     Raises
     ------
@@ -255,18 +305,24 @@ def tfds_images(tfds_name: str, *, data_dir: str | None = None, num_train: int |
         return np.stack([it["image"] for it in items]), np.asarray([it.get("label", 0) for it in items], np.int64)
 
     x_tr, y_tr = take(sources[train_split], None if num_per_class else num_train, train_split)
+    x_tr, y_tr, x_val, y_val = validation_split(x_tr, y_tr, validation_fraction, seed, tfds_name)
+    full = (x_tr, y_tr)
     x_tr, y_tr = _hold_out(x_tr, y_tr, held_out_class, tfds_name)
     if num_per_class:
         keep = np.concatenate([rng.permutation(np.flatnonzero(y_tr == k))[:num_per_class] for k in np.unique(y_tr)])
         x_tr, y_tr = x_tr[np.sort(keep)], y_tr[np.sort(keep)]
-    x_ev, y_ev = take(sources[eval_split], num_eval, eval_split)
+    if x_val is None:
+        x_ev, y_ev = take(sources[eval_split], num_eval, eval_split)
+    else:
+        x_ev, y_ev = x_val[:num_eval], y_val[:num_eval]
     event = x_tr.shape[1:3] if x_tr.shape[-1] == 1 else x_tr.shape[1:]
 
     def flat(x):
         return (x.reshape(len(x), -1) / 255.0).astype(np.float32)
 
     return Dataset(tfds_name, flat(x_tr), flat(x_ev), tuple(int(d) for d in event), train_labels=y_tr,
-                   eval_labels=y_ev)
+                   eval_labels=y_ev, classifier_train=flat(full[0]), classifier_labels=full[1],
+                   eval_split="test" if x_val is None else "validation")
 
 
 TFDS_IMAGES = ("mnist", "fashion_mnist", "cifar10", "svhn_cropped")

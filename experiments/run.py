@@ -217,7 +217,8 @@ class FunctionSpace:
 
 
 def _classifier(data: Dataset) -> M.ImageClassifier | None:
-    return M.ImageClassifier(data.train, data.train_labels) if data.train_labels is not None else None
+    """The metrics classifier, fitted to the full training split (:attr:`Dataset.reference`)."""
+    return M.ImageClassifier(*data.reference) if data.train_labels is not None else None
 
 
 #: Keys of a quality-figure dict that describe the real data or the definition, not the samples: stored
@@ -240,7 +241,7 @@ def sample_metrics(data: Dataset, samples: np.ndarray, classifier: M.ImageClassi
     else:
         out = M.classifier_metrics(classifier, samples, data.eval, data.eval_labels)
         out["frechet_classifier_distance_real"] = M.frechet_distance(
-            classifier.features(data.train), classifier.features(data.eval))
+            classifier.features(data.reference[0]), classifier.features(data.eval))
         out["classifier_eval_accuracy"] = float((classifier.predict(data.eval) == data.eval_labels).mean())
         out["definition"] = ("classes from an sklearn MLP trained on the real training images; Frechet distance "
                              "in its hidden layer (not Inception FID)")
@@ -456,7 +457,7 @@ def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_spa
     small = _small_arrays(store, kept_chunks, num_kept)
     stats = {k.removeprefix("fs/"): v for k, v in small.items() if k.startswith("fs/")}
     metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed, "iterations": schedule.iterations,
-               "wall_seconds": round(seconds, 2), **extra_metrics}
+               "wall_seconds": round(seconds, 2), "evaluated_on": data.eval_split, **extra_metrics}
     num_warmup_draws = int(np.sum(draw_iterations[:num_kept] <= inf.num_warmup))
     metrics |= {"num_warmup": int(inf.num_warmup), "num_warmup_draws": num_warmup_draws,
                 "num_posterior_draws": num_kept - num_warmup_draws}

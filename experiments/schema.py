@@ -45,6 +45,7 @@ class DatasetConfig:
     minority_fraction: Optional[float] = None
     tfds_name: str | None = None
     data_dir: str | None = None
+    validation_fraction: Optional[float] = None
 
 
 @dataclass
@@ -389,6 +390,9 @@ def validate(cfg: DictConfig) -> DictConfig:
         "experiment.weights_per_site": (e.weights_per_site, 1),
         "experiment.dataset.num_eval": (e.dataset.num_eval, 1),
     }
+    if e.dataset.validation_fraction is not None:
+        _check(0 < e.dataset.validation_fraction < 1, "experiment.dataset.validation_fraction",
+               "in (0, 1), or null (metrics on the test split)", e.dataset.validation_fraction)
     for key in ("num_train", "num_per_class"):
         if e.dataset[key] is not None:
             positive[f"experiment.dataset.{key}"] = (e.dataset[key], 1)
