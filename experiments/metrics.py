@@ -69,7 +69,8 @@ def mixture_metrics(samples: np.ndarray, modes: np.ndarray, sigma: float) -> dic
     -------
     dict
         ``modes`` (int), ``high_quality`` (fraction in [0, 1]), ``reverse_kl`` (nats; ``inf`` if no
-        sample is high quality, written as ``null`` in ``metrics.json``), ``num_samples``.
+        sample is high quality, written as ``null`` in ``metrics.json``), ``num_high_quality`` (the samples
+        ``reverse_kl`` rests on: read it beside it) and ``num_samples``.
     """
     idx, dist = nearest_mode(samples, modes)
     hq = dist <= 3 * sigma
@@ -84,6 +85,7 @@ def mixture_metrics(samples: np.ndarray, modes: np.ndarray, sigma: float) -> dic
         "modes": int((counts > 0).sum()),
         "high_quality": float(hq.mean()),
         "reverse_kl": rkl,
+        "num_high_quality": int(hq.sum()),
         "num_samples": int(len(samples)),
     }
 

@@ -14,17 +14,44 @@ from pathlib import Path
 
 import numpy as np
 
+#: Per metric family, its columns as ``(key, kind)``: ``kind`` ``"pooled"`` is the figure of the pooled
+#: post-warmup draws (the posterior predictive; an optimiser's ``*_pooled``), ``"final"`` that of the final
+#: draw(s) (a sampler's ``*_final_draw``; an optimiser's headline), ``None`` a figure with one form. Pooled is
+#: compared with pooled and final with final, whatever a run's headline is.
 COLUMNS = {
-    "mixture": ["modes", "high_quality", "reverse_kl", "data_copying_z", "wall_seconds"],
-    "classes": ["classes_covered", "class_kl", "frechet_classifier_distance", "data_copying_z", "wall_seconds"],
-    "synthetic": ["js_divergence", "data_copying_z", "wall_seconds"],
-    "semi_supervised": ["test_error", "test_error_per_sample", "test_error_supervised_only", "wall_seconds"],
-    "anomaly": ["auroc", "auroc_spread", "auroc_knn", "wall_seconds"],
-    "class_imbalance": ["minority_accuracy", "minority_accuracy_real_only", "balanced_accuracy",
-                        "balanced_accuracy_real_only", "wall_seconds"],
+    "mixture": [("modes", "pooled"), ("high_quality", "pooled"), ("reverse_kl", "pooled"), ("modes", "final"),
+                ("high_quality", "final"), ("reverse_kl", "final"), ("data_copying_z", "pooled"),
+                ("wall_seconds", None)],
+    "classes": [("classes_covered", "pooled"), ("class_kl", "pooled"), ("frechet_classifier_distance", "pooled"),
+                ("classes_covered", "final"), ("frechet_classifier_distance", "final"), ("data_copying_z", "pooled"),
+                ("wall_seconds", None)],
+    "synthetic": [("js_divergence", "pooled"), ("js_divergence", "final"), ("data_copying_z", "pooled"),
+                  ("wall_seconds", None)],
+    "semi_supervised": [("test_error", "pooled"), ("test_error", "final"), ("test_error_supervised_only", None),
+                        ("wall_seconds", None)],
+    "anomaly": [("auroc", "pooled"), ("auroc", "final"), ("auroc_spread", "pooled"), ("auroc_knn", None),
+                ("wall_seconds", None)],
+    "class_imbalance": [("minority_accuracy", "pooled"), ("minority_accuracy", "final"),
+                        ("minority_accuracy_real_only", None), ("balanced_accuracy", "pooled"),
+                        ("balanced_accuracy_real_only", None), ("wall_seconds", None)],
 }
 # the application tasks' errors, AUROCs and accuracies are fractions: three decimals
-THREE_DIGITS = {k for task in ("semi_supervised", "anomaly", "class_imbalance") for k in COLUMNS[task]} - {"wall_seconds"}
+THREE_DIGITS = {k for task in ("semi_supervised", "anomaly", "class_imbalance") for k, _ in COLUMNS[task]} - {
+    "wall_seconds"}
+#: Reverse KL is not credited where fewer than this fraction of the samples is high quality (it then
+#: describes a handful of samples).
+MIN_HIGH_QUALITY = 0.10
+
+
+def figure(metrics: dict, key: str, kind: str | None):
+    """A run's ``key`` in the form ``kind`` (see :data:`COLUMNS`); ``None`` if the run lacks it (runs made
+    before the pooled figures existed have only final-draw figures)."""
+    if kind is None:
+        return metrics.get(key)
+    pooled_headline = str(metrics.get("headline", "")).startswith("posterior predictive")
+    if kind == "pooled":
+        return metrics.get(key if pooled_headline else f"{key}_pooled")
+    return metrics.get(f"{key}_final_draw" if pooled_headline else key)
 
 
 def _fmt(values: list[float], key: str) -> str:
@@ -37,6 +64,22 @@ def _fmt(values: list[float], key: str) -> str:
     digits = 1 if key in ("modes", "classes_covered", "high_quality", "wall_seconds") else 3 if key in THREE_DIGITS else 2
     mean, sd = v.mean() * scale, (v.std(ddof=1) * scale if len(v) > 1 else 0.0)
     return f"{mean:.{digits}f} ± {sd:.{digits}f}" + (f" (n={v.size})" if v.size < len(values) else "")
+
+
+def _cell(runs: list[dict], key: str, kind: str | None) -> str:
+    cell = _fmt([figure(m, key, kind) for m in runs], key)
+    if key == "reverse_kl" and cell != "–":  # with the high-quality samples it rests on
+        hq = [figure(m, "high_quality", kind) for m in runs]
+        n = [figure(m, "num_samples", kind) or 2500 for m in runs]
+        if all(h is not None for h in hq):
+            mean_hq = float(np.mean(hq))
+            count = float(np.mean([h * k for h, k in zip(hq, n, strict=True)]))
+            cell += f" [{count:.0f} HQ" + (", not credited]" if mean_hq < MIN_HIGH_QUALITY else "]")
+    return cell
+
+
+def _header(key: str, kind: str | None) -> str:
+    return key + (" (%)" if key == "high_quality" else "") + (f" {kind}" if kind else "")
 
 
 def summarize(run_dirs: list[Path]) -> str:
@@ -55,14 +98,15 @@ def summarize(run_dirs: list[Path]) -> str:
         groups[re.sub(r"-s(?:eed)?\d+$", "", Path(d).name)].append(json.loads(path.read_text()))
     out = []
     for family, cols in COLUMNS.items():
-        rows = {k: v for k, v in groups.items() if cols[0] in v[0]}
+        first = cols[0][0]
+        rows = {k: v for k, v in groups.items() if any(key in v[0] for key in (first, f"{first}_pooled"))}
         if not rows:
             continue
-        head = ["run", "seeds", *[c + (" (%)" if c == "high_quality" else "") for c in cols]]
+        head = ["run", "seeds", *[_header(k, kind) for k, kind in cols]]
         out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for name, ms in sorted(rows.items()):
             seeds = ",".join(str(m["seed"]) for m in sorted(ms, key=lambda m: m["seed"]))
-            out.append(f"| {name} | {seeds} | " + " | ".join(_fmt([m.get(c) for m in ms], c) for c in cols) + " |")
+            out.append(f"| {name} | {seeds} | " + " | ".join(_cell(ms, k, kind) for k, kind in cols) + " |")
         out.append("")
     return "\n".join(out)
 
