@@ -230,22 +230,31 @@ POOLED, FINAL = "_pooled", "_final_draw"
 
 
 def sample_metrics(data: Dataset, samples: np.ndarray, classifier: M.ImageClassifier | None = None) -> dict:
-    """Quality and diversity figures of one pool of generated samples ``(n, data_dim)``: Saatchi & Wilson's
-    JS divergence (synthetic), mode coverage (Gaussian mixtures) or classifier figures (labelled images),
-    and the data-copying z of Meehan et al. (2020)."""
+    """Quality and diversity figures of one pool of generated samples ``(n, data_dim)``, in an order that
+    spreads every prefix evenly over chains and draws (:func:`experiments.metrics.metric_samples`): Saatchi
+    & Wilson's JS divergence (synthetic), mode coverage (Gaussian mixtures) or classifier figures (labelled
+    images), and the data-copying z of Meehan et al. (2020).
+
+    Counting figures (modes, high quality, reverse KL, classes covered, class KL) use every sample given;
+    the estimators whose value depends on the sample count (JS of KDEs, Fréchet distance, z) use the first
+    :data:`experiments.metrics.NUM_METRIC_SAMPLES` (2,500), so they compare across pools of any size."""
+    first = samples[: M.NUM_METRIC_SAMPLES]
     if data.name == "synthetic":
-        out = M.synthetic_metrics(data.eval, samples)
+        out = M.synthetic_metrics(data.eval, first)
     elif data.modes is not None:
         out = M.mixture_metrics(samples, data.modes, data.sigma)
         out["definition"] = "VEEGAN (Srivastava et al. 2017) / PacGAN (Lin et al. 2018): 3-sigma high quality"
     else:
         out = M.classifier_metrics(classifier, samples, data.eval, data.eval_labels)
+        if len(samples) > len(first):
+            out["frechet_classifier_distance"] = M.classifier_metrics(
+                classifier, first, data.eval, data.eval_labels)["frechet_classifier_distance"]
         out["frechet_classifier_distance_real"] = M.frechet_distance(
             classifier.features(data.reference[0]), classifier.features(data.eval))
         out["classifier_eval_accuracy"] = float((classifier.predict(data.eval) == data.eval_labels).mean())
         out["definition"] = ("classes from an sklearn MLP trained on the real training images; Frechet distance "
                              "in its hidden layer (not Inception FID)")
-    out["data_copying_z"] = M.data_copying_z(data.train, data.eval, samples)
+    out["data_copying_z"] = M.data_copying_z(data.train, data.eval, first)
     return out
 
 
@@ -284,8 +293,9 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
         Draws recorded during warmup (excluded from the pooled figures and the diagnostics).
     pooled : numpy.ndarray, shape ``(chain, draw, sample, data_dim)``, optional
         The post-warmup draws (or the samples of them the pool uses); default: ``x_generated``'s
-        post-warmup draws, which it then must hold. Its figures pool samples evenly over every chain and
-        draw (:func:`experiments.metrics.metric_samples`): the posterior predictive.
+        post-warmup draws, which it then must hold. Its figures pool up to
+        :data:`experiments.metrics.NUM_POOLED_SAMPLES` samples evenly over every chain and draw
+        (:func:`experiments.metrics.metric_samples`): the posterior predictive.
     pooled_headline : bool
         True (samplers): the headline figures are the pooled ones and the final-draw figures go under
         ``*_final_draw``; False (optimisers): the headline is the final iterate and the pooled figures go
@@ -298,7 +308,8 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
     if pooled is None:
         pooled = x_generated[:, num_warmup_draws:]
     final = sample_metrics(data, M.metric_samples(x_generated, metric_draws), classifier)
-    pool = sample_metrics(data, M.metric_samples(pooled, pooled.shape[1]), classifier) if pooled.shape[1] else None
+    pool = sample_metrics(data, M.metric_samples(pooled, pooled.shape[1], M.NUM_POOLED_SAMPLES),
+                          classifier) if pooled.shape[1] else None
     if pooled_headline and pool is not None:
         out = headline_and_variant(pool, final, FINAL) | {"headline": "posterior predictive: post-warmup draws pooled"}
     else:
@@ -467,7 +478,7 @@ def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_spa
     sampler_run = inf.name in SGMCMC
     if last is not None:
         chains = last.shape[0]
-        per_draw = math.ceil(M.NUM_METRIC_SAMPLES / (chains * max(1, num_kept - num_warmup_draws)))
+        per_draw = math.ceil(M.NUM_POOLED_SAMPLES / (chains * max(1, num_kept - num_warmup_draws)))
         pooled = read(num_warmup_draws, num_kept, per_draw=per_draw)
         metrics |= compute_metrics(data, last, last.shape[1], small.get("disc_stats/d_eval"), stats=stats,
                                    classifier=classifier, num_warmup_draws=num_warmup_draws, pooled=pooled,
