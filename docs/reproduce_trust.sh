@@ -9,12 +9,14 @@ R=${1:-runs/trust}
 JOBS=${JOBS:-1}
 BGAN=${BGAN:-bgan-run}
 jobs() {
-  for seed in 0 1 2; do
-    for exp in grid25 ring8 digits synthetic digits_ssl digits_anomaly digits_lowdata digits_imbalanced; do
+  for exp in grid25 ring8 digits synthetic digits_anomaly digits_lowdata digits_imbalanced digits_ssl; do
+    for seed in 0 1 2; do
       echo "$exp-sghmc-s$seed experiment=$exp seed=$seed"
       echo "$exp-mle-s$seed experiment=$exp inference=mle seed=$seed"
     done
-    for exp in ring8 grid25; do
+  done
+  for exp in ring8 grid25; do
+    for seed in 0 1 2; do
       echo "$exp-sghmc-ncritic5-s$seed experiment=$exp inference.n_critic=5 seed=$seed"
     done
   done
