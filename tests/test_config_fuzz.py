@@ -3,20 +3,20 @@ exit code 2, and nothing written; random overrides never raise anything but that
 
 import os
 import string
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import experiments
 from experiments.cli import load_config, main
 from experiments.schema import ConfigError
+from inference.registry import INFERENCE
+from models.losses import LOSSES
+from models.priors import PRIORS
 
-BAD = [
-    (["experiment=mnist_typo"], "unknown experiment 'mnist_typo'; valid: cifar10, digits, digits_anomaly, "
-                                       "digits_imbalanced, digits_lowdata, digits_ssl, fashion_mnist, grid25, mnist"),
-    (["inference=hmc"], "unknown inference 'hmc'; valid: mc_dropout, mle, sghmc, sgld, svi"),
-    (["loss=hinge"], "unknown loss 'hinge'; valid: minimax, non_saturating, wasserstein, wasserstein_gp"),
-    (["prior=cauchy"], "unknown prior 'cauchy'; valid: hierarchical, laplace, normal, student_t"),
+BAD = [  # unknown options of the config groups: test_unknown_group_option_names_every_registered_option
     (["prior.discriminator={name:cauchy}"], "prior.discriminator.name='cauchy' is invalid"),
     (["prior.path_overrides=[{path:'layers.2.*',scale:0.1}]"], "prior.path_overrides[0].path='layers.2.*' is invalid"),
     (["prior.generator=laplace"], "prior.generator: Cannot assign str"),
@@ -104,8 +104,20 @@ BAD = [
 ]
 
 
-def test_at_least_fifty_malformed_configs():
-    assert len(BAD) >= 50
+#: Each config group's options: the registries' names; for experiments, the shipped configs.
+EXPERIMENT_CONFIGS = Path(experiments.__file__).parent / "conf" / "experiment"
+REGISTERED = {"experiment": sorted(p.stem for p in EXPERIMENT_CONFIGS.glob("*.yaml")),
+              "inference": sorted(INFERENCE), "loss": sorted(LOSSES), "prior": sorted(PRIORS)}
+
+
+@pytest.mark.parametrize("group", sorted(REGISTERED))
+def test_unknown_group_option_names_every_registered_option(tmp_path, capsys, monkeypatch, group):
+    """The one line lists every registered option of the group, and nothing else."""
+    monkeypatch.chdir(tmp_path)
+    assert main([f"{group}=nonesuch", f"out_dir={tmp_path / 'run'}"]) == 2
+    assert capsys.readouterr().err == (f"bgan-run: error: unknown {group} 'nonesuch'; "
+                                       f"valid: {', '.join(REGISTERED[group])}\n")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("overrides,message", BAD)
