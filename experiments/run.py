@@ -560,5 +560,5 @@ def _read_draws(store: RunStore, chunks: list[int], chunk_draws: int, first: int
         if hi <= first or lo >= stop:
             continue
         x = store.load_chunk(c, [key])[key][:, max(first, lo) - lo: min(stop, hi) - lo]
-        pieces.append(x if per_draw is None else x[:, :, :per_draw])
+        pieces.append(np.array(x if per_draw is None else x[:, :, :per_draw]))  # a copy: frees the chunk
     return np.concatenate(pieces, axis=1)

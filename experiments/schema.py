@@ -19,8 +19,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.datasets import DATASETS, DIGITS_SIZE
-from inference.driver import make_schedule
-from inference.sghmc import PRECONDITIONERS
+from inference.schedule import PRECONDITIONERS, SCHEDULES, make_schedule  # no JAX: before jax.distributed
 from models.networks import NETWORKS as ARCHITECTURES
 
 # diagnostics.png: the rank plot's name before trace.png / rank.png (still replaced, not refused)
@@ -451,7 +450,7 @@ def validate(cfg: DictConfig) -> DictConfig:
                f"one of {', '.join(PRECONDITIONERS)}", i.preconditioner)
         _check(0 <= i.rms_decay < 1, "inference.rms_decay", "in [0, 1)", i.rms_decay)
         _check(i.rms_eps > 0, "inference.rms_eps", "> 0", i.rms_eps)
-        _check(i.schedule in ("constant", "cosine"), "inference.schedule", "'constant' or 'cosine'", i.schedule)
+        _check(i.schedule in SCHEDULES, "inference.schedule", f"one of {', '.join(SCHEDULES)}", i.schedule)
         _check(0 <= i.final_step_size_ratio <= 1, "inference.final_step_size_ratio", "in [0, 1]",
                i.final_step_size_ratio)
     elif inf_name == "svi":

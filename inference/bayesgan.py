@@ -19,13 +19,13 @@ import optax
 from numpyro import handlers
 
 from inference.bridge import init_position, make_logdensity_fn
+from inference.schedule import SCHEDULES
 from inference.sgld import sgld
 from inference.sghmc import SGHMCInfo, SGHMCState, check_step_size, reflect_momentum, sghmc
 from models.bgan import DISCRIMINATOR, GENERATOR, BayesGAN
 from models.priors import is_weight_site
 
 KERNELS = {"sghmc": sghmc, "sgld": sgld}
-SCHEDULES = ("constant", "cosine")
 
 
 class BayesGANState(NamedTuple):

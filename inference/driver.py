@@ -31,68 +31,12 @@ from jax.sharding import AxisType, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from inference.bayesgan import BayesGANSampler, BayesGANState
+from inference.schedule import Schedule, make_schedule  # noqa: F401  (re-exported: the driver's API)
 
 #: Sentinel of "no divergence" in the per-particle first-divergence iteration.
 NO_DIVERGENCE = int(np.iinfo(np.int32).max)
 #: Upper bound on the host memory of one chunk's draws (bytes), so peak memory does not grow with the run.
 CHUNK_BYTES = 16 * 2**20
-
-
-class Schedule(NamedTuple):
-    """How ``iterations`` are cut into draws and compiled chunks.
-
-    Attributes
-    ----------
-    num_draws : int
-        Recorded draws per chain.
-    thin : int
-        Iterations between two draws.
-    chunk_draws : int
-        Draws per compiled chunk (a divisor of ``num_draws``); the state can be checkpointed between chunks.
-    """
-
-    num_draws: int
-    thin: int
-    chunk_draws: int
-
-    @property
-    def iterations(self) -> int:
-        """Iterations actually run: ``num_draws * thin``."""
-        return self.num_draws * self.thin
-
-    @property
-    def num_chunks(self) -> int:
-        return self.num_draws // self.chunk_draws
-
-
-def make_schedule(iterations: int, num_draws: int, num_chunks: int = 10, *, checkpoint_every: int | None = None,
-                  max_chunk_draws: int | None = None) -> Schedule:
-    """Cut ``iterations`` into ``num_draws`` evenly spaced draws (the last at the final iteration).
-
-    ``iterations`` is rounded down to a multiple of the thinning interval; ``num_draws`` is capped at
-    ``iterations``. A chunk holds the largest divisor of ``num_draws`` that is at most
-    ``num_draws / num_chunks`` draws, at most ``checkpoint_every`` iterations (if given) and at most
-    ``max_chunk_draws`` draws (if given).
-
-    Raises
-    ------
-    ValueError
-        If ``iterations``, ``num_draws``, ``num_chunks`` or ``checkpoint_every`` is not positive.
-    """
-    if iterations < 1 or num_draws < 1 or num_chunks < 1:
-        raise ValueError(f"iterations, num_draws and num_chunks must be >= 1, got {iterations}, {num_draws}, "
-                         f"{num_chunks}")
-    if checkpoint_every is not None and checkpoint_every < 1:
-        raise ValueError(f"checkpoint_every must be >= 1, got {checkpoint_every}")
-    num_draws = min(num_draws, iterations)
-    thin = iterations // num_draws
-    target = max(1, num_draws // num_chunks)
-    if checkpoint_every is not None:
-        target = min(target, max(1, checkpoint_every // thin))
-    if max_chunk_draws is not None:
-        target = min(target, max(1, max_chunk_draws))
-    chunk = max(d for d in range(1, target + 1) if num_draws % d == 0)
-    return Schedule(num_draws, thin, chunk)
 
 
 def _non_finite(params: dict, objective: jax.Array) -> jax.Array:

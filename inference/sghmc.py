@@ -34,11 +34,10 @@ import jax
 import jax.numpy as jnp
 from blackjax.util import generate_gaussian_noise
 
+from inference.schedule import PRECONDITIONERS
+
 ArrayTree = dict
 
-#: Diagonal preconditioners: ``none``; ``rmsprop`` (adapted while ``adapt`` is true, then frozen);
-#: ``rmsprop_running`` (adapted at every step, Li et al. 2016's practice; biased).
-PRECONDITIONERS = ("none", "rmsprop", "rmsprop_running")
 
 
 class SGHMCState(NamedTuple):
