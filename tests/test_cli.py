@@ -46,7 +46,8 @@ def test_smoke_covers_every_shipped_experiment_and_inference():
     assert {i for _, i in SMOKE} == set(group_options("inference"))
 
 
-@pytest.mark.parametrize("experiment,inference", SMOKE)
+@pytest.mark.parametrize("experiment,inference", [  # the fast tier: one generation run; the rest: slow
+    pytest.param(e, i, marks=[] if (e, i) == ("ring8", "sghmc") else [pytest.mark.slow]) for e, i in SMOKE])
 def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     out = tmp_path / "run"
     assert main([f"experiment={experiment}", f"inference={inference}", f"out_dir={out}", *SMALL]) == 0
@@ -115,6 +116,7 @@ def test_combinations_cover_every_pair():
         assert pairs == want - {("svi", "wasserstein")}, (x, y)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("inference,loss,prior", COMBINATIONS)
 def test_every_inference_loss_prior_combination_runs(tmp_path, inference, loss, prior):
     out = tmp_path / "run"
@@ -170,6 +172,7 @@ def test_multirun_expands_hydra_sweeps_in_order():
                     ["experiment=ring8", "inference=mle", "seed=0"], ["experiment=ring8", "inference=mle", "seed=1"]]
 
 
+@pytest.mark.slow
 def test_multirun_runs_every_job_and_refuses_a_shared_out_dir(tmp_path, capsys):
     args = ["experiment=ring8", "seed=0,1", "iterations=6", "experiment.num_draws=2", *[
         "experiment.generator_hidden=[8]", "experiment.discriminator_hidden=[8]"]]

@@ -91,6 +91,7 @@ def test_bgan_run_mnist_without_data_exits_2_within_30_seconds(tmp_path):
 IMAGE_CONFIGS = ["mnist", "fashion_mnist", "cifar10"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("experiment", IMAGE_CONFIGS)
 def test_image_configs_run_on_mock_data(tmp_path, experiment):
     out = tmp_path / "run"
@@ -105,6 +106,7 @@ def test_image_configs_run_on_mock_data(tmp_path, experiment):
     assert (out / "samples.png").is_file()
 
 
+@pytest.mark.slow
 def test_bgan_prepare_digits_then_bgan_run_reads_it_through_tfds(tmp_path, capsys):
     data_dir = tmp_path / "tfds"
     assert prepare_main(["digits", "--data-dir", str(data_dir)]) == 0
@@ -232,8 +234,13 @@ APPLICATIONS = [
 ]
 
 
-@pytest.mark.parametrize("experiment,keys", APPLICATIONS)
-@pytest.mark.parametrize("inference", ["sghmc", "mle"])
+# the fast tier runs one end-to-end smoke run per task (semi-supervised, anomaly, class imbalance) with the
+# Bayesian GAN; the ML twins and the low-data runs (a generation task) are in the slow tier
+APPLICATION_CASES = [pytest.param(e, k, i, marks=[pytest.mark.slow] if i == "mle" or e == "digits_lowdata" else [])
+                     for e, k in APPLICATIONS for i in ("sghmc", "mle")]
+
+
+@pytest.mark.parametrize("experiment,keys,inference", APPLICATION_CASES)
 def test_application_experiments_end_to_end(tmp_path, experiment, keys, inference):
     out = tmp_path / "run"
     extra = ["experiment.autoencoder_steps=50", "experiment.metric_draws=4"] if experiment == "digits_imbalanced" else []

@@ -244,6 +244,7 @@ def test_resolve_priors_rejects_bad_specs_naming_the_key(change, message):
     assert message in str(err.value)
 
 
+@pytest.mark.slow
 def test_bgan_run_config_wires_per_network_and_per_path_priors(tmp_path):
     from experiments.cli import load_config
     from experiments.datasets import load_dataset

@@ -50,3 +50,16 @@ def test_application_tables(tmp_path):
     table = summarize(dirs)
     assert "| digits_ssl-sghmc | 0,1 | 0.090 ± 0.014 | 0.200 ± 0.000 | 0.090 ± 0.000 | 10.0 ± 0.0 |" in table
     assert "| digits_anomaly-mle | 0,1 | 0.700 ± 0.000 | 0.850 ± 0.071 | – | 0.970 ± 0.000 | 5.0 ± 0.0 |" in table
+
+
+def test_bgan_summarize_prints_the_docs_table_exactly():
+    """docs/results.md's re-measured grid25 table is bgan-summarize's output on the stored metrics.json of
+    those runs (tests/data/trust, copied from the run directories)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    runs = sorted((root / "tests" / "data" / "trust").glob("grid25-*-s?"))
+    assert len(runs) == 6
+    docs = (root / "docs" / "results.md").read_text()
+    table = [line for line in summarize(runs).splitlines() if line.startswith("| grid25-")]
+    assert len(table) == 2 and all(line in docs for line in table), table
