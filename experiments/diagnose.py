@@ -1,6 +1,7 @@
 """``bgan-diagnose RUN_DIR``: ArviZ convergence summary of a run, flagging what has not converged.
 
-Reads ``RUN_DIR/posterior.nc``, keeps the second half of the draws (the first is warm-up), and prints
+Reads ``RUN_DIR/posterior.nc``, keeps its post-warmup draws (the ``posterior*`` groups of a run that stores
+its warmup in ``warmup_*`` groups; the second half of the draws of a file written before it did), and prints
 rank-normalised split R-hat and bulk/tail ESS (Vehtari et al. 2021, ``arviz.summary``) for
 
 - function space: per-draw mean and standard deviation of the generated samples of each chain;
@@ -55,9 +56,10 @@ def _as_dataset(stats: dict[str, np.ndarray], keep: slice):
     return xr.Dataset({k: (("chain", "draw"), v[:, keep]) for k, v in stats.items()})
 
 
-def save_plots(stats: dict[str, np.ndarray], run_dir: Path) -> list[str]:
+def save_plots(stats: dict[str, np.ndarray], run_dir: Path, first_kept: int | None = None) -> list[str]:
     """Write ``trace.png`` (``arviz.plot_trace_dist``, all draws) and, with two or more chains,
-    ``rank.png`` (``arviz.plot_rank``, second half of the draws) of function-space statistics.
+    ``rank.png`` (``arviz.plot_rank``, the draws from ``first_kept`` on: the post-warmup draws; default the
+    second half) of function-space statistics.
 
     A run of more than :data:`PLOT_DRAWS` draws is plotted thinned to at most that many (evenly spaced),
     so the plots cost the same for any run length.
@@ -88,7 +90,7 @@ def save_plots(stats: dict[str, np.ndarray], run_dir: Path) -> list[str]:
         pc = az.plot_trace_dist(_as_dataset(stats, slice(None, None, every)), backend="matplotlib")
         pc.savefig(Path(run_dir) / "trace.png")
         written.append("trace.png")
-        fs = _as_dataset(stats, slice(n_draws // 2, None, every))
+        fs = _as_dataset(stats, slice(n_draws // 2 if first_kept is None else first_kept, None, every))
         if fs.sizes["chain"] >= 2:
             pc = az.plot_rank(fs, backend="matplotlib")
             pc.savefig(Path(run_dir) / "rank.png")
@@ -143,7 +145,7 @@ def open_posterior(path: Path) -> tuple:
         found = ", ".join(f"{(node.path.rstrip('/') + '/' + v).lstrip('/')}({', '.join(node.ds[v].dims)})"
                           for node in dt.subtree for v in node.ds.data_vars)[:200]
         raise PosteriorError(f"{path}: holds {found or 'no variables'}; expected {WANTED}")
-    keep = slice(x.sizes["draw"] // 2, None)
+    keep = _kept(dt, x.sizes["draw"])
     sections = {}
     for group in GROUPS:
         if group not in dt.children:
@@ -160,6 +162,15 @@ def open_posterior(path: Path) -> tuple:
         except (OSError, ValueError, TypeError, KeyError, RuntimeError) as err:
             raise PosteriorError(f"{path}: cannot read group {group} ({_reason(err)}); expected {WANTED}") from None
     return dt, sections
+
+
+def _kept(dt, n_draws: int) -> slice:
+    """The draws to diagnose: every draw of the ``posterior*`` groups when the run keeps its warmup apart
+    (``warmup_*`` groups, or a ``num_warmup`` attribute), else the second half (files of older runs)."""
+    pp = dt.children.get("posterior_predictive")
+    apart = any(name.startswith("warmup_") for name in dt.children) or (
+        pp is not None and "num_warmup" in pp.to_dataset().attrs)
+    return slice(0, None) if apart else slice(n_draws // 2, None)
 
 
 def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
@@ -184,14 +195,16 @@ def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
         raise FileNotFoundError(f"{run_dir}: no posterior.nc (not a bgan-run directory)")
     dt, groups = open_posterior(path)
     n_draws = dt["posterior_predictive"].sizes["draw"]
-    keep = slice(n_draws // 2, None)
+    keep = _kept(dt, n_draws)
     try:
         stats = function_space(dt)
     except (OSError, ValueError, RuntimeError) as err:  # a corrupt data chunk surfaces only when read
         raise PosteriorError(f"{path}: cannot read posterior_predictive/x_generated ({_reason(err)})") from None
     fs = _as_dataset(stats, keep)
     sections = {"function space (generated samples)": fs, **groups}
-    lines, flagged = [f"bgan-diagnose {run_dir}: {n_draws - n_draws // 2} of {n_draws} draws kept"], 0
+    kept = len(range(n_draws)[keep])
+    lines, flagged = [f"bgan-diagnose {run_dir}: {kept} of {n_draws} posterior draws kept" + (
+        "" if kept == n_draws else " (a file without warmup groups: its second half)")], 0
     for title, ds in sections.items():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -202,7 +215,7 @@ def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
                   summ[["r_hat", "ess_bulk", "ess_tail"]].to_string() if "posterior" not in title
                   else bad[["r_hat", "ess_bulk", "ess_tail"]].head(10).to_string()]
     if plot:
-        written = save_plots(stats, run_dir)
+        written = save_plots(stats, run_dir, first_kept=keep.start or 0)
         lines.append(f"\nwrote {', '.join(written)}" + ("" if "rank.png" in written else
                      " (no rank plot: a rank plot compares chains, and this run has one)"))
     return "\n".join(lines), flagged

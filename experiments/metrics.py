@@ -29,8 +29,9 @@ def metric_samples(x_generated: np.ndarray, last_draws: int, n: int = NUM_METRIC
         How many of the final draws form the posterior predictive (1 = the final weights only).
     n : int
         Number of samples (VEEGAN/PacGAN use 2,500): the first ``n`` of the pool in an order that cycles
-        through every (chain, draw), so their contributions differ by at most one sample. Fewer if the
-        pool is smaller.
+        through every (chain, draw), so their contributions differ by at most one sample; with fewer than
+        one sample per (chain, draw), the first sample of ``n`` evenly spaced (chain, draw) pairs (every
+        chain and the whole run represented). Fewer if the pool is smaller.
 
     Returns
     -------
@@ -38,9 +39,12 @@ def metric_samples(x_generated: np.ndarray, last_draws: int, n: int = NUM_METRIC
     """
     kept = x_generated[:, -last_draws:]
     flat = kept.reshape(-1, int(np.prod(kept.shape[3:])))
+    pairs = kept.shape[0] * kept.shape[1]
     # sample-major order: every (chain, draw) gives its first sample, then its second, ...
-    order = np.arange(flat.shape[0]).reshape(kept.shape[0] * kept.shape[1], kept.shape[2]).T.ravel()
-    return flat[order[:n]]
+    order = np.arange(flat.shape[0]).reshape(pairs, kept.shape[2])
+    if n < pairs:  # fewer samples than (chain, draw) pairs: one sample from each of n evenly spaced pairs
+        return flat[order[np.linspace(0, pairs - 1, n).round().astype(np.int64), 0]]
+    return flat[order.T.ravel()[:n]]
 
 
 def nearest_mode(samples: np.ndarray, modes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -522,7 +522,8 @@ def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_spa
         build / "posterior.nc", kept_chunks, draw_iterations=draw_iterations, keep_draws=num_kept,
         num_warmup_draws=int(np.sum(draw_iterations[:num_kept] <= inf.num_warmup)),
         select=lambda k: not k.startswith("fs/"), event_shape=data.event_shape, observed=data.eval,
-        weight_indices=weights, attrs={"experiment": e.name, "inference": inf.name, "seed": cfg.seed})
+        weight_indices=weights, attrs={"experiment": e.name, "inference": inf.name, "seed": cfg.seed,
+                                       "num_warmup": int(inf.num_warmup), "thin": int(schedule.thin)})
     write_json(build / "metrics.json", metrics)
     if last is not None:
         gallery = last
@@ -532,7 +533,7 @@ def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_spa
                 gallery = read(num_kept - want, num_kept)
         plot_samples(build / "samples.png", gallery, data.eval, data.event_shape, title,
                      first_draw=num_kept - gallery.shape[1])
-        save_plots(stats, build)
+        save_plots(stats, build, first_kept=num_warmup_draws)
     write_report(build / "report.md", cfg_yaml=cfg_yaml, metrics=metrics, title=title)
     return store.finish()
 

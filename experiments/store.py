@@ -202,6 +202,9 @@ class RunStore:
                     first = num_warmup_draws + s_start
                     self._append(path, "", main, s_start, draw_iterations[first:first + n - split], event_shape)
             written += n
+        if not created and chunks:  # no draw kept (diverged before the first): the groups, with no draws
+            empty = {k: v[:, :0] for k, v in self.load_chunk(chunks[0]).items() if select(k)}
+            to_datatree(empty, draw_iterations=draw_iterations[:0], **datatree_kwargs).to_netcdf(path, engine="h5netcdf")
         return written
 
     @staticmethod

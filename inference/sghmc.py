@@ -21,7 +21,7 @@ adapts ``V`` only while the caller says so (warmup) and then keeps ``G`` constan
 the Gamma(theta) correction of Ma et al. (2015) is zero and the update is exactly Chen et al.'s eq. 15 with
 mass matrix ``G^-1``. ``preconditioner="rmsprop_running"`` updates ``V`` at every step, as Li et al.'s
 experiments do, dropping the Gamma term of order ``1 - decay``: a biased sampler whose variance inflation
-on a correlated Gaussian is measured in ``tests/inference/test_samplers.py``. The Gaussian noise comes
+on a correlated Gaussian is measured in ``tests/test_samplers.py``. The Gaussian noise comes
 from ``blackjax.util.generate_gaussian_noise``.
 """
 
@@ -53,12 +53,15 @@ class SGHMCState(NamedTuple):
         RMSprop moving average ``V`` of squared gradients (zeros without a preconditioner).
     step_count : int32 scalar
         Steps taken (a counter for diagnostics; the step size is the caller's).
+    num_adapted : int32 scalar
+        Steps that adapted ``square_avg`` (its bias correction once frozen).
     """
 
     position: ArrayTree
     momentum: ArrayTree
     square_avg: ArrayTree
     step_count: jax.Array
+    num_adapted: jax.Array
 
 
 class SGHMCInfo(NamedTuple):
@@ -83,11 +86,16 @@ def check_step_size(step_size: float) -> None:
 
 
 def rmsprop_preconditioner(kind: str, decay: float, eps: float) -> Callable:
-    """``update(square_avg, grad, adapt) -> (square_avg, G or None)``: the diagonal preconditioner of pSGLD.
+    """``update(square_avg, grad, adapt, num_adapted) -> (square_avg, G or None)``: the diagonal
+    preconditioner of pSGLD (Li et al. 2016).
 
-    ``"rmsprop"``: ``V <- decay V + (1 - decay) g^2`` where ``adapt`` is true, ``V`` unchanged otherwise,
-    ``G = 1 / (eps + sqrt(V))``; ``"rmsprop_running"``: the same with ``adapt`` ignored (always adapted);
-    ``"none"``: ``G`` is the identity (returned as ``None``).
+    ``"rmsprop"``: ``V <- decay V + (1 - decay) g^2`` where ``adapt`` is true, ``V`` unchanged otherwise;
+    ``G = 1 / (eps + sqrt(V))`` while adapting, and once frozen ``G = 1 / (eps + sqrt(V / (1 - decay^n)))``
+    with ``n = num_adapted`` the steps that adapted ``V`` (Adam's bias correction, Kingma & Ba 2015: ``V``
+    starts at 0, so a warmup of fewer than a few hundred steps would otherwise freeze an underestimate and a
+    ``G`` too large; after thousands of steps the factor is 1). ``"rmsprop_running"``: ``V`` adapted at
+    every step, ``adapt`` ignored, no correction (Li et al.'s practice). ``"none"``: ``G`` is the identity
+    (returned as ``None``).
 
     Raises
     ------
@@ -95,16 +103,18 @@ def rmsprop_preconditioner(kind: str, decay: float, eps: float) -> Callable:
         For an unknown ``kind``.
     """
     if kind == "none":
-        return lambda square_avg, grad, adapt: (square_avg, None)
+        return lambda square_avg, grad, adapt, num_adapted: (square_avg, None)
     if kind not in PRECONDITIONERS:
         raise ValueError(f"preconditioner={kind!r}; valid: {', '.join(repr(k) for k in PRECONDITIONERS)}")
     running = kind == "rmsprop_running"
 
-    def update(square_avg, grad, adapt):
+    def update(square_avg, grad, adapt, num_adapted):
         new = jax.tree.map(lambda v, g: decay * v + (1 - decay) * g**2, square_avg, grad)
-        if not running:
-            new = jax.tree.map(lambda n, v: jnp.where(adapt, n, v), new, square_avg)
-        return new, jax.tree.map(lambda v: 1.0 / (eps + jnp.sqrt(v)), new)
+        if running:
+            return new, jax.tree.map(lambda v: 1.0 / (eps + jnp.sqrt(v)), new)
+        new = jax.tree.map(lambda n, v: jnp.where(adapt, n, v), new, square_avg)
+        correction = jnp.where(adapt, 1.0, 1.0 / (1.0 - decay ** jnp.maximum(num_adapted, 1).astype(jnp.float32)))
+        return new, jax.tree.map(lambda v: 1.0 / (eps + jnp.sqrt(v * correction)), new)
 
     return update
 
@@ -155,12 +165,12 @@ def sghmc(
 
     def init(position: ArrayTree) -> SGHMCState:
         zeros = jax.tree.map(jnp.zeros_like, position)
-        return SGHMCState(position, zeros, zeros, jnp.zeros((), jnp.int32))
+        return SGHMCState(position, zeros, zeros, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
 
     def step(rng_key: jax.Array, state: SGHMCState, batch: tuple, step_size, adapt=True):
         logdensity, grad = value_and_grad(state.position, *batch)
         eta = jnp.asarray(step_size, jnp.float32)
-        square_avg, precond = precondition(state.square_avg, grad, adapt)
+        square_avg, precond = precondition(state.square_avg, grad, adapt, state.num_adapted)
         if precond is None:
             precond = jax.tree.map(jnp.ones_like, grad)
         noise = generate_gaussian_noise(rng_key, state.position)
@@ -174,15 +184,17 @@ def sghmc(
             noise,
         )
         position = jax.tree.map(jnp.add, state.position, momentum)
-        return SGHMCState(position, momentum, square_avg, state.step_count + 1), SGHMCInfo(logdensity, eta)
+        num_adapted = state.num_adapted + jnp.asarray(adapt, jnp.int32)
+        return SGHMCState(position, momentum, square_avg, state.step_count + 1, num_adapted), SGHMCInfo(logdensity, eta)
 
     return SamplingAlgorithm(init, step)
 
 
 def reflect_momentum(unprojected: ArrayTree, projected: ArrayTree, momentum: ArrayTree) -> ArrayTree:
     """Momentum after a projection onto a box: every component whose position was moved back onto the
-    wall and whose velocity points out of the box is reversed (the reflection of HMC with box
-    constraints, Neal 2011, sec. 5.1), so the next steps move it inwards instead of pushing it on the wall.
+    wall and whose velocity points out of the box is reversed, so the next steps move it inwards instead
+    of pushing it on the wall. This is the momentum half of the reflection of HMC with box constraints
+    (Neal 2011, sec. 5.1); the position is clamped onto the wall rather than reflected across it.
 
     Parameters
     ----------

@@ -7,7 +7,7 @@ update is ``theta <- theta + eta G grad log p + N(0, 2 eta T G)`` with ``G = 1 /
 an exponential moving average of squared gradients. As in :mod:`inference.sghmc`, ``preconditioner="rmsprop"``
 adapts ``V`` only while ``adapt`` is true (warmup) and then keeps ``G`` constant, which makes the Gamma
 correction of Li et al. zero; ``"rmsprop_running"`` adapts at every step and drops it (biased; measured in
-``tests/inference/test_samplers.py``).
+``tests/test_samplers.py``).
 """
 
 from __future__ import annotations
@@ -24,12 +24,14 @@ from inference.sghmc import SamplingAlgorithm, SGHMCInfo, rmsprop_preconditioner
 
 
 class SGLDState(NamedTuple):
-    """State of one SGLD chain: ``position``, the RMSprop ``square_avg`` and ``step_count`` (steps taken,
-    a counter for diagnostics; the step size is the caller's)."""
+    """State of one SGLD chain: ``position``, the RMSprop ``square_avg``, ``step_count`` (steps taken,
+    a counter for diagnostics; the step size is the caller's) and ``num_adapted`` (steps that adapted
+    ``square_avg``: its bias correction once frozen)."""
 
     position: dict
     square_avg: dict
     step_count: jax.Array
+    num_adapted: jax.Array
 
 
 def sgld(
@@ -70,12 +72,13 @@ def sgld(
     value_and_grad = jax.value_and_grad(logdensity_fn)
 
     def init(position) -> SGLDState:
-        return SGLDState(position, jax.tree.map(jnp.zeros_like, position), jnp.zeros((), jnp.int32))
+        zero = jnp.zeros((), jnp.int32)
+        return SGLDState(position, jax.tree.map(jnp.zeros_like, position), zero, zero)
 
     def step(rng_key, state: SGLDState, batch: tuple, step_size, adapt=True):
         logdensity, grad = value_and_grad(state.position, *batch)
         eta = jnp.asarray(step_size, jnp.float32)
-        square_avg, precond = precondition(state.square_avg, grad, adapt)
+        square_avg, precond = precondition(state.square_avg, grad, adapt, state.num_adapted)
         if precond is None:
             position = kernel(rng_key, state.position, lambda *_: grad, None, eta, temperature)
         else:
@@ -84,6 +87,7 @@ def sgld(
                 lambda x, g, p, n: x + eta * p * g + jnp.sqrt(2 * eta * temperature * p) * n,
                 state.position, grad, precond, noise,
             )
-        return SGLDState(position, square_avg, state.step_count + 1), SGHMCInfo(logdensity, eta)
+        num_adapted = state.num_adapted + jnp.asarray(adapt, jnp.int32)
+        return SGLDState(position, square_avg, state.step_count + 1, num_adapted), SGHMCInfo(logdensity, eta)
 
     return SamplingAlgorithm(init, step)

@@ -266,21 +266,24 @@ def test_running_preconditioner_inflation_is_as_measured(name, step_size):
 
 
 def test_frozen_preconditioner_adapts_only_while_told():
-    """Per step: V follows the RMSprop recursion while adapt is true and stays constant afterwards; the
-    running form ignores the flag."""
+    """Per step: V follows the RMSprop recursion while adapt is true and stays constant afterwards, and the
+    frozen G carries Adam's bias correction 1 / (1 - decay^n) for the n adapted steps; the running form
+    ignores the flag."""
     decay, eps = 0.9, 1e-5
     frozen, running = rmsprop_preconditioner("rmsprop", decay, eps), rmsprop_preconditioner("rmsprop_running", decay, eps)
     v_f = v_r = {"w": jnp.zeros(3)}
-    expected = np.zeros(3)
+    expected, adapted = np.zeros(3), 0
     for t in range(8):
         g = {"w": jnp.full(3, float(t + 1))}
         adapt = t < 4
-        v_f, precond = frozen(v_f, g, adapt)
-        v_r, _ = running(v_r, g, adapt)
+        v_f, precond = frozen(v_f, g, adapt, adapted)
+        v_r, _ = running(v_r, g, adapt, adapted)
         if adapt:
             expected = decay * expected + (1 - decay) * (t + 1.0) ** 2
+            adapted += 1
         np.testing.assert_allclose(v_f["w"], expected, rtol=1e-6)
-        np.testing.assert_allclose(precond["w"], 1 / (eps + np.sqrt(expected)), rtol=1e-6)
+        want = expected if adapt else expected / (1 - decay**adapted)
+        np.testing.assert_allclose(precond["w"], 1 / (eps + np.sqrt(want)), rtol=1e-5)
     assert float(v_r["w"][0]) > float(v_f["w"][0])  # the running form kept adapting
 
 
