@@ -82,13 +82,13 @@ def test_weight_clipping_keeps_every_discriminator_weight_in_the_box(algorithm):
         sampler = mle_gan(model, data, batch_size=16, learning_rate=1e-2)
     else:
         sampler = bayesgan(model, data, batch_size=16, num_generators=2, num_discriminators=2, step_size=1e-2,
-                           temperature=1.0, friction=0.1, preconditioner="rmsprop")
+                           temperature=1.0, friction=0.1, preconditioner="rmsprop", num_warmup=3)
     state = sampler.init(jax.random.key(1))
     before = sampler.positions(state, jax.random.key(0))[1]
     assert max(float(jnp.abs(v).max()) for v in before.values()) > 0.1  # the prior draw is outside the box
     step = jax.jit(sampler.step)
-    for i in range(5):
-        state, _ = step(jax.random.key(i), state)
+    for i in range(5):  # warmup and sampling iterations
+        state, _ = step(jax.random.key(i), state, jnp.int32(i))
     gen, disc = sampler.positions(state, jax.random.key(0))
     assert max(float(jnp.abs(v).max()) for v in disc.values()) <= 0.02 + 1e-7
     assert max(float(jnp.abs(v).max()) for v in gen.values()) > 0.1  # the generator is not clipped
