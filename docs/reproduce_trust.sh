@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Re-measures the rows that the warmup / posterior-predictive / frozen-preconditioner changes moved (issue 12):
 # the default and ML-twin rows of ring8, grid25, digits and synthetic, the application defaults and twins, and
-# the SGHMC n_critic = 5 rows of ring8 and grid25; seeds 0-2. Finished runs are skipped.
+# the inference zoo's SGHMC n_critic = 5 rows of ring8 and grid25; seeds 0-2. Finished runs are skipped.
 # Usage: JOBS=2 bash docs/reproduce_trust.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/<prefix>*
 # ONLY=<regex> keeps the matching run names.
 set -euo pipefail
@@ -15,9 +15,12 @@ jobs() {
       echo "$exp-mle-s$seed experiment=$exp inference=mle seed=$seed"
     done
   done
+  # the inference zoo's SGHMC n_critic = 5 rows (10,000 iterations), which the per-network schedule moved
   for exp in ring8 grid25; do
-    for seed in 0 1 2; do
-      echo "$exp-sghmc-ncritic5-s$seed experiment=$exp inference.n_critic=5 seed=$seed"
+    for loss in wasserstein wasserstein_gp; do
+      for seed in 0 1 2; do
+        echo "zoo-$exp-sghmc-$loss-ncritic5-s$seed experiment=$exp loss=$loss inference.n_critic=5 iterations=10000 seed=$seed"
+      done
     done
   done
 }
