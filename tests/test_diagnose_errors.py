@@ -84,7 +84,21 @@ def test_diagnose_still_reads_a_good_posterior(tmp_path, capsys):
     _posterior().to_netcdf(tmp_path / "run" / "posterior.nc", engine="h5netcdf")
     assert diagnose_main([str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
-    assert "4 of 8 draws kept" in out and "== sample_stats: " in out and "lp" in out
+    # a file without warmup groups (written before runs kept warmup apart): its second half
+    assert "4 of 8 posterior draws kept (a file without warmup groups" in out and "== sample_stats: " in out
+    assert "lp" in out
+
+
+def test_diagnose_reads_every_post_warmup_draw(tmp_path, capsys):
+    """A run that keeps its warmup in warmup_* groups: every draw of posterior_predictive is diagnosed."""
+    (tmp_path / "run").mkdir()
+    dt = _posterior()
+    warm = _posterior(draws=3)
+    dt = xr.DataTree.from_dict({**{k: v.to_dataset() for k, v in dt.children.items()},
+                                **{f"warmup_{k}": v.to_dataset() for k, v in warm.children.items()}})
+    dt.to_netcdf(tmp_path / "run" / "posterior.nc", engine="h5netcdf")
+    assert diagnose_main([str(tmp_path / "run")]) == 0
+    assert "8 of 8 posterior draws kept\n" in capsys.readouterr().out
 
 
 def test_bgan_diagnose_console_script_on_random_bytes(tmp_path):
