@@ -199,9 +199,12 @@ class FunctionSpace:
         if self.data.modes is not None:
             stats["high_quality"] = M.high_quality_per_draw(x, self.data.modes, self.data.sigma)
         if self.classifier is not None:
-            pred = self.classifier.predict(x.reshape(-1, x.shape[-1])).reshape(x.shape[:3])
+            finite = np.isfinite(x).all(axis=-1)  # a diverging particle's samples: no class, entropy nan
+            pred = self.classifier.predict(np.where(finite[..., None], x, 0.0).reshape(-1, x.shape[-1]))
             stats["class_entropy"] = np.apply_along_axis(
-                lambda p: -np.sum((q := np.bincount(p) / len(p))[q > 0] * np.log(q[q > 0])), 2, pred)
+                lambda p: -np.sum((q := np.bincount(p) / len(p))[q > 0] * np.log(q[q > 0])), 2,
+                pred.reshape(x.shape[:3]))
+            stats["class_entropy"][~finite.all(axis=-1)] = np.nan
         return stats
 
     def headline(self, x: np.ndarray) -> dict[str, str]:
@@ -211,7 +214,7 @@ class FunctionSpace:
             m = M.mixture_metrics(samples[: M.NUM_METRIC_SAMPLES], self.data.modes, self.data.sigma)
             return {"modes": f"{m['modes']}/{len(self.data.modes)}", "hq": f"{100 * m['high_quality']:.0f}%"}
         if self.classifier is not None:
-            classes = np.unique(self.classifier.predict(samples[: M.NUM_METRIC_SAMPLES]))
+            classes = np.unique(self.classifier.predict(np.nan_to_num(samples[: M.NUM_METRIC_SAMPLES])))
             return {"classes": f"{len(classes)}/{self.classifier.num_classes}"}
         return {"x_std": f"{samples.std():.3g}"}
 
@@ -339,7 +342,8 @@ def _divergence(chunk, draws: dict, first_draw: int, thin: int, objective: tuple
         for j in np.flatnonzero(bad < NO_DIVERGENCE):
             found.append((int(bad[j]), network, int(j), what))
         for j, d in zip(*np.nonzero(flags), strict=True):
-            found.append(((first_draw + int(d) + 1) * thin + 1, network, int(j), "weights"))
+            found.append(((first_draw + int(d) + 1) * thin + 1, network, int(j),
+                          "weights or samples" if network == "generator" else "weights"))
     return min(found) if found else None
 
 

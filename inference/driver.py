@@ -59,7 +59,7 @@ def make_recorder(
     The returned dict holds ``x_generated`` (``(J_g, samples_per_draw, data_dim)``, fresh ``z`` per
     chain), the thinned weights ``{site: (J, len(weight_indices[site]))}`` and the sample stats of the
     last iteration, prefixed ``stats/`` (generator) and ``disc_stats/`` (discriminator), including a
-    boolean ``diverging`` per particle (a non-finite weight or objective, see
+    boolean ``diverging`` per particle (a non-finite weight, objective or, for a generator, generated sample; see
     :attr:`inference.bayesgan.BayesGANSampler.objective`). With ``eval_x`` (``(M, data_dim)`` fixed real
     points) each discriminator particle's mean ``D(x)`` on them is recorded as ``disc_stats/d_eval``: a
     function-space statistic of the discriminator posterior. With ``eval_points`` too, every particle's
@@ -90,7 +90,9 @@ def make_recorder(
                 if model.num_classes:
                     out["disc_points/class_probs"] = jax.vmap(model.class_probabilities, in_axes=(0, None))(
                         disc, eval_x)
-        out["stats/diverging"] = _non_finite(gen, gen_stats[gen_objective])
+        # a generator particle whose weights, objective or generated samples are not finite is diverging
+        out["stats/diverging"] = _non_finite(gen, gen_stats[gen_objective]) | ~jnp.all(
+            jnp.isfinite(out["x_generated"].reshape(num_chains, -1)), axis=1)
         out["disc_stats/diverging"] = _non_finite(disc, disc_stats[disc_objective])
         return out
 
