@@ -524,7 +524,7 @@ def _write_run_dir(cfg, data, store, schedule, weights, classifier, function_spa
     (build / "config.yaml").write_text(cfg_yaml)
     store.write_posterior(
         build / "posterior.nc", kept_chunks, draw_iterations=draw_iterations, keep_draws=num_kept,
-        num_warmup_draws=int(np.sum(draw_iterations[:num_kept] <= inf.num_warmup)),
+        num_warmup_draws=num_warmup_draws,
         select=lambda k: not k.startswith("fs/"), event_shape=data.event_shape, observed=data.eval,
         weight_indices=weights, attrs={"experiment": e.name, "inference": inf.name, "seed": cfg.seed,
                                        "num_warmup": int(inf.num_warmup), "thin": int(schedule.thin)})
