@@ -212,7 +212,7 @@ def bench_particles(data, iterations, repeats):
 def bench_modes(iterations: int):
     """Iterations and seconds until >= 24 of 25 grid modes, Bayesian GAN (default grid25 config) vs ML twin."""
     from experiments.cli import load_config
-    from experiments.run import build_model
+    from experiments.build import build_model
     from inference.driver import make_recorder, make_schedule, run
     from inference.registry import build_inference
     from omegaconf import OmegaConf
@@ -222,11 +222,11 @@ def bench_modes(iterations: int):
         cfg = load_config(["experiment=grid25", f"inference={inf}", f"iterations={iterations}",
                            "experiment.num_draws=100", "out_dir=runs/.bench-unused"])
         data = grid25(num_train=cfg.experiment.dataset.num_train, seed=0)
-        m = build_model(cfg, data)
+        m, init_model = build_model(cfg, data)
         hyper = {k: v for k, v in OmegaConf.to_container(cfg.inference).items() if k != "name"}
         schedule = make_schedule(iterations, 100)
         sampler = build_inference(inf, m, jnp.asarray(data.train), batch_size=64, iterations=schedule.iterations,
-                                  init_model=build_model(cfg, data, init=True), **hyper)
+                                  init_model=init_model, **hyper)
         chains = hyper.get("num_generators", 1)
         record = make_recorder(m, sampler, math.ceil(2500 / chains), {})
         _, draws, seconds = run(sampler, record, jax.random.key(0), schedule, progress=False)

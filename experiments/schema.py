@@ -19,7 +19,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.datasets import DATASETS, DIGITS_SIZE
-from inference.schedule import PRECONDITIONERS, SCHEDULES, make_schedule  # no JAX: before jax.distributed
+from inference.config import INFERENCE_SCHEMAS  # noqa: F401  (re-exported)  no JAX: before jax.distributed
+from inference.schedule import make_schedule
 from models.networks import NETWORKS as ARCHITECTURES
 
 # diagnostics.png: the rank plot's name before trace.png / rank.png (still replaced, not refused)
@@ -78,38 +79,6 @@ class ExperimentConfig:
 
 
 @dataclass
-class SGLDConfig:
-    name: str = "sgld"
-    num_generators: int = 4
-    num_discriminators: int = 2
-    step_size: float = 1e-4
-    temperature: float = 1.0
-    preconditioner: str = "rmsprop"
-    rms_decay: float = 0.99
-    rms_eps: float = 1e-5
-    schedule: str = "constant"
-    final_step_size_ratio: float = 1.0
-    n_critic: int = 1
-    num_warmup: Optional[int] = None
-
-
-@dataclass
-class SGHMCConfig(SGLDConfig):
-    name: str = "sghmc"
-    friction: float = 0.1
-
-
-@dataclass
-class MLEConfig:
-    name: str = "mle"
-    learning_rate: float = 1e-3
-    b1: float = 0.5
-    b2: float = 0.999
-    n_critic: int = 1
-    num_warmup: Optional[int] = None
-
-
-@dataclass
 class DistributedConfig:
     enabled: bool = False
     coordinator_address: Optional[str] = None
@@ -132,31 +101,6 @@ class RunConfig:
     loss: Any = None
 
 
-@dataclass
-class SVIConfig:
-    name: str = "svi"
-    num_generators: int = 4
-    num_discriminators: int = 2
-    learning_rate: float = 1e-3
-    init_guide_scale: float = 1e-3
-    n_critic: int = 1
-    num_warmup: Optional[int] = None
-
-
-@dataclass
-class MCDropoutConfig(MLEConfig):
-    name: str = "mc_dropout"
-    dropout_rate: float = 0.1
-    num_generators: int = 4
-    num_discriminators: int = 2
-
-
-INFERENCE_SCHEMAS = {"sghmc": SGHMCConfig, "sgld": SGLDConfig, "svi": SVIConfig, "mc_dropout": MCDropoutConfig,
-                     "mle": MLEConfig}
-SGMCMC = ("sghmc", "sgld")
-#: What a run is for: generation quality, semi-supervised classification (K + 1-class discriminator),
-#: anomaly detection by the discriminator's posterior.
-TASKS = ("generation", "semi_supervised", "anomaly", "class_imbalance")
 # -- priors: a family's hyper-parameters ("spec"), and the group's top level (spec + per-network and
 # -- per-parameter-path overrides + init_scale)
 @dataclass
@@ -236,19 +180,19 @@ def _merge(schema, node, where: str) -> DictConfig:
         raise ConfigError(f"{full}: {_one_line(err)}") from None
 
 
-def _check(cond: bool, key: str, what: str, value) -> None:
+def check(cond: bool, key: str, what: str, value) -> None:
     if not cond:
         raise ConfigError(f"{key}={value!r} is invalid: must be {what}")
 
 
 def _check_spec(spec, key: str) -> None:
-    _check(spec.scale > 0, f"{key}.scale", "> 0", spec.scale)
+    check(spec.scale > 0, f"{key}.scale", "> 0", spec.scale)
     for name in ("df", "concentration"):
         if name in spec:
-            _check(spec[name] > 0, f"{key}.{name}", "> 0", spec[name])
+            check(spec[name] > 0, f"{key}.{name}", "> 0", spec[name])
     for k, value in spec.items():
         if isinstance(value, float):
-            _check(math.isfinite(value), f"{key}.{k}", "finite", value)
+            check(math.isfinite(value), f"{key}.{k}", "finite", value)
 
 
 def _spec(base: dict, override, key: str) -> DictConfig:
@@ -258,7 +202,7 @@ def _spec(base: dict, override, key: str) -> DictConfig:
         raise ConfigError(f"{key}={override!r} is invalid: must be a mapping of prior keys, e.g. {{name: laplace, scale: 0.5}}")
     override = dict(override)
     name = override.get("name", base["name"])
-    _check(name in PRIOR_SPECS, f"{key}.name", f"one of {', '.join(sorted(PRIOR_SPECS))}", name)
+    check(name in PRIOR_SPECS, f"{key}.name", f"one of {', '.join(sorted(PRIOR_SPECS))}", name)
     fields = PRIOR_SPECS[name].__dataclass_fields__
     merged = {k: v for k, v in base.items() if k in fields} | override | {"name": name}
     spec = _merge(PRIOR_SPECS[name], merged, key)
@@ -298,7 +242,7 @@ def resolve_priors(prior: DictConfig) -> dict[str, tuple[dict, list[tuple[str, d
                               "{path: 'generator__layers.2.*', scale: 0.1}")
         pattern = entry["path"]
         nets = [n for n in NETWORKS if fnmatch.fnmatchcase(n, pattern.split("__", 1)[0])]
-        _check(bool(nets), f"{key}.path", "a glob on site names starting 'generator__' or 'discriminator__' "
+        check(bool(nets), f"{key}.path", "a glob on site names starting 'generator__' or 'discriminator__' "
                "(e.g. 'generator__layers.2.*')", pattern)
         rest = {k: v for k, v in entry.items() if k != "path"}
         for net in nets:
@@ -359,29 +303,29 @@ def validate(cfg: DictConfig) -> DictConfig:
     inference, prior, loss = cfg.get("inference"), cfg.get("prior"), cfg.get("loss")
     inf_name = inference.get("name") if inference else None
     prior_name = prior.get("name") if prior else None
-    _check(inf_name in INFERENCE_SCHEMAS, "inference", f"one of {', '.join(sorted(INFERENCE_SCHEMAS))}", inf_name)
-    _check(prior_name in PRIOR_SCHEMAS, "prior", f"one of {', '.join(sorted(PRIOR_SCHEMAS))}", prior_name)
+    check(inf_name in INFERENCE_SCHEMAS, "inference", f"one of {', '.join(sorted(INFERENCE_SCHEMAS))}", inf_name)
+    check(prior_name in PRIOR_SCHEMAS, "prior", f"one of {', '.join(sorted(PRIOR_SCHEMAS))}", prior_name)
     loss_name = loss.get("name") if loss else None
-    _check(loss_name in LOSS_SCHEMAS, "loss", f"one of {', '.join(sorted(LOSS_SCHEMAS))}", loss_name)
+    check(loss_name in LOSS_SCHEMAS, "loss", f"one of {', '.join(sorted(LOSS_SCHEMAS))}", loss_name)
     typed = _merge(RunConfig, {k: v for k, v in cfg.items() if k not in ("inference", "prior", "loss")}, "config")
     typed.inference = _merge(INFERENCE_SCHEMAS[inf_name], inference, "inference")
     paths = prior.get("path_overrides") or []
-    _check(isinstance(paths, (list, ListConfig)), "prior.path_overrides",
+    check(isinstance(paths, (list, ListConfig)), "prior.path_overrides",
            "a list of mappings, e.g. [{path: 'generator__layers.2.*', scale: 0.1}]", paths)
     for i, entry in enumerate(paths):
-        _check(isinstance(entry, (dict, DictConfig)), f"prior.path_overrides[{i}]",
+        check(isinstance(entry, (dict, DictConfig)), f"prior.path_overrides[{i}]",
                "a mapping with a 'path' glob, e.g. {path: 'generator__layers.2.*', scale: 0.1}", entry)
     typed.prior = _merge(PRIOR_SCHEMAS[prior_name], prior, "prior")
     typed.loss = _merge(LOSS_SCHEMAS[loss_name], loss, "loss")
 
     e, i = typed.experiment, typed.inference
-    _check(e.dataset.name in DATASETS, "experiment.dataset.name", f"one of {', '.join(sorted(DATASETS))}",
+    check(e.dataset.name in DATASETS, "experiment.dataset.name", f"one of {', '.join(sorted(DATASETS))}",
            e.dataset.name)
-    _check(typed.seed <= MAX_SEED, "seed", f"an integer in [0, {MAX_SEED}]", typed.seed)
+    check(typed.seed <= MAX_SEED, "seed", f"an integer in [0, {MAX_SEED}]", typed.seed)
     for group, node in (("inference", i), ("loss", typed.loss)):
         for key, value in node.items():
             if isinstance(value, float):
-                _check(math.isfinite(value), f"{group}.{key}", "finite", value)
+                check(math.isfinite(value), f"{group}.{key}", "finite", value)
     positive = {
         "seed": (typed.seed, 0), "iterations": (typed.iterations, 1),
         "experiment.batch_size": (e.batch_size, 1), "experiment.latent_dim": (e.latent_dim, 1),
@@ -390,102 +334,75 @@ def validate(cfg: DictConfig) -> DictConfig:
         "experiment.dataset.num_eval": (e.dataset.num_eval, 1),
     }
     if e.dataset.validation_fraction is not None:
-        _check(0 < e.dataset.validation_fraction < 1, "experiment.dataset.validation_fraction",
+        check(0 < e.dataset.validation_fraction < 1, "experiment.dataset.validation_fraction",
                "in (0, 1), or null (metrics on the test split)", e.dataset.validation_fraction)
     for key in ("num_train", "num_per_class"):
         if e.dataset[key] is not None:
             positive[f"experiment.dataset.{key}"] = (e.dataset[key], 1)
     if e.dataset.name == "tfds":
-        _check(bool(e.dataset.tfds_name), "experiment.dataset.tfds_name",
+        check(bool(e.dataset.tfds_name), "experiment.dataset.tfds_name",
                "the name of a prepared tfds dataset with dataset.name=tfds (e.g. bgan_digits)", e.dataset.tfds_name)
     if typed.checkpoint_every is not None:
         positive["checkpoint_every"] = (typed.checkpoint_every, 1)
     if e.samples_per_draw is not None:
         positive["experiment.samples_per_draw"] = (e.samples_per_draw, 1)
-    if inf_name != "mle":
-        positive |= {"inference.num_generators": (i.num_generators, 1),
-                     "inference.num_discriminators": (i.num_discriminators, 1)}
-    positive["inference.n_critic"] = (i.n_critic, 1)
     for key, (value, low) in positive.items():
-        _check(value >= low, key, f"an integer >= {low}", value)
+        check(value >= low, key, f"an integer >= {low}", value)
     for key, sizes in (("experiment.generator_hidden", e.generator_hidden),
                        ("experiment.discriminator_hidden", e.discriminator_hidden)):
-        _check(len(sizes) > 0 and all(s >= 1 for s in sizes), key, "a non-empty list of integers >= 1", list(sizes))
+        check(len(sizes) > 0 and all(s >= 1 for s in sizes), key, "a non-empty list of integers >= 1", list(sizes))
     if e.dataset.name == "digits":
         n_eval, n_train = e.dataset.num_eval, e.dataset.num_train
-        _check(10 <= n_eval <= DIGITS_SIZE - 10, "experiment.dataset.num_eval", f"in [10, {DIGITS_SIZE - 10}]", n_eval)
+        check(10 <= n_eval <= DIGITS_SIZE - 10, "experiment.dataset.num_eval", f"in [10, {DIGITS_SIZE - 10}]", n_eval)
         if n_train is not None:
-            _check(10 <= n_train <= DIGITS_SIZE - n_eval, "experiment.dataset.num_train",
+            check(10 <= n_train <= DIGITS_SIZE - n_eval, "experiment.dataset.num_train",
                    f"in [10, {DIGITS_SIZE} - num_eval] or null", n_train)
     chains = i.get("num_generators", 1)
     if e.samples_per_draw is not None:
         pool = e.samples_per_draw * chains * e.metric_draws
-        _check(pool >= MIN_METRIC_POOL, "experiment.samples_per_draw",
+        check(pool >= MIN_METRIC_POOL, "experiment.samples_per_draw",
                f"large enough for >= {MIN_METRIC_POOL} metric samples (samples_per_draw x chains x metric_draws)",
                e.samples_per_draw)
-    _check(e.metric_draws <= e.num_draws, "experiment.metric_draws", f"<= experiment.num_draws ({e.num_draws})", e.metric_draws)
-    _check(e.output_activation in ("linear", "sigmoid"), "experiment.output_activation", "'linear' or 'sigmoid'", e.output_activation)
-    _check(e.network in ARCHITECTURES, "experiment.network", f"one of {', '.join(sorted(ARCHITECTURES))}", e.network)
-    _check(e.channels >= 1, "experiment.channels", "an integer >= 1", e.channels)
-    _check(e.task in TASKS, "experiment.task", f"one of {', '.join(TASKS)}", e.task)
-    _check(e.labels_per_class >= 1, "experiment.labels_per_class", "an integer >= 1", e.labels_per_class)
-    _check(e.labelled_weight is None or (math.isfinite(e.labelled_weight) and e.labelled_weight > 0),
-           "experiment.labelled_weight", "a number > 0, or null for N / N_s", e.labelled_weight)
-    if e.task == "class_imbalance":
-        _check(bool(e.dataset.minority_classes), "experiment.dataset.minority_classes",
-               "a non-empty list of classes cut down (experiment.task='class_imbalance')", e.dataset.minority_classes)
-        _check(e.autoencoder_steps >= 1, "experiment.autoencoder_steps", "an integer >= 1", e.autoencoder_steps)
-    if e.task == "anomaly":
-        _check(e.dataset.held_out_class is not None, "experiment.dataset.held_out_class",
-               "the class held out of training as the anomaly (experiment.task='anomaly')", e.dataset.held_out_class)
+    check(e.metric_draws <= e.num_draws, "experiment.metric_draws", f"<= experiment.num_draws ({e.num_draws})", e.metric_draws)
+    check(e.output_activation in ("linear", "sigmoid"), "experiment.output_activation", "'linear' or 'sigmoid'", e.output_activation)
+    check(e.network in ARCHITECTURES, "experiment.network", f"one of {', '.join(sorted(ARCHITECTURES))}", e.network)
+    check(e.channels >= 1, "experiment.channels", "an integer >= 1", e.channels)
+    from experiments.tasks import TASKS  # tasks import this module's check
+
+    check(e.task in TASKS, "experiment.task", f"one of {', '.join(sorted(TASKS))}", e.task)
+    TASKS[e.task].validate(e)
     if e.dataset.held_out_class is not None:
-        _check(e.dataset.held_out_class >= 0, "experiment.dataset.held_out_class", "a class label >= 0",
+        check(e.dataset.held_out_class >= 0, "experiment.dataset.held_out_class", "a class label >= 0",
                e.dataset.held_out_class)
-    if inf_name in SGMCMC:
-        _check(0 < i.step_size < 1, "inference.step_size", "in (0, 1)", i.step_size)
-        if inf_name == "sghmc":
-            _check(0 < i.friction <= 1, "inference.friction", "in (0, 1]", i.friction)
-        _check(i.temperature >= 0, "inference.temperature", ">= 0", i.temperature)
-        _check(i.preconditioner in PRECONDITIONERS, "inference.preconditioner",
-               f"one of {', '.join(PRECONDITIONERS)}", i.preconditioner)
-        _check(0 <= i.rms_decay < 1, "inference.rms_decay", "in [0, 1)", i.rms_decay)
-        _check(i.rms_eps > 0, "inference.rms_eps", "> 0", i.rms_eps)
-        _check(i.schedule in SCHEDULES, "inference.schedule", f"one of {', '.join(SCHEDULES)}", i.schedule)
-        _check(0 <= i.final_step_size_ratio <= 1, "inference.final_step_size_ratio", "in [0, 1]",
-               i.final_step_size_ratio)
-    elif inf_name == "svi":
-        _check(0 < i.learning_rate < 1, "inference.learning_rate", "in (0, 1)", i.learning_rate)
-        _check(i.init_guide_scale > 0, "inference.init_guide_scale", "> 0", i.init_guide_scale)
-    else:
-        _check(0 < i.learning_rate < 1, "inference.learning_rate", "in (0, 1)", i.learning_rate)
-        _check(0 <= i.b1 < 1 and 0 <= i.b2 < 1, "inference.b1/b2", "in [0, 1)", (i.b1, i.b2))
-        if inf_name == "mc_dropout":
-            _check(0 < i.dropout_rate < 1, "inference.dropout_rate", "in (0, 1)", i.dropout_rate)
-    _check(0 <= e.warmup_fraction < 1, "experiment.warmup_fraction", "in [0, 1)", e.warmup_fraction)
+    try:  # the algorithm's own range checks (inference.config)
+        OmegaConf.to_object(i).check()
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
+    check(0 <= e.warmup_fraction < 1, "experiment.warmup_fraction", "in [0, 1)", e.warmup_fraction)
     run_iterations = make_schedule(typed.iterations, e.num_draws).iterations
     if i.num_warmup is None:  # the experiment's share of the run
         i.num_warmup = int(e.warmup_fraction * run_iterations)
-    _check(0 <= i.num_warmup < run_iterations, "inference.num_warmup",
+    check(0 <= i.num_warmup < run_iterations, "inference.num_warmup",
            f"an integer in [0, {run_iterations}) (the run's iterations), or null for "
            f"experiment.warmup_fraction={e.warmup_fraction} of them", i.num_warmup)
-    if inf_name in SGMCMC and i.preconditioner == "rmsprop":
-        _check(i.num_warmup >= 1, "inference.num_warmup", ">= 1 with preconditioner=rmsprop (adapted during "
+    if i.get("preconditioner") == "rmsprop":
+        check(i.num_warmup >= 1, "inference.num_warmup", ">= 1 with preconditioner=rmsprop (adapted during "
                "warmup, then frozen; or use preconditioner=rmsprop_running or none)", i.num_warmup)
     _check_spec(typed.prior, "prior")
     resolve_priors(typed.prior)
     if loss_name == "wasserstein":
-        _check(typed.loss.clip > 0, "loss.clip", "> 0", typed.loss.clip)
-        _check(inf_name != "svi", "loss", "not 'wasserstein' (weight clipping) with inference=svi, whose q has "
+        check(typed.loss.clip > 0, "loss.clip", "> 0", typed.loss.clip)
+        check(inf_name != "svi", "loss", "not 'wasserstein' (weight clipping) with inference=svi, whose q has "
                "unbounded support; use loss=wasserstein_gp", loss_name)
     if loss_name == "wasserstein_gp":
-        _check(typed.loss.penalty_weight >= 0, "loss.penalty_weight", ">= 0", typed.loss.penalty_weight)
-    _check(typed.prior.init_scale is None or typed.prior.init_scale > 0, "prior.init_scale", "> 0 or null",
+        check(typed.loss.penalty_weight >= 0, "loss.penalty_weight", ">= 0", typed.loss.penalty_weight)
+    check(typed.prior.init_scale is None or typed.prior.init_scale > 0, "prior.init_scale", "> 0 or null",
            typed.prior.init_scale)
     dist = typed.distributed
     if dist.num_processes is not None:
-        _check(dist.num_processes >= 1, "distributed.num_processes", "an integer >= 1 or null", dist.num_processes)
+        check(dist.num_processes >= 1, "distributed.num_processes", "an integer >= 1 or null", dist.num_processes)
     if dist.process_id is not None:
-        _check(0 <= dist.process_id < (dist.num_processes or MAX_SEED), "distributed.process_id",
+        check(0 <= dist.process_id < (dist.num_processes or MAX_SEED), "distributed.process_id",
                "in [0, distributed.num_processes)", dist.process_id)
     check_out_dir(typed.out_dir)
     typed.out_dir = str(Path(typed.out_dir).expanduser())

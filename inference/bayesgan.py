@@ -15,13 +15,14 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 from numpyro import handlers
 
+from inference.base import (DISCRIMINATOR_PARTICLES, GENERATOR_PARTICLES, Sampler, critic_steps,
+                            step_size_schedule, warmup_phases)
 from inference.bridge import init_position, make_logdensity_fn
-from inference.schedule import SCHEDULES
+from inference.config import default
 from inference.sgld import sgld
-from inference.sghmc import SGHMCInfo, SGHMCState, check_step_size, reflect_momentum, sghmc
+from inference.sghmc import SGHMCInfo, SGHMCState, reflect_momentum, sghmc
 from models.bgan import DISCRIMINATOR, GENERATOR, BayesGAN
 from models.priors import is_weight_site
 
@@ -84,58 +85,28 @@ def init_particles(rng_key: jax.Array, model: BayesGAN, num_generators: int, num
     return gen, disc
 
 
-class BayesGANSampler(NamedTuple):
-    """An inference algorithm over GAN weights, as the driver sees it.
-
-    Attributes
-    ----------
-    init : callable
-        ``init(rng_key) -> state``.
-    step : callable
-        ``step(rng_key, state, iteration) -> (state, info)``: one full iteration (generator and
-        discriminator); ``iteration`` (int32 scalar, 0-based) is the generator iteration, which indexes the
-        step-size schedule of both networks and decides the phase (warmup: ``iteration < num_warmup``).
-    positions : callable
-        ``positions(state, rng_key) -> (generator_sites, discriminator_sites)``, leading particle axes
-        (the key serves algorithms whose draws are random given the state, e.g. variational ``q``).
-    stats : callable
-        ``stats(info) -> (generator_stats, discriminator_stats)``: dicts of per-particle scalars for
-        ArviZ's ``sample_stats``.
-    objective : (str, str)
-        The generator's and the discriminator's stat that must stay finite (the log density for
-        SG-MCMC, the loss for SVI and the ML twin): a non-finite value marks a diverging particle.
-        Other stats may be ``nan`` by design (e.g. a KL with no closed form).
-    """
-
-    init: callable
-    step: callable
-    positions: callable
-    stats: callable
-    objective: tuple[str, str] = ("logdensity", "logdensity")
-
-
 def bayesgan(
     model: BayesGAN,
     data: jax.Array,
     *,
     kernel: str = "sghmc",
     batch_size: int,
-    num_generators: int,
-    num_discriminators: int,
-    step_size: float,
-    temperature: float,
+    num_generators: int = default("sgld", "num_generators"),
+    num_discriminators: int = default("sgld", "num_discriminators"),
+    step_size: float = default("sgld", "step_size"),
+    temperature: float = default("sgld", "temperature"),
     friction: float | None = None,
-    preconditioner: str,
-    rms_decay: float = 0.99,
-    rms_eps: float = 1e-5,
-    schedule: str = "constant",
-    final_step_size_ratio: float = 1.0,
+    preconditioner: str = default("sgld", "preconditioner"),
+    rms_decay: float = default("sgld", "rms_decay"),
+    rms_eps: float = default("sgld", "rms_eps"),
+    schedule: str = default("sgld", "schedule"),
+    final_step_size_ratio: float = default("sgld", "final_step_size_ratio"),
     iterations: int | None = None,
     num_warmup: int = 0,
     init_model: BayesGAN | None = None,
-    n_critic: int = 1,
+    n_critic: int = default("sgld", "n_critic"),
     init_position: tuple[dict, dict] | None = None,
-) -> BayesGANSampler:
+) -> Sampler:
     """The Saatchi & Wilson (2017) Bayesian GAN sampled by SG-MCMC (SGHMC or SGLD).
 
     Parameters
@@ -154,7 +125,8 @@ def bayesgan(
     step_size : float
         ``eta`` (> 0) at iteration 0.
     friction, temperature, preconditioner, rms_decay, rms_eps
-        Passed to the kernel for both networks (``friction``: SGHMC only).
+        Passed to the kernel for both networks (``friction``: SGHMC only, required by it, refused by SGLD).
+        Defaults: :mod:`inference.config`.
     schedule : {"constant", "cosine"}
         Step-size schedule as a function of the generator iteration ``t`` (both networks, every one of
         the ``n_critic`` discriminator steps of iteration ``t`` at the same step size): constant
@@ -188,15 +160,17 @@ def bayesgan(
     ------
     ValueError
         For an unknown kernel or schedule, a cosine schedule without ``iterations``, a non-positive step
-        size, or ``preconditioner="rmsprop"`` without warmup.
+        size, a friction given to SGLD or missing for SGHMC, or ``preconditioner="rmsprop"`` without warmup.
 
     Returns
     -------
-    BayesGANSampler
+    inference.base.Sampler
     """
     num_data = int(data.shape[0])
     if n_critic < 1:
         raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+    if kernel == "sgld" and friction is not None:
+        raise ValueError("the sgld kernel has no friction (it is SGHMC's)")
     if kernel not in KERNELS:
         raise ValueError(f"kernel={kernel!r}; valid: {', '.join(sorted(KERNELS))}")
     if preconditioner == "rmsprop" and num_warmup < 1:
@@ -245,12 +219,7 @@ def bayesgan(
             )(jax.random.split(k_disc, num_discriminators), disc_state)
             return project(disc_state), disc_info
 
-        disc_state, disc_info = disc_step(state.discriminator, (k_idx, k_zf, k_disc))
-        if n_critic > 1:  # further discriminator steps on fresh minibatches (WGAN's n_critic)
-            extra = jax.vmap(lambda i: jax.random.split(jax.random.fold_in(k_disc, i), 3))(
-                jnp.arange(1, n_critic))
-            disc_state, infos = jax.lax.scan(lambda c, k: disc_step(c, tuple(k)), disc_state, extra)
-            disc_info = jax.tree.map(lambda x: x[-1], infos)
+        disc_state, disc_info = critic_steps(disc_step, state.discriminator, (k_idx, k_zf, k_disc), k_disc, n_critic)
         return BayesGANState(gen_state, disc_state), BayesGANInfo(gen_info, disc_info)
 
     def positions(state: BayesGANState, rng_key=None):
@@ -262,27 +231,9 @@ def bayesgan(
             {"logdensity": info.discriminator.logdensity, "step_size": info.discriminator.step_size},
         )
 
-    return BayesGANSampler(init, step, positions, stats)
+    def particle_axes(state: BayesGANState):
+        return BayesGANState(jax.tree.map(lambda _: GENERATOR_PARTICLES, state.generator),
+                             jax.tree.map(lambda _: DISCRIMINATOR_PARTICLES, state.discriminator))
 
-
-def step_size_schedule(step_size: float, schedule: str = "constant", iterations: int | None = None,
-                       final_step_size_ratio: float = 1.0):
-    """``eta(t)``, the step size at generator iteration ``t`` (int32 scalar, 0-based) as a float32 scalar.
-
-    ``"constant"``: ``step_size``; ``"cosine"``: ``optax.cosine_decay_schedule`` from ``step_size`` to
-    ``final_step_size_ratio * step_size`` over ``iterations`` (Loshchilov & Hutter 2017, no restarts).
-
-    Raises
-    ------
-    ValueError
-        For a non-positive step size, an unknown schedule, or a cosine schedule without ``iterations``.
-    """
-    check_step_size(step_size)
-    if schedule == "cosine":
-        if not iterations:
-            raise ValueError("the cosine step-size schedule needs iterations")
-        cosine = optax.cosine_decay_schedule(step_size, iterations, alpha=final_step_size_ratio)
-        return lambda t: jnp.asarray(cosine(t), jnp.float32)
-    if schedule != "constant":
-        raise ValueError(f"schedule={schedule!r}; valid: {', '.join(repr(k) for k in SCHEDULES)}")
-    return lambda t: jnp.asarray(step_size, jnp.float32)
+    return Sampler(init, step, positions, stats, samples_posterior=True, particle_axes=particle_axes,
+                   phase=warmup_phases(num_warmup))

@@ -11,7 +11,8 @@ synchronisation. Between chunks the caller may checkpoint the state and stream t
 With several devices the particle axes of an SG-MCMC state (``J_g`` generator, ``J_d`` discriminator
 particles) are sharded over a 1-D ``jax.sharding`` mesh: its size is the largest divisor of ``J_g`` not
 above the device count; the discriminator particles share it when ``J_d`` is divisible too, else they are
-replicated. SVI and the ML twin keep no particle axis in their state and run replicated. The devices may
+replicated. Which leaves hold particles is the sampler's hint (:attr:`inference.base.Sampler.particle_axes`);
+SVI and the ML twin give none and run replicated. The devices may
 belong to several processes (``jax.distributed``, one per host): every process runs the same program, and
 the draws are gathered to every process after each chunk.
 """
@@ -30,7 +31,7 @@ from jax.experimental import multihost_utils
 from jax.sharding import AxisType, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
-from inference.bayesgan import BayesGANSampler, BayesGANState
+from inference.base import DISCRIMINATOR_PARTICLES, GENERATOR_PARTICLES, Sampler
 from inference.schedule import Schedule, make_schedule  # noqa: F401  (re-exported: the driver's API)
 
 #: Sentinel of "no divergence" in the per-particle first-divergence iteration.
@@ -48,7 +49,7 @@ def _non_finite(params: dict, objective: jax.Array) -> jax.Array:
 
 def make_recorder(
     model,
-    sampler: BayesGANSampler,
+    sampler: Sampler,
     samples_per_draw: int,
     weight_indices: dict[str, np.ndarray],
     eval_x: jax.Array | None = None,
@@ -60,7 +61,7 @@ def make_recorder(
     chain), the thinned weights ``{site: (J, len(weight_indices[site]))}`` and the sample stats of the
     last iteration, prefixed ``stats/`` (generator) and ``disc_stats/`` (discriminator), including a
     boolean ``diverging`` per particle (a non-finite weight, objective or, for a generator, generated sample; see
-    :attr:`inference.bayesgan.BayesGANSampler.objective`). With ``eval_x`` (``(M, data_dim)`` fixed real
+    :attr:`inference.base.Sampler.objective`). With ``eval_x`` (``(M, data_dim)`` fixed real
     points) each discriminator particle's mean ``D(x)`` on them is recorded as ``disc_stats/d_eval``: a
     function-space statistic of the discriminator posterior. With ``eval_points`` too, every particle's
     ``D(x)`` on each point is kept, ``disc_points/d_real`` ``(J_d, M)``, and for a semi-supervised model its
@@ -99,7 +100,7 @@ def make_recorder(
     return record
 
 
-def draw_nbytes(sampler: BayesGANSampler, record: Callable) -> int:
+def draw_nbytes(sampler: Sampler, record: Callable) -> int:
     """Host bytes of one recorded draw (every chain), from the recorder's output shapes (nothing is run)."""
     key = jax.random.key(0)
     state = jax.eval_shape(sampler.init, key)
@@ -117,18 +118,21 @@ def particle_mesh(num_particles: int, devices: Sequence | None = None) -> jax.sh
     return jax.make_mesh((size,), ("particle",), axis_types=(AxisType.Auto,), devices=devices[:size])
 
 
-def state_shardings(state, mesh: jax.sharding.Mesh):
-    """``NamedSharding`` of every leaf of a sampler state: the leading particle axis of an SG-MCMC state's
-    generator (and, if divisible, discriminator) leaves over ``"particle"``, everything else replicated."""
+def state_shardings(sampler: Sampler, state, mesh: jax.sharding.Mesh):
+    """``NamedSharding`` of every leaf of a sampler state, from the sampler's sharding hint
+    (:attr:`inference.base.Sampler.particle_axes`): a leaf whose leading axis holds generator particles, or
+    discriminator particles whose number the mesh divides, is split over ``"particle"``; everything else is
+    replicated."""
     replicated = NamedSharding(mesh, PartitionSpec())
     split = NamedSharding(mesh, PartitionSpec("particle"))
+    if sampler.particle_axes is None:
+        return jax.tree.map(lambda _: replicated, state)
 
-    def over_particles(tree):
-        return jax.tree.map(lambda x: split if x.ndim and x.shape[0] % mesh.size == 0 else replicated, tree)
+    def one(label, x):
+        shardable = label in (GENERATOR_PARTICLES, DISCRIMINATOR_PARTICLES) and x.ndim and x.shape[0] % mesh.size == 0
+        return split if shardable else replicated
 
-    if isinstance(state, BayesGANState):
-        return BayesGANState(over_particles(state.generator), over_particles(state.discriminator))
-    return jax.tree.map(lambda _: replicated, state)
+    return jax.tree.map(one, sampler.particle_axes(state), state)
 
 
 class Chunk(NamedTuple):
@@ -155,7 +159,7 @@ class Sampling:
 
     Parameters
     ----------
-    sampler : inference.bayesgan.BayesGANSampler
+    sampler : inference.base.Sampler
     record : callable
         From :func:`make_recorder`.
     rng_key : jax.Array
@@ -165,7 +169,7 @@ class Sampling:
         Devices to shard the particles over (default: all of ``jax.devices()``; one device: no sharding).
     """
 
-    def __init__(self, sampler: BayesGANSampler, record: Callable, rng_key: jax.Array, schedule: Schedule,
+    def __init__(self, sampler: Sampler, record: Callable, rng_key: jax.Array, schedule: Schedule,
                  *, devices: Sequence | None = None):
         self.sampler, self.schedule = sampler, schedule
         self.k_init, k_step, k_record = jax.random.split(rng_key, 3)
@@ -174,8 +178,8 @@ class Sampling:
                                                k_step, abstract)
         self.num_generators = int(gen_stats[sampler.objective[0]].shape[0])
         self.num_discriminators = int(disc_stats[sampler.objective[1]].shape[0])
-        self.mesh = particle_mesh(self.num_generators, devices) if isinstance(abstract, BayesGANState) else None
-        self.shardings = state_shardings(abstract, self.mesh) if self.mesh is not None else None
+        self.mesh = particle_mesh(self.num_generators, devices) if sampler.particle_axes is not None else None
+        self.shardings = state_shardings(sampler, abstract, self.mesh) if self.mesh is not None else None
         gen_objective, disc_objective = sampler.objective
 
         def constrain(state):
@@ -237,7 +241,7 @@ class Sampling:
         return Chunk(state, draws, tuple(np.asarray(b) for b in bad))
 
 def run(
-    sampler: BayesGANSampler,
+    sampler: Sampler,
     record: Callable,
     rng_key: jax.Array,
     schedule: Schedule,
@@ -251,7 +255,7 @@ def run(
 
     Parameters
     ----------
-    sampler : BayesGANSampler
+    sampler : Sampler
     record : callable
         From :func:`make_recorder`.
     rng_key : jax.Array

@@ -14,7 +14,9 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from inference.bayesgan import BayesGANSampler, init_particles
+from inference.base import Sampler, critic_steps, named_key, warmup_phases
+from inference.bayesgan import init_particles
+from inference.config import default
 from models.bgan import BayesGAN
 from models.losses import mean_loss
 
@@ -40,18 +42,18 @@ def mle_gan(
     data: jax.Array,
     *,
     batch_size: int,
-    learning_rate: float,
-    b1: float = 0.5,
-    b2: float = 0.999,
+    learning_rate: float = default("mle", "learning_rate"),
+    b1: float = default("mle", "b1"),
+    b2: float = default("mle", "b2"),
     iterations: int | None = None,
     num_warmup: int = 0,
     init_model: BayesGAN | None = None,
     dropout_rate: float = 0.0,
     num_generators: int = 1,
     num_discriminators: int = 1,
-    n_critic: int = 1,
+    n_critic: int = default("mle", "n_critic"),
     init_position: tuple[dict, dict] | None = None,
-) -> BayesGANSampler:
+) -> Sampler:
     """Maximum-likelihood GAN (Goodfellow et al. 2014) with optax Adam (Kingma & Ba 2015), optionally with
     MC dropout (Gal & Ghahramani 2016).
 
@@ -86,7 +88,7 @@ def mle_gan(
 
     Returns
     -------
-    BayesGANSampler
+    inference.base.Sampler
         ``init(rng_key) -> MLEState`` and ``step(rng_key, state) -> (MLEState, MLEInfo)``.
     """
     num_data = int(data.shape[0])
@@ -145,13 +147,9 @@ def mle_gan(
             updates, disc_opt = opt.update(d_grad, disc_opt, disc)
             return (model.project(optax.apply_updates(disc, updates)), disc_opt), d_loss
 
-        (disc, disc_opt), d_loss = disc_step(
-            (disc, disc_opt), (k_idx, k_zf, k_dg2, k_dd2, jax.random.fold_in(rng_key, 200)))
-        if n_critic > 1:  # further discriminator steps on fresh minibatches (WGAN's n_critic)
-            extra = jax.vmap(lambda i: jax.random.split(jax.random.fold_in(rng_key, 300 + i), 5))(
-                jnp.arange(1, n_critic))
-            (disc, disc_opt), losses = jax.lax.scan(lambda c, k: disc_step(c, tuple(k)), (disc, disc_opt), extra)
-            d_loss = losses[-1]
+        (disc, disc_opt), d_loss = critic_steps(
+            disc_step, (disc, disc_opt), (k_idx, k_zf, k_dg2, k_dd2, named_key(rng_key, "penalty")),
+            named_key(rng_key, "critic"), n_critic)
         return (gen, disc, gen_opt, disc_opt), MLEInfo(g_loss, d_loss)
 
     def step(rng_key, state: MLEState, iteration=None):
@@ -174,4 +172,5 @@ def mle_gan(
         return ({"generator_loss": jnp.broadcast_to(info.generator_loss, (num_generators,))},
                 {"discriminator_loss": jnp.broadcast_to(info.discriminator_loss, (num_discriminators,))})
 
-    return BayesGANSampler(init, step, positions, stats, ("generator_loss", "discriminator_loss"))
+    return Sampler(init, step, positions, stats, ("generator_loss", "discriminator_loss"),
+                   phase=warmup_phases(num_warmup))

@@ -1,9 +1,10 @@
 """The ``INFERENCE`` registry: algorithm name -> builder.
 
 Every builder has the signature
-``builder(model, data, *, batch_size, iterations, init_model, init_position, **hyper) -> BayesGANSampler``
-(:class:`inference.bayesgan.BayesGANSampler`), so the driver, the ArviZ export and the metrics work on
-every algorithm alike.
+``builder(model, data, *, batch_size, iterations, init_model, init_position, **hyper) -> Sampler``
+(:class:`inference.base.Sampler`), so the driver, the ArviZ export and the metrics work on every algorithm
+alike; ``hyper`` are the keys of the algorithm's dataclass in :mod:`inference.config`, whose defaults the
+builder's signature takes.
 """
 
 from __future__ import annotations
@@ -12,22 +13,26 @@ from collections.abc import Callable
 
 from functools import partial
 
-from inference.bayesgan import BayesGANSampler, bayesgan
+from inference.base import Sampler
+from inference.bayesgan import bayesgan
+from inference.config import default
 from inference.mle import mle_gan
 from inference.svi import bayesgan_svi
 from models.registry import lookup
 
-INFERENCE: dict[str, Callable[..., BayesGANSampler]] = {
-    "sghmc": partial(bayesgan, kernel="sghmc"),
+INFERENCE: dict[str, Callable[..., Sampler]] = {
+    "sghmc": partial(bayesgan, kernel="sghmc", friction=default("sghmc", "friction")),
     "sgld": partial(bayesgan, kernel="sgld"),
     "svi": bayesgan_svi,
-    "mc_dropout": mle_gan,  # with its config's dropout_rate > 0
+    "mc_dropout": partial(mle_gan, dropout_rate=default("mc_dropout", "dropout_rate"),
+                          num_generators=default("mc_dropout", "num_generators"),
+                          num_discriminators=default("mc_dropout", "num_discriminators")),
     "mle": mle_gan,
 }
 
 
 def build_inference(name: str, model, data, *, batch_size: int, iterations: int, init_model=None,
-                    init_position=None, **hyper) -> BayesGANSampler:
+                    init_position=None, **hyper) -> Sampler:
     """Look ``name`` up in :data:`INFERENCE` and build it.
 
     Raises

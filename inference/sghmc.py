@@ -34,7 +34,7 @@ import jax
 import jax.numpy as jnp
 from blackjax.util import generate_gaussian_noise
 
-from inference.schedule import PRECONDITIONERS
+from inference.base import SamplingAlgorithm, rmsprop_preconditioner
 
 ArrayTree = dict
 
@@ -69,54 +69,6 @@ class SGHMCInfo(NamedTuple):
 
     logdensity: jax.Array
     step_size: jax.Array
-
-
-class SamplingAlgorithm(NamedTuple):
-    """``init(position) -> state`` and ``step(rng_key, state, batch, step_size, adapt) -> (state, info)``
-    (BlackJAX's SG-MCMC convention, plus the preconditioner's ``adapt`` flag)."""
-
-    init: Callable
-    step: Callable
-
-
-def check_step_size(step_size: float) -> None:
-    """Raise ``ValueError`` unless ``step_size`` is a positive number."""
-    if not step_size > 0:
-        raise ValueError(f"step_size must be > 0, got {step_size}")
-
-
-def rmsprop_preconditioner(kind: str, decay: float, eps: float) -> Callable:
-    """``update(square_avg, grad, adapt, num_adapted) -> (square_avg, G or None)``: the diagonal
-    preconditioner of pSGLD (Li et al. 2016).
-
-    ``"rmsprop"``: ``V <- decay V + (1 - decay) g^2`` where ``adapt`` is true, ``V`` unchanged otherwise;
-    ``G = 1 / (eps + sqrt(V))`` while adapting, and once frozen ``G = 1 / (eps + sqrt(V / (1 - decay^n)))``
-    with ``n = num_adapted`` the steps that adapted ``V`` (Adam's bias correction, Kingma & Ba 2015: ``V``
-    starts at 0, so a warmup of fewer than a few hundred steps would otherwise freeze an underestimate and a
-    ``G`` too large; after thousands of steps the factor is 1). ``"rmsprop_running"``: ``V`` adapted at
-    every step, ``adapt`` ignored, no correction (Li et al.'s practice). ``"none"``: ``G`` is the identity
-    (returned as ``None``).
-
-    Raises
-    ------
-    ValueError
-        For an unknown ``kind``.
-    """
-    if kind == "none":
-        return lambda square_avg, grad, adapt, num_adapted: (square_avg, None)
-    if kind not in PRECONDITIONERS:
-        raise ValueError(f"preconditioner={kind!r}; valid: {', '.join(repr(k) for k in PRECONDITIONERS)}")
-    running = kind == "rmsprop_running"
-
-    def update(square_avg, grad, adapt, num_adapted):
-        new = jax.tree.map(lambda v, g: decay * v + (1 - decay) * g**2, square_avg, grad)
-        if running:
-            return new, jax.tree.map(lambda v: 1.0 / (eps + jnp.sqrt(v)), new)
-        new = jax.tree.map(lambda n, v: jnp.where(adapt, n, v), new, square_avg)
-        correction = jnp.where(adapt, 1.0, 1.0 / (1.0 - decay ** jnp.maximum(num_adapted, 1).astype(jnp.float32)))
-        return new, jax.tree.map(lambda v: 1.0 / (eps + jnp.sqrt(v * correction)), new)
-
-    return update
 
 
 def sghmc(

@@ -20,7 +20,8 @@ import jax.numpy as jnp
 from blackjax.sgmcmc.sgld import build_kernel
 from blackjax.util import generate_gaussian_noise
 
-from inference.sghmc import SamplingAlgorithm, SGHMCInfo, rmsprop_preconditioner
+from inference.base import SamplingAlgorithm, rmsprop_preconditioner
+from inference.sghmc import SGHMCInfo
 
 
 class SGLDState(NamedTuple):

@@ -22,7 +22,9 @@ from numpyro.infer import SVI, TraceMeanField_ELBO
 from numpyro.infer.autoguide import AutoNormal
 from numpyro.infer.svi import SVIState
 
-from inference.bayesgan import BayesGANSampler, init_particles
+from inference.base import Sampler, critic_steps, named_key, warmup_phases
+from inference.bayesgan import init_particles
+from inference.config import default
 from models.bgan import BayesGAN
 from models.priors import is_weight_site
 
@@ -104,16 +106,16 @@ def bayesgan_svi(
     data: jax.Array,
     *,
     batch_size: int,
-    num_generators: int,
-    num_discriminators: int,
-    learning_rate: float,
-    init_guide_scale: float = 1e-3,
+    num_generators: int = default("svi", "num_generators"),
+    num_discriminators: int = default("svi", "num_discriminators"),
+    learning_rate: float = default("svi", "learning_rate"),
+    init_guide_scale: float = default("svi", "init_guide_scale"),
     iterations: int | None = None,
     num_warmup: int = 0,
     init_model: BayesGAN | None = None,
-    n_critic: int = 1,
+    n_critic: int = default("svi", "n_critic"),
     init_position: tuple[dict, dict] | None = None,
-) -> BayesGANSampler:
+) -> Sampler:
     """Mean-field variational Bayesian GAN.
 
     Parameters
@@ -140,7 +142,7 @@ def bayesgan_svi(
 
     Returns
     -------
-    BayesGANSampler
+    inference.base.Sampler
     """
     num_data = int(data.shape[0])
     if n_critic < 1:
@@ -193,11 +195,8 @@ def bayesgan_svi(
             new_state, loss, kl = elbo_update(svi_d, disc_state, disc_kl, x_real, x_fake, num_data, epsilon)
             return new_state, (loss, kl)
 
-        disc_state, (d_loss, d_kl) = disc_step(state.discriminator, (k_gd, k_zf, k_idx))
-        if n_critic > 1:  # further discriminator steps on fresh minibatches (WGAN's n_critic)
-            extra = jax.vmap(lambda i: jax.random.split(jax.random.fold_in(k_idx, 300 + i), 3))(jnp.arange(1, n_critic))
-            disc_state, (losses, kls) = jax.lax.scan(lambda c, k: disc_step(c, tuple(k)), disc_state, extra)
-            d_loss, d_kl = losses[-1], kls[-1]
+        disc_state, (d_loss, d_kl) = critic_steps(disc_step, state.discriminator, (k_gd, k_zf, k_idx),
+                                                  named_key(rng_key, "critic"), n_critic)
         return VIState(gen_state, disc_state), VIInfo(g_loss, g_kl, d_loss, d_kl)
 
     def positions(state: VIState, rng_key):
@@ -216,4 +215,4 @@ def bayesgan_svi(
         return ({k: per_chain(v, num_generators) for k, v in gen.items()},
                 {k: per_chain(v, num_discriminators) for k, v in disc.items()})
 
-    return BayesGANSampler(init, step, positions, stats, ("loss", "loss"))
+    return Sampler(init, step, positions, stats, ("loss", "loss"), phase=warmup_phases(num_warmup))

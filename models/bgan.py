@@ -16,7 +16,7 @@ discriminator's through the pooled fake minibatch (as in the authors' ``bayesgan
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
@@ -28,13 +28,12 @@ from numpyro.distributions.distribution import Unit
 
 from numpyro.distributions.transforms import biject_to
 
+from models.heads import Head, PlainHead
 from models.losses import GANLoss
 from models.priors import PriorFn, is_weight_site
 
 GENERATOR = "generator"
 DISCRIMINATOR = "discriminator"
-#: Likelihood terms summed over a whole (small) set every step, not scaled from a minibatch to ``N``.
-FULL_SET_TERMS = frozenset({"labelled"})
 
 
 def _scaled_factor(name: str, values: jax.Array, num_data: int) -> None:
@@ -66,42 +65,23 @@ def _fixed(params: dict):
 
 @dataclass(frozen=True, eq=False)
 class BayesGAN:
-    """Generator/discriminator networks with priors and a GAN likelihood.
+    """Generator/discriminator networks with priors, a GAN likelihood and a head.
 
     Parameters
     ----------
     generator : flax.nnx.Module
         Maps ``(..., latent_dim)`` to ``(..., data_dim)`` float32.
     discriminator : flax.nnx.Module
-        Maps ``(..., data_dim)`` to ``(..., 1)`` logits, or ``(..., K + 1)`` class logits (class 0 = fake)
-        when ``num_classes = K``.
+        Maps ``(..., data_dim)`` to ``(..., head.out_features)`` raw outputs.
     generator_prior, discriminator_prior : callable
         ``(name, shape) -> numpyro Distribution`` (see :mod:`models.priors`).
     loss : models.losses.GANLoss
         Per-sample log-likelihood terms.
     latent_dim : int
-        Size of ``z``; ``z ~ N(0, I)``.
-    num_classes : int
-        ``K >= 2`` makes it the semi-supervised Bayesian GAN of Saatchi & Wilson (2017, sec. 4; the
-        K + 1-class discriminator of Salimans et al. 2016): the discriminator's real-vs-fake logit is
-        ``logsumexp(l_1..K) - l_0`` (so ``sigmoid`` of it is ``1 - D(x)[0]``, the probability of "real"),
-        and its likelihood gains ``log D(x_s)[y_s]`` over the labelled set. 0: an ordinary GAN.
-    x_labelled : array, shape ``(N_s, data_dim)``, float32, optional
-        The labelled examples (semi-supervised only), all used at every step.
-    y_labelled : array, shape ``(N_s,)``, int, optional
-        Their classes in ``0 .. K - 1`` (discriminator output ``y + 1``).
-    labelled_weight : float
-        Multiplies the labelled log-likelihood ``sum_s log D(x_s)[y_s]``. 1 is the exact posterior given
-        the labelled set; ``N / N_s`` weighs it like the ``N`` unlabelled examples, as Saatchi & Wilson's
-        code does (their supervised cross-entropy is a batch mean added to the unsupervised batch means,
-        with prior and noise scaled by ``1 / N``).
-    latent_means, latent_chols : array, shapes ``(K, latent_dim)`` and ``(K, latent_dim, latent_dim)``, optional
-        A class-conditional latent distribution ``N(mu_c, L_c L_c^T)`` per class (BAGAN, Mariani et al.
-        2018: fitted to an autoencoder's codes of each class); the generator's likelihood then asks the
-        K + 1-class discriminator to recognise ``G(z_c)`` as class ``c``.
-    labelled_data : bool
-        Every training example carries its class in an extra last column of the data; the discriminator's
-        real term is then ``log D(x)[y + 1]`` (with ``num_classes``).
+        Size of ``z``.
+    head : models.heads.Head
+        What the task asks of the networks' ends (:mod:`models.heads`): the plain single logit (default),
+        the semi-supervised K + 1-class discriminator, or BAGAN's class-conditional one.
     """
 
     generator: nnx.Module
@@ -110,49 +90,36 @@ class BayesGAN:
     discriminator_prior: PriorFn
     loss: GANLoss
     latent_dim: int
-    num_classes: int = 0
-    x_labelled: jax.Array | None = None
-    y_labelled: jax.Array | None = None
-    labelled_weight: float = 1.0
-    latent_means: jax.Array | None = None
-    latent_chols: jax.Array | None = None
-    labelled_data: bool = False
+    head: Head = field(default_factory=PlainHead)
+
+    @property
+    def num_classes(self) -> int:
+        """``K`` of a K + 1-class head, else 0."""
+        return self.head.num_classes
 
     @property
     def conditional(self) -> bool:
         """Class-conditional latents (BAGAN, Mariani et al. 2018): ``z ~ N(mu_c, Sigma_c)`` for a class ``c``."""
-        return self.latent_means is not None
+        return self.head.conditional
 
     # -- latents ------------------------------------------------------------------------------------
     def sample_latent(self, rng_key: jax.Array, shape: tuple[int, ...]) -> jax.Array:
         """Latent draws of batch shape ``shape``: ``(*shape, latent_dim)`` standard normal, or for a
-        class-conditional model ``(*shape, latent_dim + 1)``: ``c`` uniform over the K classes (balanced
-        generation), ``z = mu_c + L_c eps``, and ``c`` (as a float) in the last column."""
-        if not self.conditional:
-            return jax.random.normal(rng_key, (*shape, self.latent_dim))
-        k_c, k_e = jax.random.split(rng_key)
-        c = jax.random.randint(k_c, shape, 0, self.latent_means.shape[0])
-        eps = jax.random.normal(k_e, (*shape, self.latent_dim))
-        z = self.latent_means[c] + jnp.einsum("...ij,...j->...i", self.latent_chols[c], eps)
-        return jnp.concatenate([z, c[..., None].astype(z.dtype)], axis=-1)
+        class-conditional head ``(*shape, latent_dim + 1)`` with the class last (:mod:`models.heads`)."""
+        return self.head.sample_latent(rng_key, shape, self.latent_dim)
 
     def latent_noise(self, z: jax.Array) -> jax.Array:
-        """The generator's input: ``z`` without a class-conditional model's class column."""
-        return z[..., :-1] if self.conditional else z
+        """The generator's input: ``z`` without a class-conditional head's class column."""
+        return self.head.latent_noise(z)
 
     def latent_classes(self, z: jax.Array) -> jax.Array:
         """The classes ``c`` (int32) of class-conditional latents ``z``."""
-        return z[..., -1].astype(jnp.int32)
+        return self.head.latent_classes(z)
 
     def generator_terms(self, outputs: jax.Array, z: jax.Array) -> jax.Array:
         """The generator's per-sample log-likelihood ``(..., B)`` from raw discriminator outputs on
-        ``G(z)``: the loss's term on the real-vs-fake logit, or for a class-conditional model
-        ``log D(G(z_c))[c + 1]`` (BAGAN: be recognised as the class asked for)."""
-        if self.conditional:
-            log_probs = jax.nn.log_softmax(outputs, axis=-1)
-            c = jnp.broadcast_to(self.latent_classes(z), outputs.shape[:-1])
-            return jnp.take_along_axis(log_probs, c[..., None] + 1, axis=-1)[..., 0]
-        return self.loss.generator(self.critic_logit(outputs))
+        ``G(z)`` (the head's :meth:`~models.heads.Head.generator_terms`)."""
+        return self.head.generator_terms(self.loss, outputs, z)
 
     # -- networks as random modules -------------------------------------------------------------
     def generator_net(self):
@@ -164,11 +131,8 @@ class BayesGAN:
         return random_nnx_module(DISCRIMINATOR, self.discriminator, self.discriminator_prior, scope_divider="__")
 
     def critic_logit(self, outputs: jax.Array) -> jax.Array:
-        """The real-vs-fake logit ``(...,)`` of raw discriminator outputs: the single logit, or
-        ``logsumexp(l_1..K) - l_0`` for a K + 1-class discriminator."""
-        if self.num_classes:
-            return jax.nn.logsumexp(outputs[..., 1:], axis=-1) - outputs[..., 0]
-        return jnp.squeeze(outputs, axis=-1)
+        """The real-vs-fake logit ``(...,)`` of raw discriminator outputs (the head's)."""
+        return self.head.critic_logit(outputs)
 
     def discriminator_net(self):
         """Register the discriminator's weights as sample sites; return ``x -> logits (...,)``."""
@@ -214,7 +178,7 @@ class BayesGAN:
 
     def class_probabilities(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
         """``p(y | x, real)``: softmax over the K real classes, ``(B, K)`` (semi-supervised models only)."""
-        return jax.nn.softmax(self.discriminator_outputs(discriminator_params, x)[..., 1:], axis=-1)
+        return self.head.class_probabilities(self.discriminator_outputs(discriminator_params, x))
 
     def discriminator_terms(self, outputs, x_real: jax.Array, x_fake: jax.Array,
                             epsilon: jax.Array | None = None) -> dict[str, jax.Array]:
@@ -224,7 +188,7 @@ class BayesGAN:
         ----------
         outputs : callable
             ``(n, data_dim) -> (n, 1 or K + 1)`` raw outputs of one discriminator.
-        x_real : array, shape ``(B, data_dim)``, or ``(B, data_dim + 1)`` with the label last (``labelled_data``)
+        x_real : array, shape ``(B, data_dim)``, or ``(B, data_dim + 1)`` with the label last (:class:`models.heads.ConditionalHead`)
         x_fake : array, shape ``(k B, data_dim)``
         epsilon : array, shape ``(k B,)``, optional
             Interpolation weights in [0, 1) for a loss with a gradient penalty (required by it).
@@ -233,27 +197,19 @@ class BayesGAN:
         -------
         dict of str to array
             ``real`` ``(B,)``, ``fake`` ``(k B,)``, for a penalised loss ``penalty`` ``(k B,)`` and, for a
-            semi-supervised model, ``labelled`` ``(N_s,)`` (``log D(x_s)[y_s]``, every labelled example;
-            see :data:`FULL_SET_TERMS`).
+            head's further terms (:meth:`models.heads.Head.extra_terms`: ``labelled`` ``(N_s,)`` for the
+            semi-supervised head).
         """
         def critic(x):
             return self.critic_logit(outputs(x))
 
-        if self.labelled_data:  # every real example labelled (last column): log D(x)[y + 1] (BAGAN)
-            x_real, y_real = x_real[:, :-1], x_real[:, -1].astype(jnp.int32)
-            log_probs = jax.nn.log_softmax(outputs(x_real), axis=-1)
-            real = jnp.take_along_axis(log_probs, y_real[:, None] + 1, axis=-1)[:, 0]
-        else:
-            real = self.loss.discriminator_real(critic(x_real))
+        real, x_real = self.head.real_terms(self.loss, outputs, x_real)
         terms = {"real": real, "fake": self.loss.discriminator_fake(critic(x_fake))}
         if self.loss.penalty is not None:
             if epsilon is None:
                 raise ValueError("the loss's gradient penalty needs epsilon (interpolation weights)")
             terms["penalty"] = self.loss.penalty(critic, x_real, x_fake, epsilon)
-        if self.x_labelled is not None:
-            log_probs = jax.nn.log_softmax(outputs(self.x_labelled), axis=-1)
-            terms["labelled"] = jnp.take_along_axis(log_probs, self.y_labelled[:, None] + 1, axis=-1)[:, 0]
-        return terms
+        return terms | self.head.extra_terms(outputs)
 
     def project(self, discriminator_params: dict) -> dict:
         """Clip every discriminator weight to ``[-clip, clip]`` if the loss clips (WGAN); else identity."""
@@ -313,5 +269,5 @@ class BayesGAN:
 
     def term_scale(self, name: str, num_terms: int, num_data: int) -> float:
         """The number of data a likelihood term's ``num_terms`` values stand for: ``N`` for a minibatch term,
-        ``labelled_weight * N_s`` for a full-set term (:data:`FULL_SET_TERMS`)."""
-        return num_terms * self.labelled_weight if name in FULL_SET_TERMS else num_data
+        the head's weight for a full-set term (:data:`models.heads.FULL_SET_TERMS`)."""
+        return self.head.term_scale(name, num_terms, num_data)

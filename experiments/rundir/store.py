@@ -5,7 +5,7 @@ A run writing ``runs/x`` works in the sibling ``runs/.x.partial/``:
 
 - ``config.yaml``: the resolved config the run was started with (a resume must match it);
 - ``checkpoint/``: orbax checkpoints of the sampler state, one step per compiled chunk
-  (:class:`inference.checkpoint.Checkpointer`);
+  (:class:`experiments.rundir.checkpoint.Checkpointer`);
 - ``draws/chunk-NNNNN.npz``: each chunk's draws, written to a temporary name and renamed, so a file is
   either complete or absent; the draws never accumulate in memory;
 - ``build/``: the run directory being assembled at the end; ``posterior.nc`` is written one chunk at a
@@ -29,7 +29,7 @@ import xarray as xr
 import yaml
 
 from experiments.schema import ConfigError
-from inference.arviz_export import DRAW_GROUPS, WARMUP, as_stored, group_of, to_datatree
+from experiments.rundir.arviz_export import DRAW_GROUPS, WARMUP, as_stored, group_of, to_datatree
 
 
 def staging_dir(out_dir: Path) -> Path:
@@ -139,6 +139,31 @@ class RunStore:
         with np.load(self.chunk_path(index)) as f:
             return {k: f[k] for k in (f.files if keys is None else keys)}
 
+    def small_arrays(self, chunks: list[int], num_kept: int) -> dict[str, np.ndarray]:
+        """Every per-draw scalar array (sample stats, function-space statistics) of the first ``num_kept``
+        draws, concatenated over ``chunks``: ``(chain, draw)`` each. Samples and weights stay on disk."""
+        pieces = []
+        for c in chunks:
+            with np.load(self.chunk_path(c)) as f:
+                pieces.append({k: f[k] for k in f.files if k.startswith(("stats/", "disc_stats/", "fs/"))})
+        if not pieces:
+            return {}
+        return {k: np.concatenate([p[k] for p in pieces], axis=1)[:, :num_kept] for k in pieces[0]}
+
+    def read_draws(self, chunks: list[int], chunk_draws: int, first: int, stop: int, key: str = "x_generated",
+                   per_draw: int | None = None) -> np.ndarray:
+        """The array ``key`` of draws ``first .. stop - 1``, ``(chain, draw, ...)``, read chunk by chunk (each
+        ``chunk_draws`` draws); with ``per_draw`` only the first ``per_draw`` samples (axis 2) of each draw
+        are kept, so a pool over many draws does not hold every sample in memory."""
+        pieces = []
+        for c in chunks:
+            lo, hi = c * chunk_draws, (c + 1) * chunk_draws
+            if hi <= first or lo >= stop:
+                continue
+            x = self.load_chunk(c, [key])[key][:, max(first, lo) - lo: min(stop, hi) - lo]
+            pieces.append(np.array(x if per_draw is None else x[:, :, :per_draw]))  # a copy: frees the chunk
+        return np.concatenate(pieces, axis=1)
+
     # -- assembly --------------------------------------------------------------------------------
     def write_posterior(self, path: Path, chunks: list[int], *, draw_iterations: np.ndarray,
                         select: Callable[[str], bool], num_warmup_draws: int = 0, keep_draws: int | None = None,
@@ -146,7 +171,7 @@ class RunStore:
         """Assemble ``posterior.nc`` from the chunk files, one chunk in memory at a time.
 
         Draws ``0 .. num_warmup_draws - 1`` go to the ``warmup_*`` groups, the rest to the sampling groups
-        (:func:`inference.arviz_export.to_datatree`).
+        (:func:`experiments.rundir.arviz_export.to_datatree`).
 
         Parameters
         ----------
@@ -163,7 +188,7 @@ class RunStore:
         keep_draws : int, optional
             Write only the first ``keep_draws`` draws (a diverged run's finite ones).
         **datatree_kwargs
-            Passed to :func:`inference.arviz_export.to_datatree` (``event_shape``, ``observed``,
+            Passed to :func:`experiments.rundir.arviz_export.to_datatree` (``event_shape``, ``observed``,
             ``weight_indices``, ``attrs``).
 
         Returns

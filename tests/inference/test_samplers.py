@@ -7,9 +7,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from inference.bayesgan import step_size_schedule
+from inference.base import rmsprop_preconditioner, step_size_schedule
 from inference.sgld import sgld
-from inference.sghmc import SGHMCState, reflect_momentum, rmsprop_preconditioner, sghmc
+from inference.sghmc import SGHMCState, reflect_momentum, sghmc
 
 SAMPLERS = {"sghmc": sghmc, "sgld": sgld}
 

@@ -248,12 +248,12 @@ def test_resolve_priors_rejects_bad_specs_naming_the_key(change, message):
 def test_bgan_run_config_wires_per_network_and_per_path_priors(tmp_path):
     from experiments.cli import load_config
     from experiments.datasets import load_dataset
-    from experiments.run import build_model
+    from experiments.build import build_model
 
     cfg = load_config(["experiment=ring8", "prior.discriminator={name:laplace,scale:0.5}",
                        "prior.path_overrides=[{path:'generator__layers.2.kernel',scale:0.1,fan_in_scaling:false}]",
                        f"out_dir={tmp_path / 'run'}"])
-    model = build_model(cfg, load_dataset("ring8", seed=0, num_train=100, num_eval=10))
+    model, init = build_model(cfg, load_dataset("ring8", seed=0, num_train=100, num_eval=10))
     d = model.discriminator_prior("layers.0.kernel", (2, 128))
     assert isinstance(d, dist.Laplace) and float(d.scale) == pytest.approx(0.5 / np.sqrt(2))
     out = model.generator_prior("layers.2.kernel", (128, 2))
@@ -261,7 +261,6 @@ def test_bgan_run_config_wires_per_network_and_per_path_priors(tmp_path):
     hidden = model.generator_prior("layers.1.kernel", (128, 128))
     assert isinstance(hidden, dist.Normal) and float(hidden.scale) == pytest.approx(1 / np.sqrt(128))
     assert float(model.discriminator_prior("layers.2.kernel", (128, 1)).scale) == pytest.approx(0.5 / np.sqrt(128))
-    init = build_model(cfg, load_dataset("ring8", seed=0, num_train=100, num_eval=10), init=True)
     assert float(init.generator_prior("layers.2.kernel", (128, 2)).scale) == pytest.approx(0.1)  # no init_scale
 
 

@@ -111,14 +111,14 @@ def test_log_density_works_when_arviz_is_imported_first():
     import sys
 
     code = ("import arviz, jax, jax.numpy as jnp\n"
-            "from tests.test_models import tiny_model\n"
+            "from tests.models.test_bgan import tiny_model\n"
             "from inference.bayesgan import init_particles\n"
             "from inference.bridge import make_logdensity_fn\n"
             "m = tiny_model(); g, d = init_particles(jax.random.key(0), m, 1, 1)\n"
             "g1 = jax.tree.map(lambda x: x[0], g)\n"
             "print(float(make_logdensity_fn(m.generator_model)(g1, jnp.ones((2, 2)), d, 10)))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          cwd=__import__("pathlib").Path(__file__).parents[1])
+                          cwd=__import__("pathlib").Path(__file__).parents[2])
     assert proc.returncode == 0, proc.stderr[-2000:]
 
 

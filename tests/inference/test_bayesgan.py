@@ -12,7 +12,7 @@ from models.bgan import BayesGAN
 from models.losses import build_loss
 from models.networks import make_discriminator, make_generator
 from models.priors import build_prior
-from tests.test_losses_priors import model_with
+from tests.models.test_losses_priors import model_with
 
 DATA = jnp.asarray(np.random.default_rng(0).normal(size=(500, 2)), jnp.float32)
 
@@ -181,7 +181,7 @@ def test_mc_dropout_draws_are_masked_copies_of_one_network():
 def test_step_size_is_a_function_of_the_generator_iteration(kernel, n_critic, schedule):
     """Per iteration, through the compiled driver: both networks' step size is eta(t) at generator iteration
     t, whatever the discriminator's step count (n_critic steps per iteration)."""
-    from inference.bayesgan import step_size_schedule
+    from inference.base import step_size_schedule
 
     model, iterations = tiny_model(), 40
     kw = dict(friction=0.1) if kernel == "sghmc" else dict(friction=None)

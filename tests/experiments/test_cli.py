@@ -15,7 +15,8 @@ from omegaconf import OmegaConf
 from experiments.cli import config_dir, group_options, load_config, main
 from experiments.diagnose import main as diagnose_main
 from experiments.datasets import DATASETS
-from experiments.run import compute_metrics, load_dataset
+from experiments.datasets import load_dataset
+from experiments.evaluation import compute_metrics
 from experiments.schema import INFERENCE_SCHEMAS, LOSS_SCHEMAS, PRIOR_SCHEMAS
 from inference.registry import INFERENCE
 from models.losses import LOSSES
@@ -39,7 +40,7 @@ METRIC_KEYS = {"digits": ("classes_covered", "class_kl", "frechet_classifier_dis
 
 
 def test_smoke_covers_every_shipped_experiment_and_inference():
-    from tests.test_images import APPLICATIONS, IMAGE_CONFIGS  # run end to end there
+    from tests.experiments.test_images import APPLICATIONS, IMAGE_CONFIGS  # run end to end there
 
     covered = {e for e, _ in SMOKE} | {e for e, _ in APPLICATIONS} | set(IMAGE_CONFIGS)
     assert covered == set(group_options("experiment"))

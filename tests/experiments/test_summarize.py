@@ -57,7 +57,7 @@ def test_bgan_summarize_prints_the_docs_table_exactly():
     those runs (tests/data/trust, copied from the run directories)."""
     from pathlib import Path
 
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     runs = sorted((root / "tests" / "data" / "trust").glob("grid25-*-s?"))
     assert len(runs) == 6
     docs = (root / "docs" / "results.md").read_text()

@@ -14,11 +14,11 @@ import pytest
 
 from experiments.cli import load_config, main
 from experiments.run import resume_key
-from experiments.store import RunStore, staging_dir
+from experiments.rundir.store import RunStore, staging_dir
 
 pytestmark = pytest.mark.slow  # kill/resume, divergence, memory, devices, processes: long end-to-end runs
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SMALL_NETS = ["experiment.generator_hidden=[16]", "experiment.discriminator_hidden=[16]"]
 GROUPS = ("posterior", "discriminator_posterior", "posterior_predictive", "sample_stats",
           "discriminator_sample_stats", "observed_data")

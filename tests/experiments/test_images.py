@@ -19,10 +19,11 @@ from experiments import metrics as M
 from experiments.cli import load_config, main
 from experiments.datasets import load_dataset
 from experiments.prepare import main as prepare_main
-from experiments.run import load_configured_dataset
+from experiments.build import load_configured_dataset
 from inference.bridge import make_logdensity_fn, site_shapes
 from inference.bayesgan import init_particles
 from models.bgan import BayesGAN
+from models.heads import SemiSupervisedHead
 from models.losses import build_loss
 from models.networks import build_networks
 from models.priors import build_prior
@@ -185,8 +186,8 @@ def test_semi_supervised_log_density_adds_the_labelled_term_exactly():
     prior = build_prior("normal")
     x_lab = jax.random.normal(jax.random.key(1), (6, 3))
     y_lab = jnp.array([0, 1, 2, 0, 1, 2])
-    model = BayesGAN(gen, disc, prior, prior, build_loss("non_saturating"), latent_dim=2, num_classes=3,
-                     x_labelled=x_lab, y_labelled=y_lab)
+    model = BayesGAN(gen, disc, prior, prior, build_loss("non_saturating"), latent_dim=2,
+                     head=SemiSupervisedHead(num_classes=3, x_labelled=x_lab, y_labelled=y_lab))
     _, d = init_particles(jax.random.key(0), model, 1, 1)
     d1 = jax.tree.map(lambda v: v[0], d)
     xr, xf, n = jax.random.normal(jax.random.key(2), (4, 3)), jax.random.normal(jax.random.key(3), (8, 3)), 100

@@ -1,0 +1,99 @@
+"""What a validated config builds before a run: the dataset and the model (networks, priors, likelihood,
+head).
+
+Kept apart from :mod:`experiments.run` (the run loop) so that tasks (:mod:`experiments.tasks`) can build
+networks of the experiment's architecture (e.g. BAGAN's autoencoder) without importing the loop.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from omegaconf import DictConfig, OmegaConf
+
+from experiments.datasets import Dataset, load_dataset
+from experiments.schema import ConfigError, resolve_priors
+from models.bgan import BayesGAN
+from models.heads import Head, PlainHead
+from models.losses import build_loss
+from models.networks import build_networks
+from models.priors import build_prior, with_path_overrides
+
+
+def load_configured_dataset(cfg: DictConfig) -> Dataset:
+    """The dataset of ``cfg.experiment.dataset`` (its non-null keys are the builder's keyword arguments).
+
+    Raises
+    ------
+    ConfigError
+        For a key the dataset does not take, sizes it cannot give, or image data that is not prepared.
+    """
+    spec = {k: v for k, v in cfg.experiment.dataset.items() if k != "name" and v is not None}
+    try:
+        return load_dataset(cfg.experiment.dataset.name, seed=cfg.seed, **spec)
+    except TypeError as err:
+        bad = next((k for k in spec if f"'{k}'" in str(err)), "?")
+        raise ConfigError(f"experiment.dataset.{bad} is invalid: dataset {cfg.experiment.dataset.name!r} does not "
+                          "take it") from None
+    except (KeyError, ValueError) as err:
+        raise ConfigError(f"experiment.dataset: {str(err).strip(chr(34))}") from None
+
+
+def experiment_networks(cfg: DictConfig, data: Dataset, out_features: int, **kwargs):
+    """``(generator, discriminator)`` of the experiment's architecture for ``data``, the discriminator with
+    ``out_features`` outputs (:func:`models.networks.build_networks`; ``kwargs``: e.g. ``seed``).
+
+    Raises
+    ------
+    ConfigError
+        If the architecture cannot be built for this data.
+    """
+    e = cfg.experiment
+    try:
+        return build_networks(
+            e.network, latent_dim=e.latent_dim, data_dim=data.data_dim, image_shape=data.image_shape,
+            generator_hidden=list(e.generator_hidden), discriminator_hidden=list(e.discriminator_hidden),
+            output_activation=e.output_activation, channels=e.channels, layer_norm=e.layer_norm,
+            out_features=out_features, **kwargs)
+    except ValueError as err:
+        raise ConfigError(f"experiment.network={e.network!r} is invalid: {err}") from None
+
+
+def build_priors(cfg: DictConfig, init: bool = False) -> dict:
+    """Each network's prior (with per-path overrides: :func:`experiments.schema.resolve_priors`). With
+    ``init=True`` the prior's ``init_scale`` (if set) replaces the ``scale`` of every spec: the prior whose
+    draws initialise the sampler."""
+    init_scale = cfg.prior.get("init_scale") if init else None
+
+    def build(spec: dict):
+        hyper = {k: v for k, v in spec.items() if k != "name"}
+        if init_scale is not None:
+            hyper["scale"] = init_scale
+        return build_prior(spec["name"], **hyper)
+
+    return {net: with_path_overrides(net, build(spec), [(glob, build(s)) for glob, s in paths])
+            for net, (spec, paths) in resolve_priors(cfg.prior).items()}
+
+
+def build_model(cfg: DictConfig, data: Dataset, head: Head | None = None) -> tuple[BayesGAN, BayesGAN]:
+    """The model of ``cfg`` and the model whose prior draws initialise the sampler.
+
+    Networks of ``cfg.experiment``, priors of ``cfg.prior`` (the initialising model's with ``init_scale``),
+    the likelihood of ``cfg.loss`` and ``head`` (the task's, :mod:`experiments.tasks`; default the plain
+    single logit).
+
+    Returns
+    -------
+    (models.bgan.BayesGAN, models.bgan.BayesGAN)
+        ``(model, init_model)``; they share networks, loss and head.
+    """
+    head = head or PlainHead()
+    generator, discriminator = experiment_networks(cfg, data, head.out_features)
+    loss_hyper = {k: v for k, v in OmegaConf.to_container(cfg.loss).items() if k != "name"}
+    priors = build_priors(cfg)
+    model = BayesGAN(generator=generator, discriminator=discriminator, generator_prior=priors["generator"],
+                     discriminator_prior=priors["discriminator"], loss=build_loss(cfg.loss.name, **loss_hyper),
+                     latent_dim=cfg.experiment.latent_dim, head=head)
+    init = build_priors(cfg, init=True)
+    return model, dataclasses.replace(model, generator_prior=init["generator"],
+                                      discriminator_prior=init["discriminator"])

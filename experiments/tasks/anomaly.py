@@ -1,0 +1,34 @@
+"""Anomaly detection by the discriminator's posterior: one class held out of training, the held-out split
+scored."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from experiments.schema import check
+from experiments.tasks.base import MetricInputs, Task
+
+
+@dataclass(frozen=True)
+class Anomaly(Task):
+    """``experiment.dataset.held_out_class`` is absent from training; every held-out image is scored by the
+    mean and the spread of ``D(x)`` over the discriminator posterior: ``auroc``, ``auroc_spread``, beside a
+    k-nearest-neighbour baseline (``auroc_knn``)."""
+
+    name = "anomaly"
+    eval_points = True
+    columns = (("auroc", "pooled"), ("auroc", "final"), ("auroc_spread", "pooled"), ("auroc_knn", None),
+               ("wall_seconds", None))
+    fractions = True
+
+    def validate(self, e) -> None:
+        check(e.dataset.held_out_class is not None, "experiment.dataset.held_out_class",
+              "the class held out of training as the anomaly (experiment.task='anomaly')", e.dataset.held_out_class)
+
+    def metrics(self, inputs: MetricInputs, first: int, stop: int) -> dict:
+        from experiments import metrics as M
+
+        data = inputs.data
+        return M.anomaly_metrics(inputs.read(first, stop, key="disc_points/d_real"),
+                                 data.eval_labels == inputs.cfg.experiment.dataset.held_out_class,
+                                 data.train, data.eval)

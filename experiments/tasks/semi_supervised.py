@@ -1,0 +1,72 @@
+"""Semi-supervised classification with few labels (Saatchi & Wilson 2017, sec. 4; Salimans et al. 2016)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from experiments.schema import ConfigError, check
+from experiments.tasks.base import MetricInputs, Task, TaskSetup, num_classes
+
+
+def labelled_subset(data, per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``per_class`` training examples of every class, drawn with ``seed``: the labels a semi-supervised
+    run may use (``(K per_class, data_dim)`` images and their classes).
+
+    Raises
+    ------
+    ConfigError
+        If the data has no labels or a class has fewer than ``per_class`` examples.
+    """
+    if data.train_labels is None:
+        raise ConfigError(f"experiment.task='semi_supervised' is invalid: dataset {data.name!r} has no labels")
+    rng = np.random.default_rng(seed)
+    counts = np.bincount(data.train_labels)
+    if per_class > counts.min():
+        raise ConfigError(f"experiment.labels_per_class={per_class} is invalid: the rarest class of {data.name} has "
+                          f"{counts.min()} training examples")
+    idx = np.sort(np.concatenate([rng.permutation(np.flatnonzero(data.train_labels == k))[:per_class]
+                                  for k in range(len(counts))]))
+    return data.train[idx], data.train_labels[idx]
+
+
+@dataclass(frozen=True)
+class SemiSupervised(Task):
+    """``experiment.labels_per_class`` labelled training images per class (drawn by seed), every training
+    image unlabelled too, a K + 1-class discriminator (:class:`models.heads.SemiSupervisedHead`) whose
+    ``p(y | x)`` is averaged over discriminator particles and draws: ``test_error``, beside a supervised-only
+    classifier on the same labels."""
+
+    name = "semi_supervised"
+    eval_points = True
+    columns = (("test_error", "pooled"), ("test_error", "final"), ("test_error_supervised_only", None),
+               ("wall_seconds", None))
+    fractions = True
+
+    def validate(self, e) -> None:
+        check(e.labels_per_class >= 1, "experiment.labels_per_class", "an integer >= 1", e.labels_per_class)
+        check(e.labelled_weight is None or (math.isfinite(e.labelled_weight) and e.labelled_weight > 0),
+              "experiment.labelled_weight", "a number > 0, or null for N / N_s", e.labelled_weight)
+
+    def prepare(self, cfg, data) -> TaskSetup:
+        import jax.numpy as jnp
+
+        from models.heads import SemiSupervisedHead
+
+        e = cfg.experiment
+        x_lab, y_lab = labelled_subset(data, e.labels_per_class, cfg.seed)
+        weight = e.labelled_weight if e.labelled_weight is not None else len(data.train) / len(y_lab)
+        head = SemiSupervisedHead(num_classes=num_classes(data), x_labelled=jnp.asarray(x_lab),
+                                  y_labelled=jnp.asarray(y_lab), labelled_weight=float(weight))
+        return TaskSetup(head=head, train=data.train, context={"labelled": (x_lab, y_lab)})
+
+    def metrics(self, inputs: MetricInputs, first: int, stop: int) -> dict:
+        from experiments import metrics as M
+
+        x_lab, y_lab = inputs.setup.context["labelled"]
+        data, e = inputs.data, inputs.cfg.experiment
+        return M.semi_supervised_metrics(inputs.read(first, stop, key="disc_points/class_probs"), data.eval,
+                                         data.eval_labels, x_lab, y_lab, tuple(e.discriminator_hidden),
+                                         seed=inputs.cfg.seed)

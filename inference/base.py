@@ -1,0 +1,201 @@
+"""The interface every inference algorithm of the zoo implements, and the helpers they share.
+
+- :class:`SamplingAlgorithm` -- a kernel over one parameter vector, BlackJAX's SG-MCMC convention:
+  ``init(position)``, ``step(rng_key, state, batch, step_size, adapt)`` (:mod:`inference.sghmc`,
+  :mod:`inference.sgld`).
+- :class:`Sampler` -- an algorithm over the GAN's J_g generator and J_d discriminator particles, as the
+  driver (:mod:`inference.driver`) sees it: init/step, positions, sample stats, the objective that must stay
+  finite, whether its draws sample a posterior, a sharding hint and each iteration's phase. The driver knows
+  this protocol only.
+- :func:`step_size_schedule`, :func:`warmup_phases` -- the step size and the phase as functions of the
+  generator iteration.
+- :func:`rmsprop_preconditioner` -- pSGLD's diagonal preconditioner, adapted in warmup and then frozen.
+- :func:`critic_steps` -- the ``n_critic`` discriminator updates of one generator iteration, each on
+  fresh minibatch keys derived by name (:func:`named_key`).
+
+A new algorithm is one module with a builder returning a :class:`Sampler` and one line in
+:data:`inference.registry.INFERENCE` (docs/extending.md).
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from inference.schedule import PRECONDITIONERS, SCHEDULES
+
+#: The phases of an iteration: warmup (draws go to ArviZ's ``warmup_*`` groups; preconditioners adapt),
+#: sampling (draws are the posterior), exploration (a cyclical sampler's noise-free stage).
+WARMUP, SAMPLING, EXPLORATION = "warmup", "sampling", "exploration"
+PHASES = (WARMUP, SAMPLING, EXPLORATION)
+#: Sharding hint labels: the leading axis of a leaf holds generator or discriminator particles.
+GENERATOR_PARTICLES, DISCRIMINATOR_PARTICLES = "generator", "discriminator"
+
+
+class SamplingAlgorithm(NamedTuple):
+    """``init(position) -> state`` and ``step(rng_key, state, batch, step_size, adapt) -> (state, info)``
+    (BlackJAX's SG-MCMC convention, plus the preconditioner's ``adapt`` flag)."""
+
+    init: Callable
+    step: Callable
+
+
+class Sampler(NamedTuple):
+    """An inference algorithm over GAN weights, as the driver sees it.
+
+    Attributes
+    ----------
+    init : callable
+        ``init(rng_key) -> state``.
+    step : callable
+        ``step(rng_key, state, iteration) -> (state, info)``: one full iteration (generator and
+        discriminator); ``iteration`` (int32 scalar, 0-based) is the generator iteration, which indexes the
+        step-size schedule of both networks and decides the phase.
+    positions : callable
+        ``positions(state, rng_key) -> (generator_sites, discriminator_sites)``, leading particle axes
+        (the key serves algorithms whose draws are random given the state, e.g. variational ``q``).
+    stats : callable
+        ``stats(info) -> (generator_stats, discriminator_stats)``: dicts of per-particle scalars for
+        ArviZ's ``sample_stats``.
+    objective : (str, str)
+        The generator's and the discriminator's stat that must stay finite (the log density for
+        SG-MCMC, the loss for SVI and the ML twin): a non-finite value marks a diverging particle.
+        Other stats may be ``nan`` by design (e.g. a KL with no closed form).
+    samples_posterior : bool
+        True for an SG-MCMC sampler, whose post-warmup draws are the posterior (headline: the posterior
+        predictive); False for an optimiser or a variational fit (headline: the final iterate).
+    particle_axes : callable, optional
+        Sharding hint: ``particle_axes(state) -> pytree like state`` whose leaves are
+        :data:`GENERATOR_PARTICLES`, :data:`DISCRIMINATOR_PARTICLES` (the leaf's leading axis holds those
+        particles; the driver may shard it over devices) or ``None`` (replicate). ``None``: replicate all.
+    phase : callable
+        ``phase(iterations) -> array of str``: the phase (:data:`PHASES`) of each 0-based generator
+        iteration of a ``numpy`` int array (see :func:`warmup_phases`).
+    """
+
+    init: Callable
+    step: Callable
+    positions: Callable
+    stats: Callable
+    objective: tuple[str, str] = ("logdensity", "logdensity")
+    samples_posterior: bool = False
+    particle_axes: Callable | None = None
+    phase: Callable = lambda iterations: np.full(np.shape(iterations), SAMPLING)
+
+
+def warmup_phases(num_warmup: int) -> Callable[[np.ndarray], np.ndarray]:
+    """``phase(t)``: :data:`WARMUP` for iterations ``t < num_warmup``, then :data:`SAMPLING`."""
+    return lambda iterations: np.where(np.asarray(iterations) < num_warmup, WARMUP, SAMPLING)
+
+
+def named_key(rng_key: jax.Array, name: str) -> jax.Array:
+    """A key for the stream called ``name``: ``fold_in(rng_key, crc32(name))`` (stable across runs and
+    Python versions, unlike ``hash``), so streams are told apart by name, not by numeric offsets."""
+    return jax.random.fold_in(rng_key, zlib.crc32(name.encode()) & 0x7FFFFFFF)
+
+
+def critic_steps(critic_step: Callable, carry: Any, first_keys: tuple, rng_key: jax.Array, n_critic: int):
+    """The ``n_critic`` discriminator updates of one generator iteration (Arjovsky et al. 2017, Algorithm 1;
+    1 is Saatchi & Wilson's alternation), each on a fresh minibatch.
+
+    Parameters
+    ----------
+    critic_step : callable
+        ``critic_step(carry, keys) -> (carry, out)``: one update; ``keys`` a tuple of typed PRNG keys.
+    carry
+        The discriminator's state before the first update.
+    first_keys : tuple of jax.Array
+        The first update's keys (an algorithm derives them with its generator step's).
+    rng_key : jax.Array
+        Update ``i >= 1`` uses ``split(fold_in(rng_key, i), len(first_keys))``.
+    n_critic : int
+        ``>= 1``.
+
+    Returns
+    -------
+    (carry, out)
+        The state after the last update and the last update's ``out``.
+
+    Raises
+    ------
+    ValueError
+        If ``n_critic < 1``.
+    """
+    if n_critic < 1:
+        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
+    carry, out = critic_step(carry, first_keys)
+    if n_critic > 1:
+        num_keys = len(first_keys)
+        keys = jax.vmap(lambda i: jax.random.split(jax.random.fold_in(rng_key, i), num_keys))(jnp.arange(1, n_critic))
+        carry, outs = jax.lax.scan(lambda c, k: critic_step(c, tuple(k)), carry, keys)
+        out = jax.tree.map(lambda x: x[-1], outs)
+    return carry, out
+
+
+def check_step_size(step_size: float) -> None:
+    """Raise ``ValueError`` unless ``step_size`` is a positive number."""
+    if not step_size > 0:
+        raise ValueError(f"step_size must be > 0, got {step_size}")
+
+
+def step_size_schedule(step_size: float, schedule: str = "constant", iterations: int | None = None,
+                       final_step_size_ratio: float = 1.0):
+    """``eta(t)``, the step size at generator iteration ``t`` (int32 scalar, 0-based) as a float32 scalar.
+
+    ``"constant"``: ``step_size``; ``"cosine"``: ``optax.cosine_decay_schedule`` from ``step_size`` to
+    ``final_step_size_ratio * step_size`` over ``iterations`` (Loshchilov & Hutter 2017, no restarts).
+
+    Raises
+    ------
+    ValueError
+        For a non-positive step size, an unknown schedule, or a cosine schedule without ``iterations``.
+    """
+    check_step_size(step_size)
+    if schedule == "cosine":
+        if not iterations:
+            raise ValueError("the cosine step-size schedule needs iterations")
+        cosine = optax.cosine_decay_schedule(step_size, iterations, alpha=final_step_size_ratio)
+        return lambda t: jnp.asarray(cosine(t), jnp.float32)
+    if schedule != "constant":
+        raise ValueError(f"schedule={schedule!r}; valid: {', '.join(repr(k) for k in SCHEDULES)}")
+    return lambda t: jnp.asarray(step_size, jnp.float32)
+
+
+def rmsprop_preconditioner(kind: str, decay: float, eps: float) -> Callable:
+    """``update(square_avg, grad, adapt, num_adapted) -> (square_avg, G or None)``: the diagonal
+    preconditioner of pSGLD (Li et al. 2016).
+
+    ``"rmsprop"``: ``V <- decay V + (1 - decay) g^2`` where ``adapt`` is true, ``V`` unchanged otherwise;
+    ``G = 1 / (eps + sqrt(V))`` while adapting, and once frozen ``G = 1 / (eps + sqrt(V / (1 - decay^n)))``
+    with ``n = num_adapted`` the steps that adapted ``V`` (Adam's bias correction, Kingma & Ba 2015: ``V``
+    starts at 0, so a warmup of fewer than a few hundred steps would otherwise freeze an underestimate and a
+    ``G`` too large; after thousands of steps the factor is 1). ``"rmsprop_running"``: ``V`` adapted at
+    every step, ``adapt`` ignored, no correction (Li et al.'s practice). ``"none"``: ``G`` is the identity
+    (returned as ``None``).
+
+    Raises
+    ------
+    ValueError
+        For an unknown ``kind``.
+    """
+    if kind == "none":
+        return lambda square_avg, grad, adapt, num_adapted: (square_avg, None)
+    if kind not in PRECONDITIONERS:
+        raise ValueError(f"preconditioner={kind!r}; valid: {', '.join(repr(k) for k in PRECONDITIONERS)}")
+    running = kind == "rmsprop_running"
+
+    def update(square_avg, grad, adapt, num_adapted):
+        new = jax.tree.map(lambda v, g: decay * v + (1 - decay) * g**2, square_avg, grad)
+        if running:
+            return new, jax.tree.map(lambda v: 1.0 / (eps + jnp.sqrt(v)), new)
+        new = jax.tree.map(lambda n, v: jnp.where(adapt, n, v), new, square_avg)
+        correction = jnp.where(adapt, 1.0, 1.0 / (1.0 - decay ** jnp.maximum(num_adapted, 1).astype(jnp.float32)))
+        return new, jax.tree.map(lambda v: 1.0 / (eps + jnp.sqrt(v * correction)), new)
+
+    return update
