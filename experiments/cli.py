@@ -12,6 +12,7 @@ keeps the draws before it in ``out_dir`` and exits with code 3.
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import sys
 from importlib import resources
@@ -24,6 +25,8 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.schema import ConfigError, ExperimentConfig, validate
+from inference.config import INFERENCE_SCHEMAS
+from models.config import LOSS_SCHEMAS, PRIOR_SPECS
 
 GROUPS = ("experiment", "inference", "prior", "loss")
 TOP_KEYS = ("seed", "iterations", "out_dir", "progress", "checkpoint_every", "resume", "distributed")
@@ -57,6 +60,49 @@ def _explain(overrides: list[str], err: Exception) -> str:
     return f"bad override in {' '.join(overrides)!r}: {text}"
 
 
+def _value(v) -> str:
+    """``v`` in OmegaConf's interpolation grammar (the default argument of ``oc.select``)."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return str(v).lower()
+    return repr(v) if isinstance(v, float) else str(v)
+
+
+def _selecting(schema, *blocks: str) -> dict:
+    """A group option's node: each key of ``schema`` (a dataclass: the one place its default is written)
+    as ``${oc.select:<block>.<key>,<default>}``, so an experiment's block (e.g. ``experiment.sghmc``)
+    overrides the default and the command line overrides both; with several blocks the first that sets the
+    key wins."""
+    out = {"name": schema.name}
+    for f in dataclasses.fields(schema):
+        if f.name != "name":
+            value = _value(f.default)
+            for block in reversed(blocks):
+                value = f"${{oc.select:{block}.{f.name},{value}}}"
+            out[f.name] = value
+    return out
+
+
+def register_group_defaults() -> None:
+    """Put every config group's generated defaults into Hydra's ``ConfigStore``: ``experiment/base`` (the
+    typed :class:`experiments.schema.ExperimentConfig`), ``inference/_<name>_defaults`` (from
+    :mod:`inference.config`), ``prior/_<name>_defaults`` and ``loss/_<name>_defaults`` (from
+    :mod:`models.config`). The shipped ``conf/<group>/<name>.yaml`` files only name them in their defaults
+    list (and document the option)."""
+    store = ConfigStore.instance()
+    store.store(group="experiment", name="base", node=ExperimentConfig)
+    for name, schema in INFERENCE_SCHEMAS.items():
+        blocks = [f"experiment.{name}"] + (["experiment.mle"] if name == "mc_dropout" else [])  # MC dropout: the twin's too
+        store.store(group="inference", name=f"_{name}_defaults", node=_selecting(schema, *blocks))
+    for name, spec in PRIOR_SPECS.items():
+        node = _selecting(spec, "experiment.prior") | {"init_scale": "${oc.select:experiment.prior.init_scale,null}",
+                                                     "generator": None, "discriminator": None, "path_overrides": []}
+        store.store(group="prior", name=f"_{name}_defaults", node=node)
+    for name, schema in LOSS_SCHEMAS.items():
+        store.store(group="loss", name=f"_{name}_defaults", node=dataclasses.asdict(schema()) | {"name": name})
+
+
 def load_config(overrides: list[str]) -> DictConfig:
     """Compose and validate the config for ``overrides``.
 
@@ -73,7 +119,7 @@ def load_config(overrides: list[str]) -> DictConfig:
         if key in GROUPS and value not in group_options(key):
             raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}")
     GlobalHydra.instance().clear()
-    ConfigStore.instance().store(group="experiment", name="base", node=ExperimentConfig)
+    register_group_defaults()
     try:
         with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
             cfg = compose(config_name="config", overrides=overrides)

@@ -19,8 +19,9 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.datasets import DATASETS, DIGITS_SIZE
-from inference.config import INFERENCE_SCHEMAS  # noqa: F401  (re-exported)  no JAX: before jax.distributed
+from inference.config import INFERENCE_SCHEMAS, config_keys  # no JAX: before jax.distributed
 from inference.schedule import make_schedule
+from models.config import LOSS_SCHEMAS, PRIOR_SPECS  # no JAX
 from models.networks import NETWORKS as ARCHITECTURES
 
 # diagnostics.png: the rank plot's name before trace.png / rank.png (still replaced, not refused)
@@ -50,26 +51,30 @@ class DatasetConfig:
 
 @dataclass
 class ExperimentConfig:
+    """Every key of an experiment and its default (the ``base`` the experiment files inherit; they set only
+    what differs). The algorithms' blocks (``sghmc: {...}`` ...) override :mod:`inference.config`'s defaults
+    for this experiment, ``prior: {...}`` those of :mod:`models.config`."""
+
     name: str = "???"
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     latent_dim: int = 2
-    generator_hidden: list[int] = field(default_factory=lambda: [128, 128])
-    discriminator_hidden: list[int] = field(default_factory=lambda: [128, 128])
-    output_activation: str = "linear"
-    network: str = "mlp"
-    channels: int = 64
-    layer_norm: bool = False
-    task: str = "generation"
-    labels_per_class: int = 10
-    labelled_weight: float | None = 1.0
-    autoencoder_steps: int = 2000
+    generator_hidden: list[int] = field(default_factory=lambda: [128, 128])      # mlp only
+    discriminator_hidden: list[int] = field(default_factory=lambda: [128, 128])  # mlp only
+    output_activation: str = "linear"    # linear | sigmoid
+    network: str = "mlp"                 # mlp | dcgan (images: DCGAN without batch norm)
+    channels: int = 64                   # dcgan: channels of the layer nearest the image
+    layer_norm: bool = False             # dcgan: LayerNorm after hidden layers
+    task: str = "generation"             # a name in experiments.tasks.TASKS
+    labels_per_class: int = 10           # semi_supervised
+    labelled_weight: float | None = 1.0  # semi_supervised; null: N / N_s
+    autoencoder_steps: int = 2000        # class_imbalance (BAGAN's autoencoder start)
     batch_size: int = 64
     iterations: int = 1000
     num_draws: int = 50
-    samples_per_draw: int | None = None
-    metric_draws: int = 1
-    warmup_fraction: float = 0.5
-    weights_per_site: int = 8
+    samples_per_draw: int | None = None  # null: ceil(2500 / (chains x metric_draws))
+    metric_draws: int = 1                # the final-draw figures pool the last metric_draws draws
+    warmup_fraction: float = 0.5         # inference.num_warmup = null: this share of the run
+    weights_per_site: int = 8            # thinned weights stored per site in posterior.nc
     sghmc: dict[str, Any] = field(default_factory=dict)
     sgld: dict[str, Any] = field(default_factory=dict)
     svi: dict[str, Any] = field(default_factory=dict)
@@ -101,34 +106,8 @@ class RunConfig:
     loss: Any = None
 
 
-# -- priors: a family's hyper-parameters ("spec"), and the group's top level (spec + per-network and
-# -- per-parameter-path overrides + init_scale)
-@dataclass
-class NormalSpec:
-    name: str = "normal"
-    scale: float = 1.0
-    fan_in_scaling: bool = True
-
-
-@dataclass
-class LaplaceSpec(NormalSpec):
-    name: str = "laplace"
-
-
-@dataclass
-class StudentTSpec(NormalSpec):
-    name: str = "student_t"
-    df: float = 3.0
-
-
-@dataclass
-class HierarchicalSpec(NormalSpec):
-    name: str = "hierarchical"
-    concentration: float = 2.0
-
-
-PRIOR_SPECS = {"normal": NormalSpec, "laplace": LaplaceSpec, "student_t": StudentTSpec,
-               "hierarchical": HierarchicalSpec}
+# -- priors: a family's hyper-parameters ("spec", models.config), and the group's top level (spec + per-network
+# -- and per-parameter-path overrides + init_scale)
 PRIOR_TOP_KEYS = ("init_scale", "generator", "discriminator", "path_overrides")
 NETWORKS = ("generator", "discriminator")
 
@@ -143,27 +122,6 @@ def _prior_schema(spec):
 
 
 PRIOR_SCHEMAS = {name: _prior_schema(spec) for name, spec in PRIOR_SPECS.items()}
-
-
-@dataclass
-class LossConfig:
-    name: str = "non_saturating"
-
-
-@dataclass
-class WassersteinConfig:
-    name: str = "wasserstein"
-    clip: float = 0.01
-
-
-@dataclass
-class WassersteinGPConfig:
-    name: str = "wasserstein_gp"
-    penalty_weight: float = 10.0
-
-
-LOSS_SCHEMAS = {"non_saturating": LossConfig, "minimax": LossConfig, "wasserstein": WassersteinConfig,
-                "wasserstein_gp": WassersteinGPConfig}
 
 
 def _one_line(err: Exception) -> str:
@@ -374,6 +332,11 @@ def validate(cfg: DictConfig) -> DictConfig:
     if e.dataset.held_out_class is not None:
         check(e.dataset.held_out_class >= 0, "experiment.dataset.held_out_class", "a class label >= 0",
                e.dataset.held_out_class)
+    for name in INFERENCE_SCHEMAS:  # an algorithm's block in the experiment: only that algorithm's keys
+        keys = set(config_keys(name))
+        for key in e[name]:
+            check(key in keys, f"experiment.{name}.{key}", f"a key of inference={name} ({', '.join(sorted(keys))})",
+                  e[name][key])
     try:  # the algorithm's own range checks (inference.config)
         OmegaConf.to_object(i).check()
     except ValueError as err:

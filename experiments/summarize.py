@@ -14,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.tasks import TASKS
+
 #: Per metric family, its columns as ``(key, kind)``: ``kind`` ``"pooled"`` is the figure of the pooled
 #: post-warmup draws (the posterior predictive; an optimiser's ``*_pooled``), ``"final"`` that of the final
 #: draw(s) (a sampler's ``*_final_draw``; an optimiser's headline), ``None`` a figure with one form. Pooled is
@@ -27,24 +29,26 @@ COLUMNS = {
                 ("wall_seconds", None)],
     "synthetic": [("js_divergence", "pooled"), ("js_divergence", "final"), ("data_copying_z", "pooled"),
                   ("wall_seconds", None)],
-    "semi_supervised": [("test_error", "pooled"), ("test_error", "final"), ("test_error_supervised_only", None),
-                        ("wall_seconds", None)],
-    "anomaly": [("auroc", "pooled"), ("auroc", "final"), ("auroc_spread", "pooled"), ("auroc_knn", None),
-                ("wall_seconds", None)],
-    "class_imbalance": [("minority_accuracy", "pooled"), ("minority_accuracy", "final"),
-                        ("minority_accuracy_real_only", None), ("balanced_accuracy", "pooled"),
-                        ("balanced_accuracy_real_only", None), ("wall_seconds", None)],
 }
-# the application tasks' errors, AUROCs and accuracies are fractions: three decimals
-THREE_DIGITS = {k for task in ("semi_supervised", "anomaly", "class_imbalance") for k, _ in COLUMNS[task]} - {
-    "wall_seconds"}
+
+
+def columns() -> dict[str, list]:
+    """:data:`COLUMNS` (the datasets' families) and every registered task's
+    (:attr:`experiments.tasks.base.Task.columns`), looked up when a table is made."""
+    return COLUMNS | {name: list(task.columns) for name, task in TASKS.items() if task.columns}
+
+
+def three_digit_keys() -> set[str]:
+    """The task figures that are fractions (errors, AUROCs, accuracies): printed with three decimals."""
+    return {k for task in TASKS.values() if task.fractions for k, _ in task.columns} - {"wall_seconds"}
+
 #: Reverse KL is not credited where fewer than this fraction of the samples is high quality (it then
 #: describes a handful of samples).
 MIN_HIGH_QUALITY = 0.10
 
 
 def figure(metrics: dict, key: str, kind: str | None):
-    """A run's ``key`` in the form ``kind`` (see :data:`COLUMNS`); ``None`` if the run lacks it (runs made
+    """A run's ``key`` in the form ``kind`` (see :func:`columns`); ``None`` if the run lacks it (runs made
     before the pooled figures existed have only final-draw figures)."""
     if kind is None:
         return metrics.get(key)
@@ -61,7 +65,7 @@ def _fmt(values: list[float], key: str) -> str:
     if v.size == 0:
         return "–"
     scale = 100.0 if key == "high_quality" else 1.0
-    digits = 1 if key in ("modes", "classes_covered", "high_quality", "wall_seconds") else 3 if key in THREE_DIGITS else 2
+    digits = 1 if key in ("modes", "classes_covered", "high_quality", "wall_seconds") else 3 if key in three_digit_keys() else 2
     mean, sd = v.mean() * scale, (v.std(ddof=1) * scale if len(v) > 1 else 0.0)
     return f"{mean:.{digits}f} ± {sd:.{digits}f}" + (f" (n={v.size})" if v.size < len(values) else "")
 
@@ -97,7 +101,7 @@ def summarize(run_dirs: list[Path]) -> str:
             raise FileNotFoundError(f"{d}: no metrics.json (not a bgan-run directory)")
         groups[re.sub(r"-s(?:eed)?\d+$", "", Path(d).name)].append(json.loads(path.read_text()))
     out = []
-    for family, cols in COLUMNS.items():
+    for family, cols in columns().items():
         first = cols[0][0]
         rows = {k: v for k, v in groups.items() if any(key in v[0] for key in (first, f"{first}_pooled"))}
         if not rows:

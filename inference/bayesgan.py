@@ -93,7 +93,7 @@ def bayesgan(
     batch_size: int,
     num_generators: int = default("sgld", "num_generators"),
     num_discriminators: int = default("sgld", "num_discriminators"),
-    step_size: float = default("sgld", "step_size"),
+    step_size: float,
     temperature: float = default("sgld", "temperature"),
     friction: float | None = None,
     preconditioner: str = default("sgld", "preconditioner"),
@@ -123,7 +123,8 @@ def bayesgan(
     num_generators, num_discriminators : int
         ``J_g`` and ``J_d``.
     step_size : float
-        ``eta`` (> 0) at iteration 0.
+        ``eta`` (> 0) at iteration 0 (its scale differs between the kernels; the registry's entries take
+        each kernel's default from :mod:`inference.config`).
     friction, temperature, preconditioner, rms_decay, rms_eps
         Passed to the kernel for both networks (``friction``: SGHMC only, required by it, refused by SGLD).
         Defaults: :mod:`inference.config`.

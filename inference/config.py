@@ -45,7 +45,7 @@ class SGLDConfig(_Checked):
     name: str = "sgld"
     num_generators: int = 4          # J_g
     num_discriminators: int = 2      # J_d
-    step_size: float = 1e-4          # eta
+    step_size: float = 1e-5          # eta (BlackJAX's scale: drift eta * grad)
     temperature: float = 1.0         # T (1 = the posterior)
     preconditioner: str = "rmsprop"  # rmsprop (adapted in warmup, then frozen) | rmsprop_running | none
     rms_decay: float = 0.99
@@ -73,6 +73,7 @@ class SGHMCConfig(SGLDConfig):
     """SGHMC with persistent momentum (Chen et al. 2014), Saatchi & Wilson's sampler."""
 
     name: str = "sghmc"
+    step_size: float = 1e-4          # eta (Chen et al.'s learning rate)
     friction: float = 0.1            # alpha
 
     def check(self) -> None:
@@ -139,3 +140,9 @@ def default(name: str, key: str):
 def config_keys(name: str) -> list[str]:
     """The keys of ``inference=<name>`` other than ``name``, in declaration order."""
     return [f.name for f in fields(INFERENCE_SCHEMAS[name]) if f.name != "name"]
+
+
+def hyper_defaults(name: str) -> dict:
+    """``inference=<name>``'s hyper-parameters and defaults as builder keywords (all keys but ``name`` and
+    ``num_warmup``, whose config default ``null`` means a fraction of the run)."""
+    return {k: default(name, k) for k in config_keys(name) if k != "num_warmup"}

@@ -15,18 +15,16 @@ from functools import partial
 
 from inference.base import Sampler
 from inference.bayesgan import bayesgan
-from inference.config import default
+from inference.config import hyper_defaults
 from inference.mle import mle_gan
 from inference.svi import bayesgan_svi
 from models.registry import lookup
 
 INFERENCE: dict[str, Callable[..., Sampler]] = {
-    "sghmc": partial(bayesgan, kernel="sghmc", friction=default("sghmc", "friction")),
-    "sgld": partial(bayesgan, kernel="sgld"),
+    "sghmc": partial(bayesgan, kernel="sghmc", **hyper_defaults("sghmc")),
+    "sgld": partial(bayesgan, kernel="sgld", **hyper_defaults("sgld")),
     "svi": bayesgan_svi,
-    "mc_dropout": partial(mle_gan, dropout_rate=default("mc_dropout", "dropout_rate"),
-                          num_generators=default("mc_dropout", "num_generators"),
-                          num_discriminators=default("mc_dropout", "num_discriminators")),
+    "mc_dropout": partial(mle_gan, **hyper_defaults("mc_dropout")),
     "mle": mle_gan,
 }
 

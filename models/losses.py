@@ -14,6 +14,7 @@ from typing import NamedTuple, Optional
 import jax
 import jax.numpy as jnp
 
+from models.config import WassersteinConfig, WassersteinGPConfig
 from models.registry import lookup
 
 
@@ -84,7 +85,7 @@ def _negated(logits: jax.Array) -> jax.Array:
     return -logits
 
 
-def wasserstein(clip: float = 0.01) -> GANLoss:
+def wasserstein(clip: float = WassersteinConfig.clip) -> GANLoss:
     """Wasserstein GAN with weight clipping (Arjovsky et al. 2017, Algorithm 1).
 
     The discriminator is a critic ``f`` (its unbounded output): it maximises ``f(x) - f(G(z))`` over
@@ -107,7 +108,7 @@ def wasserstein(clip: float = 0.01) -> GANLoss:
     return GANLoss(generator=_identity, discriminator_real=_identity, discriminator_fake=_negated, clip=clip)
 
 
-def wasserstein_gp(penalty_weight: float = 10.0) -> GANLoss:
+def wasserstein_gp(penalty_weight: float = WassersteinGPConfig.penalty_weight) -> GANLoss:
     """Wasserstein GAN with gradient penalty (Gulrajani et al. 2017, Algorithm 1): "BAGAN-GP" when the
     weights are sampled.
 

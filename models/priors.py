@@ -17,6 +17,7 @@ import jax.numpy as jnp
 import numpyro
 import numpyro.distributions as dist
 
+from models.config import HierarchicalSpec, LaplaceSpec, NormalSpec, StudentTSpec
 from models.registry import lookup
 
 PriorFn = Callable[[str, tuple[int, ...]], dist.Distribution]
@@ -34,7 +35,7 @@ def _check_scale(scale: float) -> None:
         raise ValueError(f"prior.scale must be > 0, got {scale}")
 
 
-def normal(scale: float = 1.0, fan_in_scaling: bool = True) -> PriorFn:
+def normal(scale: float = NormalSpec.scale, fan_in_scaling: bool = NormalSpec.fan_in_scaling) -> PriorFn:
     """Isotropic Gaussian prior ``N(0, s^2)`` per weight.
 
     Parameters
@@ -60,7 +61,7 @@ def normal(scale: float = 1.0, fan_in_scaling: bool = True) -> PriorFn:
     return lambda name, shape: dist.Normal(0.0, _per_weight_scale(name, shape, scale, fan_in_scaling))
 
 
-def laplace(scale: float = 1.0, fan_in_scaling: bool = True) -> PriorFn:
+def laplace(scale: float = LaplaceSpec.scale, fan_in_scaling: bool = LaplaceSpec.fan_in_scaling) -> PriorFn:
     """Laplace prior ``Laplace(0, b)`` per weight (sparsity-inducing; the Bayesian lasso's prior).
 
     ``b = scale`` (``scale / sqrt(fan_in)`` for kernels with ``fan_in_scaling``); the standard deviation
@@ -98,7 +99,8 @@ class StudentTChi2(dist.StudentT):
         self._df_int = int(df)
 
 
-def student_t(scale: float = 1.0, fan_in_scaling: bool = True, df: float = 3.0) -> PriorFn:
+def student_t(scale: float = StudentTSpec.scale, fan_in_scaling: bool = StudentTSpec.fan_in_scaling,
+              df: float = StudentTSpec.df) -> PriorFn:
     """Student-t prior ``StudentT(df, 0, s)`` per weight (heavy tails; Fortuin et al. 2022 find such
     priors fit trained-network weights better than Gaussians).
 
@@ -121,7 +123,8 @@ def student_t(scale: float = 1.0, fan_in_scaling: bool = True, df: float = 3.0) 
 PRECISION_SUFFIX = "_precision"
 
 
-def hierarchical(scale: float = 1.0, fan_in_scaling: bool = True, concentration: float = 2.0) -> PriorFn:
+def hierarchical(scale: float = HierarchicalSpec.scale, fan_in_scaling: bool = HierarchicalSpec.fan_in_scaling,
+                 concentration: float = HierarchicalSpec.concentration) -> PriorFn:
     """Hierarchical Gaussian prior: one precision per weight tensor with a Gamma hyperprior (Neal 1996,
     sec. 1.2; MacKay's automatic relevance determination groups weights the same way).
 

@@ -81,7 +81,7 @@ class Task:
         metrics; else only the mean over 256 fixed points (a function-space diagnostic).
     columns : tuple of (str, str or None)
         ``bgan-summarize``'s columns ``(key, kind)`` for this task's figures (kind ``"pooled"``, ``"final"``
-        or ``None``; see :data:`experiments.summarize.COLUMNS`); empty: the dataset's columns only.
+        or ``None``; see :func:`experiments.summarize.columns`); empty: the dataset's columns only.
     fractions : bool
         The columns' figures are fractions (printed with three decimals).
     """
