@@ -2,8 +2,10 @@
 
 Same networks, data, minibatch size and likelihood as the Bayesian GAN (:mod:`inference.bayesgan`); the
 objective is the negated mean of the same per-sample log-likelihood terms (:mod:`models.losses`), with no
-prior. Parameters keep a leading particle axis of size 1 so that every downstream tool (recording, ArviZ
-export, metrics) treats both algorithms alike: the ML GAN is a single "chain".
+prior. The state holds one network of each kind with no particle axis (a vmap over an axis of size 1 cost
+1.42x a hand-written step on the CPU, docs/benchmarks.md); :func:`positions` adds the axis, so every
+downstream tool (recording, ArviZ export, metrics) treats both algorithms alike: the ML GAN is a single
+"chain".
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from models.losses import mean_loss
 
 
 class MLEState(NamedTuple):
-    """Generator and discriminator sites (leading axis 1) and their Adam states."""
+    """Generator and discriminator sites (no particle axis) and their Adam states."""
 
     generator: dict
     discriminator: dict
@@ -31,7 +33,7 @@ class MLEState(NamedTuple):
 
 
 class MLEInfo(NamedTuple):
-    """Per-iteration losses (nats per sample), shape ``(1,)`` each."""
+    """Per-iteration losses (nats per sample), scalars."""
 
     generator_loss: jax.Array
     discriminator_loss: jax.Array
@@ -125,8 +127,9 @@ def mle_gan(
                    for name, v in terms.items())
 
     def init(rng_key):
-        gen, disc = init_particles(rng_key, init_model or model, 1, 1, init_position)
-        return MLEState(gen, disc, jax.vmap(opt.init)(gen), jax.vmap(opt.init)(disc))
+        gen, disc = (jax.tree.map(lambda x: x[0], p)  # one network each: no particle axis
+                     for p in init_particles(rng_key, init_model or model, 1, 1, init_position))
+        return MLEState(gen, disc, opt.init(gen), opt.init(disc))
 
     def single_step(rng_key, gen, disc, gen_opt, disc_opt):
         k_z, k_idx, k_zf = jax.random.split(rng_key, 3)
@@ -153,17 +156,17 @@ def mle_gan(
         return (gen, disc, gen_opt, disc_opt), MLEInfo(g_loss, d_loss)
 
     def step(rng_key, state: MLEState, iteration=None):
-        out, info = jax.vmap(single_step, in_axes=(None, 0, 0, 0, 0))(rng_key, *state)
+        out, info = single_step(rng_key, *state)
         return MLEState(*out), info
 
     def positions(state: MLEState, rng_key=None):
-        if dropout_rate == 0.0:
-            return model.constrain(state.generator), model.constrain(state.discriminator)
+        if dropout_rate == 0.0:  # one chain
+            return tuple(model.constrain(jax.tree.map(lambda x: x[None], p))
+                         for p in (state.generator, state.discriminator))
         k_g, k_d = jax.random.split(rng_key)
 
         def masked(params, key, n):
-            one = jax.tree.map(lambda x: x[0], params)
-            return jax.vmap(lambda k: drop(one, k))(jax.random.split(key, n))
+            return jax.vmap(lambda k: drop(params, k))(jax.random.split(key, n))
 
         return (model.constrain(masked(state.generator, k_g, num_generators)),
                 model.constrain(masked(state.discriminator, k_d, num_discriminators)))

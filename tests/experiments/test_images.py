@@ -28,7 +28,7 @@ from models.losses import build_loss
 from models.networks import build_networks
 from models.priors import build_prior
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 TINY_IMAGES = ["iterations=4", "experiment.num_draws=2", "experiment.metric_draws=2", "experiment.channels=4",
                "experiment.latent_dim=8", "experiment.dataset.num_eval=60"]
 
@@ -203,7 +203,7 @@ def test_semi_supervised_log_density_adds_the_labelled_term_exactly():
     assert probs.shape == (4, 3) and np.allclose(probs.sum(-1), 1, atol=1e-6)
     np.testing.assert_allclose(jax.nn.sigmoid(model.discriminate(d1, xr)), 1 - jax.nn.softmax(out(xr))[:, 0], rtol=1e-5)
     # labelled_weight multiplies the labelled term only (N / N_s: Saatchi & Wilson's weighting)
-    weighted = dataclasses.replace(model, labelled_weight=n / 6)
+    weighted = dataclasses.replace(model, head=dataclasses.replace(model.head, labelled_weight=n / 6))
     got_w = make_logdensity_fn(weighted.discriminator_model)(d1, xr, xf, n)
     np.testing.assert_allclose(got_w - got, (n / 6 - 1) * jnp.sum(log_p(x_lab)[jnp.arange(6), y_lab + 1]), rtol=1e-4)
 
