@@ -24,6 +24,6 @@ jobs() {
     done
   done
 }
-jobs | grep -E "${ONLY:-.}" | while read -r name args; do
+jobs | grep -E -e "${ONLY:-.}" | while read -r name args; do
   [ -f "$R/$name/metrics.json" ] || echo "$name $args"
-done | xargs -P "$JOBS" -L 1 bash -c 'name=$0; mkdir -p '"$R"'; '"$BGAN"' "$@" out_dir='"$R"'/$name progress=false > '"$R"'/$name.log 2>&1 || echo "failed: $name (see '"$R"'/$name.log)"'
+done | xargs -r -P "$JOBS" -L 1 bash -c 'name=$0; mkdir -p '"$R"'; '"$BGAN"' "$@" out_dir='"$R"'/$name progress=false > '"$R"'/$name.log 2>&1 || echo "failed: $name (see '"$R"'/$name.log)"'

@@ -10,6 +10,8 @@
 - :func:`step_size_schedule`, :func:`warmup_phases` -- the step size and the phase as functions of the
   generator iteration.
 - :func:`rmsprop_preconditioner` -- pSGLD's diagonal preconditioner, adapted in warmup and then frozen.
+- :func:`gathered` -- every particle on every device before a reduction over particles (the same draws on
+  any number of devices).
 - :func:`critic_steps` -- the ``n_critic`` discriminator updates of one generator iteration, each on
   fresh minibatch keys derived by name (:func:`named_key`).
 
@@ -136,6 +138,20 @@ def critic_steps(critic_step: Callable, carry: Any, first_keys: tuple, rng_key: 
         carry, outs = jax.lax.scan(lambda c, k: critic_step(c, tuple(k)), carry, keys)
         out = jax.tree.map(lambda x: x[-1], outs)
     return carry, out
+
+
+def gathered(tree):
+    """Every particle of ``tree`` on every device, before a reduction over particles.
+
+    Under a device mesh (the driver traces a sharded run inside ``jax.set_mesh``) an array whose particle
+    axis is split would be summed as per-device partial sums combined across devices: another summation
+    order than on one device, whose rounding the GAN dynamics amplify (0.79 apart in ``x_generated`` after
+    500 ring8 iterations). Gathered first, each device sums every particle's terms in particle order, as
+    one device does. Without a mesh it returns ``tree`` unchanged.
+    """
+    if jax.sharding.get_abstract_mesh().empty:
+        return tree
+    return jax.lax.with_sharding_constraint(tree, jax.sharding.PartitionSpec())
 
 
 def check_step_size(step_size: float) -> None:

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro import handlers
 
-from inference.base import (DISCRIMINATOR_PARTICLES, GENERATOR_PARTICLES, Sampler, critic_steps,
+from inference.base import (DISCRIMINATOR_PARTICLES, GENERATOR_PARTICLES, Sampler, critic_steps, gathered,
                             step_size_schedule, warmup_phases)
 from inference.bridge import init_position, make_logdensity_fn
 from inference.config import default
@@ -204,16 +204,17 @@ def bayesgan(
         k_z, k_gen, k_idx, k_zf, k_disc = jax.random.split(rng_key, 5)
         eta, adapt = eta_at(iteration), iteration < num_warmup
         z = model.sample_latent(k_z, latent_shape)
+        disc_position = gathered(state.discriminator.position)  # the mean over J_d: in particle order
         gen_state, gen_info = jax.vmap(
-            lambda k, s, zj: gen_alg.step(k, s, (zj, state.discriminator.position, num_data), eta, adapt)
+            lambda k, s, zj: gen_alg.step(k, s, (zj, disc_position, num_data), eta, adapt)
         )(jax.random.split(k_gen, num_generators), state.generator, z)
 
         def disc_step(disc_state, keys):
             k_idx, k_zf, k_disc = keys
             x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
             z_fake = model.sample_latent(k_zf, latent_shape)
-            x_fake = jax.vmap(model.generate)(gen_state.position, z_fake)
-            x_fake = x_fake.reshape(-1, x_fake.shape[-1])
+            x_fake = gathered(jax.vmap(model.generate)(gen_state.position, z_fake))  # pooled in particle order
+            x_fake = gathered(x_fake.reshape(-1, x_fake.shape[-1]))
             epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
             disc_state, disc_info = jax.vmap(
                 lambda k, s: disc_alg.step(k, s, (x_real, x_fake, num_data, epsilon), eta, adapt)

@@ -233,7 +233,11 @@ class Sampling:
 
     def chunk(self, state, index: int) -> Chunk:
         """Run chunk ``index`` (draws ``index * chunk_draws`` onwards) from ``state``."""
-        state, out, bad = self._chunk(state, index * self.schedule.chunk_draws)
+        if self.mesh is None:
+            state, out, bad = self._chunk(state, index * self.schedule.chunk_draws)
+        else:  # traced under the mesh: the sampler gathers particles before reducing over them
+            with jax.set_mesh(self.mesh):
+                state, out, bad = self._chunk(state, index * self.schedule.chunk_draws)
         if self.mesh is not None and jax.process_count() > 1:  # sharded over processes: gather to every one
             out, bad = multihost_utils.process_allgather((out, bad), tiled=True)
         out, bad = jax.device_get((out, bad))

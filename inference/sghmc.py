@@ -21,7 +21,7 @@ adapts ``V`` only while the caller says so (warmup) and then keeps ``G`` constan
 the Gamma(theta) correction of Ma et al. (2015) is zero and the update is exactly Chen et al.'s eq. 15 with
 mass matrix ``G^-1``. ``preconditioner="rmsprop_running"`` updates ``V`` at every step, as Li et al.'s
 experiments do, dropping the Gamma term of order ``1 - decay``: a biased sampler whose variance inflation
-on a correlated Gaussian is measured in ``tests/test_samplers.py``. The Gaussian noise comes
+on a correlated Gaussian is measured in ``tests/inference/test_samplers.py``. The Gaussian noise comes
 from ``blackjax.util.generate_gaussian_noise``.
 """
 

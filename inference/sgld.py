@@ -7,7 +7,7 @@ update is ``theta <- theta + eta G grad log p + N(0, 2 eta T G)`` with ``G = 1 /
 an exponential moving average of squared gradients. As in :mod:`inference.sghmc`, ``preconditioner="rmsprop"``
 adapts ``V`` only while ``adapt`` is true (warmup) and then keeps ``G`` constant, which makes the Gamma
 correction of Li et al. zero; ``"rmsprop_running"`` adapts at every step and drops it (biased; measured in
-``tests/test_samplers.py``).
+``tests/inference/test_samplers.py``).
 """
 
 from __future__ import annotations
