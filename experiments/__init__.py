@@ -8,7 +8,11 @@ What lives here
 - :mod:`experiments.metrics` -- mode coverage, high-quality fraction, reverse KL, classifier metrics,
   function-space convergence diagnostics (ArviZ).
 - :mod:`experiments.report` -- ``samples.png``, ``report.md`` and strict-JSON ``metrics.json``.
-- :mod:`experiments.run` -- one run from a validated config to a run directory.
+- :mod:`experiments.tasks` -- the ``TASKS`` registry: generation, semi-supervised, anomaly, class-imbalanced.
+- :mod:`experiments.build` -- the dataset and the model a config builds.
+- :mod:`experiments.run` -- the run loop, from a validated config to a run directory.
+- :mod:`experiments.evaluation` -- the figures of ``metrics.json`` (headline rule, function-space stats).
+- :mod:`experiments.rundir` -- the run directory: staging store, ArviZ export, orbax checkpoints.
 - :mod:`experiments.cli` -- the ``bgan-run`` entry point.
 - :mod:`experiments.summarize` -- ``bgan-summarize``: markdown tables of run directories over seeds.
 - :mod:`experiments.diagnose` -- ``bgan-diagnose``: ArviZ R-hat/ESS of a run, flagging non-convergence.

@@ -2,6 +2,9 @@
 
 What lives here
 ---------------
+- :mod:`inference.base` -- the ``Sampler`` protocol the driver knows, phases, the step-size schedule, the
+  RMSprop preconditioner, the ``n_critic`` loop and the particle gather.
+- :mod:`inference.config` -- every algorithm's hyper-parameters and defaults (no JAX).
 - :mod:`inference.bridge` -- the one numpyro -> log-density bridge (nothing else touches numpyro's
   inference utilities).
 - :mod:`inference.sghmc` -- SGHMC with persistent momentum as an ``init``/``step`` pair.
@@ -9,7 +12,7 @@ What lives here
 - :mod:`inference.bayesgan` -- the Saatchi & Wilson Gibbs sweep over ``J_g``/``J_d`` particles.
 - :mod:`inference.svi` -- mean-field variational Bayesian GAN (numpyro SVI, ``TraceMeanField_ELBO``).
 - :mod:`inference.mle` -- the maximum-likelihood GAN twin (optax Adam), and MC dropout on it.
-- :mod:`inference.driver` -- the compiled ``lax.scan`` loop, thinning and chunked progress.
+- :mod:`inference.driver` -- the compiled ``lax.scan`` loop, thinning, chunks and particle sharding.
 - :mod:`inference.registry` -- the ``INFERENCE`` registry.
 
 Imports: jax, numpyro, blackjax, optax and :mod:`models`; nothing from :mod:`experiments`.

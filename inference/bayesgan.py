@@ -58,7 +58,7 @@ def init_particles(rng_key: jax.Array, model: BayesGAN, num_generators: int, num
     Hyper-parameter sites (a hierarchical prior's precisions) start at their hyperprior mean and the
     weights are drawn given it (it also spares compiling a Gamma sampler per site). ``start``
     ``(generator_sites, discriminator_sites)`` (no particle axis) replaces the draws of the sites it names in
-    every particle (e.g. BAGAN's autoencoder weights, :mod:`inference.autoencoder`); the rest stay prior draws.
+    every particle (e.g. BAGAN's autoencoder weights, :mod:`experiments.tasks.autoencoder`); the rest stay prior draws.
 
     Returns
     -------
