@@ -244,7 +244,7 @@ APPLICATION_CASES = [pytest.param(e, k, i, marks=[pytest.mark.slow] if i == "mle
 @pytest.mark.parametrize("experiment,keys,inference", APPLICATION_CASES)
 def test_application_experiments_end_to_end(tmp_path, experiment, keys, inference):
     out = tmp_path / "run"
-    extra = ["experiment.autoencoder_steps=50", "experiment.metric_draws=4"] if experiment == "digits_imbalanced" else []
+    extra = ["experiment.autoencoder_steps=20", "experiment.metric_draws=4"] if experiment == "digits_imbalanced" else []
     assert main([f"experiment={experiment}", f"inference={inference}", "iterations=40", "experiment.num_draws=4",
                  f"out_dir={out}", *extra]) == 0
     metrics = json.loads((out / "metrics.json").read_text())

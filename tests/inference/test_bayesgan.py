@@ -99,8 +99,10 @@ def test_mle_twin_is_one_chain_and_learns():
     step = jax.jit(s.step)
     for i in range(30):
         state, info = step(jax.random.key(i), state)
-    assert info.generator_loss.shape == (1,)
-    assert float(info.discriminator_loss[0]) < np.log(4)
+    assert info.generator_loss.shape == ()  # one network: no particle axis in the state
+    assert s.stats(info)[0]["generator_loss"].shape == (1,)  # one chain
+    assert jax.tree.leaves(s.positions(state)[0])[0].shape[0] == 1
+    assert float(info.discriminator_loss) < np.log(4)
 
 
 def test_divergence_is_flagged_per_particle():
@@ -145,8 +147,7 @@ def test_mle_generator_moves_to_the_data():
     state = s.init(jax.random.key(0))
 
     def gen_mean(st):
-        gen = jax.tree.map(lambda x: x[0], st.generator)
-        return float(model.generate(gen, jax.random.normal(jax.random.key(9), (512, 2))).mean())
+        return float(model.generate(st.generator, jax.random.normal(jax.random.key(9), (512, 2))).mean())
 
     before = gen_mean(state)
     run = jax.jit(lambda st, k: jax.lax.scan(lambda c, kk: (s.step(kk, c, 0)[0], None), st, jax.random.split(k, 400))[0])
@@ -163,14 +164,14 @@ def test_mc_dropout_draws_are_masked_copies_of_one_network():
     state = s.init(jax.random.key(0))
     gen, disc = s.positions(state, jax.random.key(1))
     assert gen["generator__layers.0.kernel"].shape[0] == 6 and disc["discriminator__layers.0.bias"].shape[0] == 3
-    base = np.asarray(state.generator["generator__layers.1.kernel"][0])
+    base = np.asarray(state.generator["generator__layers.1.kernel"])
     drawn = np.asarray(gen["generator__layers.1.kernel"])
     for d in drawn:
         kept = np.all(np.isclose(d, base / (1 - p)), axis=1)
         dropped = np.all(d == 0, axis=1)
         assert np.all(kept | dropped) and 0 < dropped.sum() < len(base)
     assert not np.array_equal(drawn[0], drawn[1])
-    np.testing.assert_array_equal(gen["generator__layers.0.kernel"][3], state.generator["generator__layers.0.kernel"][0])
+    np.testing.assert_array_equal(gen["generator__layers.0.kernel"][3], state.generator["generator__layers.0.kernel"])
     with pytest.raises(ValueError):
         mle_gan(model, DATA, batch_size=16, learning_rate=1e-3, num_generators=4)
 
