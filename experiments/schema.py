@@ -144,13 +144,13 @@ def check(cond: bool, key: str, what: str, value) -> None:
 
 
 def _check_spec(spec, key: str) -> None:
-    check(spec.scale > 0, f"{key}.scale", "> 0", spec.scale)
-    for name in ("df", "concentration"):
-        if name in spec:
-            check(spec[name] > 0, f"{key}.{name}", "> 0", spec[name])
-    for k, value in spec.items():
-        if isinstance(value, float):
-            check(math.isfinite(value), f"{key}.{k}", "finite", value)
+    """The family's own range checks (:mod:`models.config`, which the prior builders call too), naming
+    ``key``'s sub-keys. Raises ConfigError."""
+    values = {k: v for k, v in spec.items() if k in PRIOR_SPECS[spec.name].__dataclass_fields__}
+    try:
+        PRIOR_SPECS[spec.name](**values).check(key)
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
 
 
 def _spec(base: dict, override, key: str) -> DictConfig:
@@ -353,12 +353,13 @@ def validate(cfg: DictConfig) -> DictConfig:
                "warmup, then frozen; or use preconditioner=rmsprop_running or none)", i.num_warmup)
     _check_spec(typed.prior, "prior")
     resolve_priors(typed.prior)
+    try:  # the loss's own range checks (models.config, which the loss builders call too)
+        OmegaConf.to_object(typed.loss).check()
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     if loss_name == "wasserstein":
-        check(typed.loss.clip > 0, "loss.clip", "> 0", typed.loss.clip)
         check(inf_name != "svi", "loss", "not 'wasserstein' (weight clipping) with inference=svi, whose q has "
                "unbounded support; use loss=wasserstein_gp", loss_name)
-    if loss_name == "wasserstein_gp":
-        check(typed.loss.penalty_weight >= 0, "loss.penalty_weight", ">= 0", typed.loss.penalty_weight)
     check(typed.prior.init_scale is None or typed.prior.init_scale > 0, "prior.init_scale", "> 0 or null",
            typed.prior.init_scale)
     dist = typed.distributed

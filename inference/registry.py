@@ -15,7 +15,7 @@ from functools import partial
 
 from inference.base import Sampler
 from inference.bayesgan import bayesgan
-from inference.config import hyper_defaults
+from inference.config import INFERENCE_SCHEMAS, hyper_defaults
 from inference.mle import mle_gan
 from inference.svi import bayesgan_svi
 from models.registry import lookup
@@ -37,7 +37,11 @@ def build_inference(name: str, model, data, *, batch_size: int, iterations: int,
     ------
     KeyError
         If ``name`` is not registered; the message lists the valid names.
+    ValueError
+        For a hyper-parameter out of range (:mod:`inference.config`'s checks, naming ``inference.<key>``).
     """
     builder = lookup(INFERENCE, "inference", name)
+    schema = INFERENCE_SCHEMAS[name]  # the algorithm's one range check per value (inference.config)
+    schema(**{k: v for k, v in hyper.items() if k in schema.__dataclass_fields__}).check()
     return builder(model, data, batch_size=batch_size, iterations=iterations, init_model=init_model,
                    init_position=init_position, **hyper)

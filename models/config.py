@@ -1,14 +1,25 @@
 """The hyper-parameters of every prior family and GAN loss, and their defaults, written once.
 
 The builders of :mod:`models.priors` and :mod:`models.losses` take their signatures' defaults from these
-dataclasses, the typed schema (:mod:`experiments.schema`) validates against them, and the ``prior`` and
+dataclasses and call their ``check`` (the one range check per value), the typed schema (:mod:`experiments.schema`) validates against them, and the ``prior`` and
 ``loss`` config groups are generated from them (:func:`experiments.cli.load_config`). Imports no JAX
 (configs are validated before ``jax.distributed`` starts).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+
+def require(cond: bool, key: str, what: str, value) -> None:
+    """Raise ``ValueError("<key>=<value> is invalid: must be <what>")`` unless ``cond``."""
+    if not cond:
+        raise ValueError(f"{key}={value!r} is invalid: must be {what}")
+
+
+def _positive(value) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
 
 
 @dataclass
@@ -18,6 +29,16 @@ class NormalSpec:
     name: str = "normal"
     scale: float = 1.0
     fan_in_scaling: bool = True
+
+    def check(self, where: str = "prior") -> None:
+        """The one range check of every key (the builders and the config schema call it).
+
+        Raises
+        ------
+        ValueError
+            Naming ``<where>.<key>`` and what is valid.
+        """
+        require(_positive(self.scale), f"{where}.scale", "> 0 and finite", self.scale)
 
 
 @dataclass
@@ -34,6 +55,10 @@ class StudentTSpec(NormalSpec):
     name: str = "student_t"
     df: float = 3.0
 
+    def check(self, where: str = "prior") -> None:
+        super().check(where)
+        require(_positive(self.df), f"{where}.df", "> 0 and finite", self.df)
+
 
 @dataclass
 class HierarchicalSpec(NormalSpec):
@@ -41,6 +66,10 @@ class HierarchicalSpec(NormalSpec):
 
     name: str = "hierarchical"
     concentration: float = 2.0   # Gamma shape; smaller is vaguer
+
+    def check(self, where: str = "prior") -> None:
+        super().check(where)
+        require(_positive(self.concentration), f"{where}.concentration", "> 0 and finite", self.concentration)
 
 
 PRIOR_SPECS = {s.name: s for s in (NormalSpec, LaplaceSpec, StudentTSpec, HierarchicalSpec)}
@@ -52,6 +81,9 @@ class LossConfig:
 
     name: str = "non_saturating"
 
+    def check(self) -> None:
+        """The one range check of every key (the builder and the config schema call it)."""
+
 
 @dataclass
 class WassersteinConfig:
@@ -60,6 +92,9 @@ class WassersteinConfig:
     name: str = "wasserstein"
     clip: float = 0.01
 
+    def check(self) -> None:
+        require(_positive(self.clip), "loss.clip", "> 0 and finite", self.clip)
+
 
 @dataclass
 class WassersteinGPConfig:
@@ -67,6 +102,10 @@ class WassersteinGPConfig:
 
     name: str = "wasserstein_gp"
     penalty_weight: float = 10.0
+
+    def check(self) -> None:
+        require(isinstance(self.penalty_weight, (int, float)) and math.isfinite(self.penalty_weight)
+                and self.penalty_weight >= 0, "loss.penalty_weight", ">= 0 and finite", self.penalty_weight)
 
 
 LOSS_SCHEMAS = {"non_saturating": LossConfig, "minimax": LossConfig, "wasserstein": WassersteinConfig,

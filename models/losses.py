@@ -103,8 +103,7 @@ def wasserstein(clip: float = WassersteinConfig.clip) -> GANLoss:
     ValueError
         If ``clip`` is not positive.
     """
-    if not clip > 0:
-        raise ValueError(f"loss.clip must be > 0, got {clip}")
+    WassersteinConfig(clip=clip).check()
     return GANLoss(generator=_identity, discriminator_real=_identity, discriminator_fake=_negated, clip=clip)
 
 
@@ -126,8 +125,7 @@ def wasserstein_gp(penalty_weight: float = WassersteinGPConfig.penalty_weight) -
     ValueError
         If ``penalty_weight`` is negative.
     """
-    if not penalty_weight >= 0:
-        raise ValueError(f"loss.penalty_weight must be >= 0, got {penalty_weight}")
+    WassersteinGPConfig(penalty_weight=penalty_weight).check()
 
     def penalty(critic, x_real, x_fake, epsilon):
         reps = x_fake.shape[0] // x_real.shape[0]

@@ -30,11 +30,6 @@ def _per_weight_scale(name: str, shape: tuple[int, ...], scale: float, fan_in_sc
     return scale
 
 
-def _check_scale(scale: float) -> None:
-    if not scale > 0:
-        raise ValueError(f"prior.scale must be > 0, got {scale}")
-
-
 def normal(scale: float = NormalSpec.scale, fan_in_scaling: bool = NormalSpec.fan_in_scaling) -> PriorFn:
     """Isotropic Gaussian prior ``N(0, s^2)`` per weight.
 
@@ -57,7 +52,7 @@ def normal(scale: float = NormalSpec.scale, fan_in_scaling: bool = NormalSpec.fa
     ValueError
         If ``scale`` is not positive.
     """
-    _check_scale(scale)
+    NormalSpec(scale=scale, fan_in_scaling=fan_in_scaling).check()
     return lambda name, shape: dist.Normal(0.0, _per_weight_scale(name, shape, scale, fan_in_scaling))
 
 
@@ -72,7 +67,7 @@ def laplace(scale: float = LaplaceSpec.scale, fan_in_scaling: bool = LaplaceSpec
     ValueError
         If ``scale`` is not positive.
     """
-    _check_scale(scale)
+    LaplaceSpec(scale=scale, fan_in_scaling=fan_in_scaling).check()
     return lambda name, shape: dist.Laplace(0.0, _per_weight_scale(name, shape, scale, fan_in_scaling))
 
 
@@ -112,9 +107,7 @@ def student_t(scale: float = StudentTSpec.scale, fan_in_scaling: bool = StudentT
     ValueError
         If ``scale`` or ``df`` is not positive.
     """
-    _check_scale(scale)
-    if not df > 0:
-        raise ValueError(f"prior.df must be > 0, got {df}")
+    StudentTSpec(scale=scale, fan_in_scaling=fan_in_scaling, df=df).check()
     family = StudentTChi2 if float(df).is_integer() and df <= 30 else dist.StudentT
     return lambda name, shape: family(df, 0.0, _per_weight_scale(name, shape, scale, fan_in_scaling))
 
@@ -153,9 +146,7 @@ def hierarchical(scale: float = HierarchicalSpec.scale, fan_in_scaling: bool = H
     ValueError
         If ``scale`` or ``concentration`` is not positive.
     """
-    _check_scale(scale)
-    if not concentration > 0:
-        raise ValueError(f"prior.concentration must be > 0, got {concentration}")
+    HierarchicalSpec(scale=scale, fan_in_scaling=fan_in_scaling, concentration=concentration).check()
 
     def prior(name, shape):
         s = _per_weight_scale(name, shape, scale, fan_in_scaling)
