@@ -210,7 +210,7 @@ def bench_particles(data, iterations, repeats):
 def bench_modes(iterations: int):
     """Iterations and seconds until >= 24 of 25 grid modes, Bayesian GAN (default grid25 config) vs ML twin."""
     from experiments.cli import load_config
-    from experiments.build import build_model
+    from experiments.build import build_model, load_configured_dataset
     from inference.driver import make_recorder, make_schedule, run
     from inference.registry import build_inference
     from omegaconf import OmegaConf
@@ -219,7 +219,7 @@ def bench_modes(iterations: int):
     for inf in ("sghmc", "mle"):
         cfg = load_config(["experiment=grid25", f"inference={inf}", f"iterations={iterations}",
                            "experiment.num_draws=100", "out_dir=runs/.bench-unused"])
-        data = grid25(num_train=cfg.experiment.dataset.num_train, seed=0)
+        data = load_configured_dataset(cfg)
         m, init_model = build_model(cfg, data)
         hyper = {k: v for k, v in OmegaConf.to_container(cfg.inference).items() if k != "name"}
         schedule = make_schedule(iterations, 100)

@@ -69,18 +69,18 @@ def _value(v) -> str:
     return repr(v) if isinstance(v, float) else str(v)
 
 
-def _selecting(schema, *blocks: str) -> dict:
+def _selecting(schema, block: str, fallback: tuple[str, tuple[str, ...]] | None = None) -> dict:
     """A group option's node: each key of ``schema`` (a dataclass: the one place its default is written)
     as ``${oc.select:<block>.<key>,<default>}``, so an experiment's block (e.g. ``experiment.sghmc``)
-    overrides the default and the command line overrides both; with several blocks the first that sets the
-    key wins."""
+    overrides the default and the command line overrides both. ``fallback`` ``(block, keys)``: those keys
+    are looked up in a second block before the default."""
     out = {"name": schema.name}
     for f in dataclasses.fields(schema):
         if f.name != "name":
             value = _value(f.default)
-            for block in reversed(blocks):
-                value = f"${{oc.select:{block}.{f.name},{value}}}"
-            out[f.name] = value
+            if fallback and f.name in fallback[1]:
+                value = f"${{oc.select:{fallback[0]}.{f.name},{value}}}"
+            out[f.name] = f"${{oc.select:{block}.{f.name},{value}}}"
     return out
 
 
@@ -93,14 +93,33 @@ def register_group_defaults() -> None:
     store = ConfigStore.instance()
     store.store(group="experiment", name="base", node=ExperimentConfig)
     for name, schema in INFERENCE_SCHEMAS.items():
-        blocks = [f"experiment.{name}"] + (["experiment.mle"] if name == "mc_dropout" else [])  # MC dropout: the twin's too
-        store.store(group="inference", name=f"_{name}_defaults", node=_selecting(schema, *blocks))
+        # MC dropout trains the twin's networks with the twin's optimiser: its Adam keys fall back to the twin's
+        fallback = ("experiment.mle", ("learning_rate", "b1", "b2")) if name == "mc_dropout" else None
+        store.store(group="inference", name=f"_{name}_defaults", node=_selecting(schema, f"experiment.{name}", fallback))
     for name, spec in PRIOR_SPECS.items():
         node = _selecting(spec, "experiment.prior") | {"init_scale": "${oc.select:experiment.prior.init_scale,null}",
                                                      "generator": None, "discriminator": None, "path_overrides": []}
         store.store(group="prior", name=f"_{name}_defaults", node=node)
     for name, schema in LOSS_SCHEMAS.items():
         store.store(group="loss", name=f"_{name}_defaults", node=dataclasses.asdict(schema()) | {"name": name})
+
+
+def _block_override(override: str) -> str:
+    """``experiment.<algorithm>.<key>=v`` (or ``experiment.prior.<key>=v``) as ``++...``: an experiment's
+    block holds only what the experiment changes, so a key it does not set must be added, not overridden;
+    only the algorithm's (the prior families') own keys are accepted this way."""
+    key, _, _ = override.partition("=")
+    parts = key.split(".")
+    if len(parts) == 3 and parts[0] == "experiment":
+        if parts[1] in INFERENCE_SCHEMAS:
+            known = {f.name for f in dataclasses.fields(INFERENCE_SCHEMAS[parts[1]])}
+        elif parts[1] == "prior":
+            known = {f.name for spec in PRIOR_SPECS.values() for f in dataclasses.fields(spec)} | {"init_scale"}
+        else:
+            return override
+        if parts[2] in known and parts[2] != "name":
+            return "++" + override
+    return override
 
 
 def load_config(overrides: list[str]) -> DictConfig:
@@ -118,6 +137,7 @@ def load_config(overrides: list[str]) -> DictConfig:
         key, _, value = ov.lstrip("+~").partition("=")
         if key in GROUPS and value not in group_options(key):
             raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}")
+    overrides = [_block_override(ov) for ov in overrides]
     GlobalHydra.instance().clear()
     register_group_defaults()
     try:

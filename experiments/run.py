@@ -41,7 +41,7 @@ from experiments.rundir.store import RunStore
 from experiments.schema import ConfigError
 from experiments.tasks import MetricInputs, get_task
 from inference.bridge import site_shapes
-from inference.base import WARMUP
+from inference.base import SAMPLING, WARMUP
 from inference.driver import CHUNK_BYTES, NO_DIVERGENCE, Sampling, draw_nbytes, make_recorder, make_schedule
 from inference.registry import build_inference
 
@@ -145,6 +145,10 @@ def run(cfg: DictConfig) -> Path:
 
     schedule = make_schedule(cfg.iterations, e.num_draws, checkpoint_every=cfg.checkpoint_every,
                              max_chunk_draws=CHUNK_BYTES // draw_nbytes(sampler, record))
+    phases = sampler.phase((np.arange(schedule.num_draws) + 1) * schedule.thin - 1)
+    if set(phases[int(np.sum(phases == WARMUP)):]) - {SAMPLING}:  # the store files warmup draws as a prefix
+        raise ValueError(f"inference={inf.name}: its draws fall in phases the run directory cannot file yet "
+                         f"({', '.join(sorted(set(phases)))}; warmup first, then sampling)")
     sampling = Sampling(sampler, record, jax.random.key(cfg.seed), schedule)
     classifier = metrics_classifier(data)
     function_space = FunctionSpace(data, classifier)
@@ -217,7 +221,9 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
     metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed, "iterations": schedule.iterations,
                "wall_seconds": round(seconds, 2), "evaluated_on": data.eval_split, **setup.extra_metrics}
     # a draw recorded after iteration t (1-based) belongs to the phase of iteration t - 1 (0-based)
-    num_warmup_draws = int(np.sum(sampler.phase(draw_iterations[:num_kept] - 1) == WARMUP))
+    phases = sampler.phase(draw_iterations[:num_kept] - 1)
+    num_warmup_draws = int(np.sum(phases == WARMUP))
+
     metrics |= {"num_warmup": int(inf.num_warmup), "num_warmup_draws": num_warmup_draws,
                 "num_posterior_draws": num_kept - num_warmup_draws}
     read = functools.partial(store.read_draws, kept_chunks, schedule.chunk_draws)

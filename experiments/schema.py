@@ -8,6 +8,7 @@ registries (``INFERENCE``, ``PRIORS``, ``DATASETS``).
 from __future__ import annotations
 
 import fnmatch
+import inspect
 import math
 import os
 import tempfile
@@ -19,6 +20,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.datasets import DATASETS, DIGITS_SIZE
+from experiments.errors import ConfigError, check  # noqa: F401  (re-exported)
 from inference.config import INFERENCE_SCHEMAS, config_keys  # no JAX: before jax.distributed
 from inference.schedule import make_schedule
 from models.config import LOSS_SCHEMAS, PRIOR_SPECS  # no JAX
@@ -31,15 +33,11 @@ MAX_SEED = 2**31 - 1
 MIN_METRIC_POOL = 100
 
 
-class ConfigError(ValueError):
-    """A user mistake in the config or the overrides; the message is one line for the user."""
-
-
 @dataclass
 class DatasetConfig:
     name: str = "???"
     num_train: int | None = None
-    num_eval: int = 2500
+    num_eval: Optional[int] = None  # null: the dataset builder's default (experiments.datasets)
     num_per_class: int | None = None
     held_out_class: int | None = None
     minority_classes: Optional[list[int]] = None
@@ -136,11 +134,6 @@ def _merge(schema, node, where: str) -> DictConfig:
         key = getattr(err, "full_key", None)
         full = where if not key else (key if where == "config" else f"{where}.{key}")
         raise ConfigError(f"{full}: {_one_line(err)}") from None
-
-
-def check(cond: bool, key: str, what: str, value) -> None:
-    if not cond:
-        raise ConfigError(f"{key}={value!r} is invalid: must be {what}")
 
 
 def _check_spec(spec, key: str) -> None:
@@ -277,6 +270,16 @@ def validate(cfg: DictConfig) -> DictConfig:
     typed.loss = _merge(LOSS_SCHEMAS[loss_name], loss, "loss")
 
     e, i = typed.experiment, typed.inference
+    for name in INFERENCE_SCHEMAS:  # an algorithm's block in the experiment: only that algorithm's keys
+        keys = set(config_keys(name))
+        block = e.get(name) or {}
+        for key in block:
+            check(key in keys, f"experiment.{name}.{key}", f"a key of inference={name} ({', '.join(sorted(keys))})",
+                  block[key])
+    try:  # the algorithm's own range checks (inference.config)
+        getattr(OmegaConf.to_object(i), "check", lambda: None)()
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     check(e.dataset.name in DATASETS, "experiment.dataset.name", f"one of {', '.join(sorted(DATASETS))}",
            e.dataset.name)
     check(typed.seed <= MAX_SEED, "seed", f"an integer in [0, {MAX_SEED}]", typed.seed)
@@ -289,12 +292,11 @@ def validate(cfg: DictConfig) -> DictConfig:
         "experiment.batch_size": (e.batch_size, 1), "experiment.latent_dim": (e.latent_dim, 1),
         "experiment.num_draws": (e.num_draws, 1), "experiment.metric_draws": (e.metric_draws, 1),
         "experiment.weights_per_site": (e.weights_per_site, 1),
-        "experiment.dataset.num_eval": (e.dataset.num_eval, 1),
     }
     if e.dataset.validation_fraction is not None:
         check(0 < e.dataset.validation_fraction < 1, "experiment.dataset.validation_fraction",
                "in (0, 1), or null (metrics on the test split)", e.dataset.validation_fraction)
-    for key in ("num_train", "num_per_class"):
+    for key in ("num_train", "num_per_class", "num_eval"):
         if e.dataset[key] is not None:
             positive[f"experiment.dataset.{key}"] = (e.dataset[key], 1)
     if e.dataset.name == "tfds":
@@ -311,6 +313,8 @@ def validate(cfg: DictConfig) -> DictConfig:
         check(len(sizes) > 0 and all(s >= 1 for s in sizes), key, "a non-empty list of integers >= 1", list(sizes))
     if e.dataset.name == "digits":
         n_eval, n_train = e.dataset.num_eval, e.dataset.num_train
+        if n_eval is None:  # the builder's default
+            n_eval = inspect.signature(DATASETS["digits"]).parameters["num_eval"].default
         check(10 <= n_eval <= DIGITS_SIZE - 10, "experiment.dataset.num_eval", f"in [10, {DIGITS_SIZE - 10}]", n_eval)
         if n_train is not None:
             check(10 <= n_train <= DIGITS_SIZE - n_eval, "experiment.dataset.num_train",
@@ -332,15 +336,6 @@ def validate(cfg: DictConfig) -> DictConfig:
     if e.dataset.held_out_class is not None:
         check(e.dataset.held_out_class >= 0, "experiment.dataset.held_out_class", "a class label >= 0",
                e.dataset.held_out_class)
-    for name in INFERENCE_SCHEMAS:  # an algorithm's block in the experiment: only that algorithm's keys
-        keys = set(config_keys(name))
-        for key in e[name]:
-            check(key in keys, f"experiment.{name}.{key}", f"a key of inference={name} ({', '.join(sorted(keys))})",
-                  e[name][key])
-    try:  # the algorithm's own range checks (inference.config)
-        OmegaConf.to_object(i).check()
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
     check(0 <= e.warmup_fraction < 1, "experiment.warmup_fraction", "in [0, 1)", e.warmup_fraction)
     run_iterations = make_schedule(typed.iterations, e.num_draws).iterations
     if i.num_warmup is None:  # the experiment's share of the run
@@ -354,13 +349,14 @@ def validate(cfg: DictConfig) -> DictConfig:
     _check_spec(typed.prior, "prior")
     resolve_priors(typed.prior)
     try:  # the loss's own range checks (models.config, which the loss builders call too)
-        OmegaConf.to_object(typed.loss).check()
+        getattr(OmegaConf.to_object(typed.loss), "check", lambda: None)()
     except ValueError as err:
         raise ConfigError(str(err)) from None
     if loss_name == "wasserstein":
         check(inf_name != "svi", "loss", "not 'wasserstein' (weight clipping) with inference=svi, whose q has "
                "unbounded support; use loss=wasserstein_gp", loss_name)
-    check(typed.prior.init_scale is None or typed.prior.init_scale > 0, "prior.init_scale", "> 0 or null",
+    check(typed.prior.init_scale is None or (math.isfinite(typed.prior.init_scale) and typed.prior.init_scale > 0),
+          "prior.init_scale", "> 0 and finite, or null",
            typed.prior.init_scale)
     dist = typed.distributed
     if dist.num_processes is not None:

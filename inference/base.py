@@ -78,7 +78,10 @@ class Sampler(NamedTuple):
         particles; the driver may shard it over devices) or ``None`` (replicate). ``None``: replicate all.
     phase : callable
         ``phase(iterations) -> array of str``: the phase (:data:`PHASES`) of each 0-based generator
-        iteration of a ``numpy`` int array (see :func:`warmup_phases`).
+        iteration of a ``numpy`` int array (see :func:`warmup_phases`). The run loop files the draws of
+        warmup iterations in ArviZ's ``warmup_*`` groups and needs them to come first; a phase pattern it
+        cannot file (exploration stages, warmup after sampling) is refused by :mod:`experiments.run` until
+        the cyclical samplers teach the store to file draws by phase.
     """
 
     init: Callable

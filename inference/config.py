@@ -21,7 +21,9 @@ def require(cond: bool, key: str, what: str, value) -> None:
         raise ValueError(f"inference.{key}={value!r} is invalid: must be {what}")
 
 
-class _Checked:
+class HyperParameters:
+    """Base of every algorithm's dataclass: the range checks shared by the algorithms' common keys."""
+
     def check(self) -> None:
         """Range-check every hyper-parameter (the one check per value; the schema turns the
         ``ValueError`` into the CLI's one-line error).
@@ -39,7 +41,7 @@ class _Checked:
 
 
 @dataclass
-class SGLDConfig(_Checked):
+class SGLDConfig(HyperParameters):
     """SGLD / pSGLD (Welling & Teh 2011; Li et al. 2016) over J_g and J_d particles."""
 
     name: str = "sgld"
@@ -82,7 +84,7 @@ class SGHMCConfig(SGLDConfig):
 
 
 @dataclass
-class MLEConfig(_Checked):
+class MLEConfig(HyperParameters):
     """The maximum-likelihood twin: optax Adam."""
 
     name: str = "mle"
@@ -98,7 +100,7 @@ class MLEConfig(_Checked):
 
 
 @dataclass
-class SVIConfig(_Checked):
+class SVIConfig(HyperParameters):
     """Mean-field SVI (numpyro AutoNormal, TraceMeanField_ELBO)."""
 
     name: str = "svi"

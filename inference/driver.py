@@ -132,7 +132,7 @@ def state_shardings(sampler: Sampler, state, mesh: jax.sharding.Mesh):
         shardable = label in (GENERATOR_PARTICLES, DISCRIMINATOR_PARTICLES) and x.ndim and x.shape[0] % mesh.size == 0
         return split if shardable else replicated
 
-    return jax.tree.map(one, sampler.particle_axes(state), state)
+    return jax.tree.map(one, sampler.particle_axes(state), state, is_leaf=lambda x: x is None)
 
 
 class Chunk(NamedTuple):

@@ -162,6 +162,9 @@ class RunStore:
                 continue
             x = self.load_chunk(c, [key])[key][:, max(first, lo) - lo: min(stop, hi) - lo]
             pieces.append(np.array(x if per_draw is None else x[:, :, :per_draw]))  # a copy: frees the chunk
+        if not pieces:  # an empty range: no draw, the shape of one chunk's
+            x = self.load_chunk(chunks[0], [key])[key][:, :0]
+            return x if per_draw is None else x[:, :, :per_draw]
         return np.concatenate(pieces, axis=1)
 
     # -- assembly --------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from experiments.schema import check
+from experiments.errors import check
 from experiments.tasks.base import MetricInputs, Task
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments.schema import check
+from experiments.errors import check
 from experiments.tasks.base import MetricInputs, Task, TaskSetup, num_classes
 
 

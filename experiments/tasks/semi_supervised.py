@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from experiments.schema import ConfigError, check
+from experiments.errors import ConfigError, check
 from experiments.tasks.base import MetricInputs, Task, TaskSetup, num_classes
 
 

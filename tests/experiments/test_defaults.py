@@ -99,3 +99,23 @@ def test_experiment_files_do_not_restate_what_they_inherit(experiment):
             before = getattr(PRIOR_SPECS["normal"], leaf, None)
         restated.append(f"{key}: {value!r}") if value == before else None
     assert not restated, f"experiment/{experiment}.yaml restates what it inherits: {', '.join(restated)}"
+
+
+def test_dataset_defaults_are_the_builders():
+    """Every dataset key but ``name`` defaults to null in the schema (the dataset builder's signature is the
+    source), and no experiment file sets a dataset key to its builder's default."""
+    from experiments.datasets import DATASETS
+    from experiments.schema import DatasetConfig
+
+    assert all(f.default is None for f in dataclasses.fields(DatasetConfig) if f.name != "name")
+    for experiment in group_options("experiment"):
+        chain, name = [], experiment
+        while name != "base":  # the dataset keys this file sets, and the dataset it ends up with
+            chain.append(_raw("experiment", name))
+            name = [p for p in chain[-1]["defaults"] if p != "_self_"][0]
+        dataset = next(r["dataset"]["name"] for r in chain if "name" in r.get("dataset", {}))
+        params = inspect.signature(DATASETS[dataset]).parameters
+        own = _raw("experiment", experiment).get("dataset", {})
+        for key, value in own.items():
+            if key in params and params[key].default is not inspect.Parameter.empty:
+                assert value != params[key].default, f"experiment/{experiment}.yaml restates dataset.{key}: {value!r}"
