@@ -247,8 +247,12 @@ def _prepare_hint(name: str, data_dir: Path) -> str:
             "experiment.dataset.data_dir (see docs/images.md)")
 
 
+#: Evaluation images of an image dataset when ``num_eval`` is not given (fewer if the split is smaller).
+DEFAULT_NUM_EVAL = 2_500
+
+
 def tfds_images(tfds_name: str, *, data_dir: str | None = None, num_train: int | None = None,
-                num_eval: int = 2_500, seed: int = 0, train_split: str = "train", eval_split: str = "test",
+                num_eval: int | None = None, seed: int = 0, train_split: str = "train", eval_split: str = "test",
                 num_per_class: int | None = None, held_out_class: int | None = None,
                 validation_fraction: float | None = None) -> Dataset:
     """An image dataset of tensorflow-datasets, read through ``tfds.data_source`` (ArrayRecord; no
@@ -256,7 +260,8 @@ def tfds_images(tfds_name: str, *, data_dir: str | None = None, num_train: int |
 
     Pixels (``uint8``) are scaled to [0, 1] and flattened; ``event_shape`` is ``(H, W)`` for grey images and
     ``(H, W, C)`` otherwise. ``num_train`` / ``num_eval`` images are drawn at random (``seed``) from the
-    splits (all of them if ``None``); ``num_per_class`` keeps that many training images of every class
+    splits (``num_train=None``: all of them; ``num_eval=None``: :data:`DEFAULT_NUM_EVAL`, or the whole
+    evaluation split if it is smaller: the default fits the data a user has); ``num_per_class`` keeps that many training images of every class
     instead. ``held_out_class`` removes that class from the training images (not from the evaluation ones).
     ``validation_fraction`` replaces the test split by a validation split carved from the training images
     (as in :func:`digits`).
@@ -312,9 +317,10 @@ def tfds_images(tfds_name: str, *, data_dir: str | None = None, num_train: int |
         keep = np.concatenate([rng.permutation(np.flatnonzero(y_tr == k))[:num_per_class] for k in np.unique(y_tr)])
         x_tr, y_tr = x_tr[np.sort(keep)], y_tr[np.sort(keep)]
     if x_val is None:
-        x_ev, y_ev = take(sources[eval_split], num_eval, eval_split)
+        source = sources[eval_split]
+        x_ev, y_ev = take(source, min(DEFAULT_NUM_EVAL, len(source)) if num_eval is None else num_eval, eval_split)
     else:
-        x_ev, y_ev = x_val[:num_eval], y_val[:num_eval]
+        x_ev, y_ev = x_val[:num_eval or DEFAULT_NUM_EVAL], y_val[:num_eval or DEFAULT_NUM_EVAL]
     event = x_tr.shape[1:3] if x_tr.shape[-1] == 1 else x_tr.shape[1:]
 
     def flat(x):
