@@ -152,7 +152,7 @@ VALUES = st.one_of(
 OVERRIDE = st.tuples(st.sampled_from(KEYS), VALUES).map(lambda kv: f"{kv[0]}={kv[1]}")
 
 
-@settings(max_examples=int(os.environ.get("BGAN_FUZZ_EXAMPLES", 150)), deadline=None, derandomize=os.environ.get("BGAN_FUZZ_RANDOM") is None,
+@settings(max_examples=int(os.environ.get("BGAN_FUZZ_EXAMPLES", 80)), deadline=None, derandomize=os.environ.get("BGAN_FUZZ_RANDOM") is None,
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(overrides=st.lists(OVERRIDE, min_size=1, max_size=4))
 def test_random_overrides_give_a_valid_config_or_one_clear_line(tmp_path_factory, overrides):

@@ -105,6 +105,7 @@ def test_unknown_prior_lists_valid_names():
         build_prior("cauchy")
 
 
+@pytest.mark.slow  # a fresh process (11 s)
 def test_log_density_works_when_arviz_is_imported_first():
     """Regression: importing ArviZ before numpyro.distributions broke numpyro.factor."""
     import subprocess
