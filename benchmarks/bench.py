@@ -37,14 +37,13 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
 import optax
 from flax import nnx
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from experiments.datasets import grid25, ring8  # noqa: E402
+from experiments.datasets import ring8  # noqa: E402
 from experiments.metrics import mixture_metrics  # noqa: E402
 from inference.bayesgan import bayesgan  # noqa: E402
 from inference.mle import mle_gan  # noqa: E402

@@ -120,10 +120,15 @@ def run(cfg: DictConfig) -> Path:
     setup = task.prepare(cfg, data)
     model, init_model = build_model(cfg, data, setup.head)
     hyper = {k: v for k, v in OmegaConf.to_container(inf).items() if k != "name"}
-    iterations = make_schedule(cfg.iterations, e.num_draws).iterations
+    draws_at = make_schedule(cfg.iterations, e.num_draws)  # chunking aside: iterations, draws, thin
+    iterations = draws_at.iterations
     sampler = build_inference(inf.name, model, jnp.asarray(setup.train), batch_size=e.batch_size,
                               iterations=iterations, init_model=init_model, init_position=setup.init_position,
                               **hyper)
+    phases = sampler.phase((np.arange(draws_at.num_draws) + 1) * draws_at.thin - 1)
+    if set(phases[int(np.sum(phases == WARMUP)):]) - {SAMPLING}:  # the store files warmup draws as a prefix
+        raise ValueError(f"inference={inf.name}: its draws fall in phases the run directory cannot file yet "
+                         f"({', '.join(sorted(set(phases)))}; warmup first, then sampling)")
     num_chains = inf.get("num_generators", 1)
     samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / (num_chains * e.metric_draws))
     weights = weight_subset(site_shapes(model.prior_model), e.weights_per_site)
@@ -145,10 +150,6 @@ def run(cfg: DictConfig) -> Path:
 
     schedule = make_schedule(cfg.iterations, e.num_draws, checkpoint_every=cfg.checkpoint_every,
                              max_chunk_draws=CHUNK_BYTES // draw_nbytes(sampler, record))
-    phases = sampler.phase((np.arange(schedule.num_draws) + 1) * schedule.thin - 1)
-    if set(phases[int(np.sum(phases == WARMUP)):]) - {SAMPLING}:  # the store files warmup draws as a prefix
-        raise ValueError(f"inference={inf.name}: its draws fall in phases the run directory cannot file yet "
-                         f"({', '.join(sorted(set(phases)))}; warmup first, then sampling)")
     sampling = Sampling(sampler, record, jax.random.key(cfg.seed), schedule)
     classifier = metrics_classifier(data)
     function_space = FunctionSpace(data, classifier)

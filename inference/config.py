@@ -13,12 +13,12 @@ from dataclasses import dataclass, fields
 from typing import Optional
 
 from inference.schedule import PRECONDITIONERS, SCHEDULES
+from models.config import require as _require
 
 
 def require(cond: bool, key: str, what: str, value) -> None:
-    """Raise ``ValueError("inference.<key>=<value> is invalid: must be <what>")`` unless ``cond``."""
-    if not cond:
-        raise ValueError(f"inference.{key}={value!r} is invalid: must be {what}")
+    """:func:`models.config.require` for ``inference.<key>``."""
+    _require(cond, f"inference.{key}", what, value)
 
 
 class HyperParameters:
