@@ -69,17 +69,20 @@ def _value(v) -> str:
     return repr(v) if isinstance(v, float) else str(v)
 
 
-def _selecting(schema, block: str, fallback: tuple[str, tuple[str, ...]] | None = None) -> dict:
+def _selecting(schema, block: str) -> dict:
     """A group option's node: each key of ``schema`` (a dataclass: the one place its default is written)
     as ``${oc.select:<block>.<key>,<default>}``, so an experiment's block (e.g. ``experiment.sghmc``)
-    overrides the default and the command line overrides both. ``fallback`` ``(block, keys)``: those keys
-    are looked up in a second block before the default."""
+    overrides the default and the command line overrides both. A key the schema ``inherits`` from another
+    algorithm (:class:`inference.config.HyperParameters`) is looked up in that algorithm's block before the
+    default."""
     out = {"name": schema.name}
+    inherits = getattr(schema, "inherits", {})
     for f in dataclasses.fields(schema):
         if f.name != "name":
             value = _value(f.default)
-            if fallback and f.name in fallback[1]:
-                value = f"${{oc.select:{fallback[0]}.{f.name},{value}}}"
+            for other, keys in reversed(inherits.items()):
+                if f.name in keys:
+                    value = f"${{oc.select:experiment.{other}.{f.name},{value}}}"
             out[f.name] = f"${{oc.select:{block}.{f.name},{value}}}"
     return out
 
@@ -93,9 +96,7 @@ def register_group_defaults() -> None:
     store = ConfigStore.instance()
     store.store(group="experiment", name="base", node=ExperimentConfig)
     for name, schema in INFERENCE_SCHEMAS.items():
-        # MC dropout trains the twin's networks with the twin's optimiser: its Adam keys fall back to the twin's
-        fallback = ("experiment.mle", ("learning_rate", "b1", "b2")) if name == "mc_dropout" else None
-        store.store(group="inference", name=f"_{name}_defaults", node=_selecting(schema, f"experiment.{name}", fallback))
+        store.store(group="inference", name=f"_{name}_defaults", node=_selecting(schema, f"experiment.{name}"))
     for name, spec in PRIOR_SPECS.items():
         node = _selecting(spec, "experiment.prior") | {"init_scale": "${oc.select:experiment.prior.init_scale,null}",
                                                      "generator": None, "discriminator": None, "path_overrides": []}

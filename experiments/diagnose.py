@@ -91,7 +91,7 @@ def save_plots(stats: dict[str, np.ndarray], run_dir: Path, first_kept: int | No
         pc.savefig(Path(run_dir) / "trace.png")
         written.append("trace.png")
         fs = _as_dataset(stats, slice(n_draws // 2 if first_kept is None else first_kept, None, every))
-        if fs.sizes["chain"] >= 2:
+        if fs.sizes["chain"] >= 2 and fs.sizes["draw"] >= 1:  # a run that diverged in warmup has no post-warmup draw
             pc = az.plot_rank(fs, backend="matplotlib")
             pc.savefig(Path(run_dir) / "rank.png")
             written.append("rank.png")

@@ -37,11 +37,11 @@ from experiments.diagnose import save_plots
 from experiments.evaluation import FINAL, POOLED, FunctionSpace, compute_metrics, headline_and_variant, metrics_classifier
 from experiments.report import plot_samples, write_json, write_report
 from experiments.rundir.checkpoint import Checkpointer
-from experiments.rundir.store import RunStore
+from experiments.rundir.store import RunStore, filing_order
 from experiments.schema import ConfigError
 from experiments.tasks import MetricInputs, get_task
 from inference.bridge import site_shapes
-from inference.base import SAMPLING, WARMUP
+from inference.base import EXPLORATION, SAMPLING, WARMUP
 from inference.driver import CHUNK_BYTES, NO_DIVERGENCE, Sampling, draw_nbytes, make_recorder, make_schedule
 from inference.registry import build_inference
 
@@ -125,10 +125,6 @@ def run(cfg: DictConfig) -> Path:
     sampler = build_inference(inf.name, model, jnp.asarray(setup.train), batch_size=e.batch_size,
                               iterations=iterations, init_model=init_model, init_position=setup.init_position,
                               **hyper)
-    phases = sampler.phase((np.arange(draws_at.num_draws) + 1) * draws_at.thin - 1)
-    if set(phases[int(np.sum(phases == WARMUP)):]) - {SAMPLING}:  # the store files warmup draws as a prefix
-        raise ValueError(f"inference={inf.name}: its draws fall in phases the run directory cannot file yet "
-                         f"({', '.join(sorted(set(phases)))}; warmup first, then sampling)")
     num_chains = inf.get("num_generators", 1)
     samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / (num_chains * e.metric_draws))
     weights = weight_subset(site_shapes(model.prior_model), e.weights_per_site)
@@ -217,17 +213,20 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
     e, inf = cfg.experiment, cfg.inference
     draw_iterations = (np.arange(schedule.num_draws) + 1) * schedule.thin
     kept_chunks = list(range(chunks_done))
-    small = store.small_arrays(kept_chunks, num_kept)
+    # a draw recorded after iteration t (1-based) belongs to the phase of iteration t - 1 (0-based); the
+    # non-sampling draws (warmup, exploration) are read first, so the post-warmup draws are a range
+    phases = sampler.phase(draw_iterations[:num_kept] - 1)
+    order = filing_order(phases == SAMPLING)
+    num_warmup_draws = int(np.sum(phases != SAMPLING))
+    small = store.small_arrays(kept_chunks, num_kept, order)
     stats = {k.removeprefix("fs/"): v for k, v in small.items() if k.startswith("fs/")}
     metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed, "iterations": schedule.iterations,
                "wall_seconds": round(seconds, 2), "evaluated_on": data.eval_split, **setup.extra_metrics}
-    # a draw recorded after iteration t (1-based) belongs to the phase of iteration t - 1 (0-based)
-    phases = sampler.phase(draw_iterations[:num_kept] - 1)
-    num_warmup_draws = int(np.sum(phases == WARMUP))
-
-    metrics |= {"num_warmup": int(inf.num_warmup), "num_warmup_draws": num_warmup_draws,
+    metrics |= {"num_warmup": int(inf.num_warmup), "num_warmup_draws": int(np.sum(phases == WARMUP)),
                 "num_posterior_draws": num_kept - num_warmup_draws}
-    read = functools.partial(store.read_draws, kept_chunks, schedule.chunk_draws)
+    if EXPLORATION in phases:
+        metrics["num_exploration_draws"] = int(np.sum(phases == EXPLORATION))
+    read = functools.partial(store.read_draws, kept_chunks, schedule.chunk_draws, order=order)
     last = read(max(0, num_kept - e.metric_draws), num_kept) if num_kept else None
     # samplers: the headline is the posterior predictive (every post-warmup draw); optimisers: the final iterate
     sampler_run = sampler.samples_posterior
@@ -260,7 +259,7 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
     (build / "config.yaml").write_text(cfg_yaml)
     store.write_posterior(
         build / "posterior.nc", kept_chunks, draw_iterations=draw_iterations, keep_draws=num_kept,
-        num_warmup_draws=num_warmup_draws,
+        sampling=phases == SAMPLING,
         select=lambda k: not k.startswith("fs/"), event_shape=data.event_shape, observed=data.eval,
         weight_indices=weights, attrs={"experiment": e.name, "inference": inf.name, "seed": cfg.seed,
                                        "num_warmup": int(inf.num_warmup), "thin": int(schedule.thin)})

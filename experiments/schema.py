@@ -78,6 +78,10 @@ class ExperimentConfig:
     svi: dict[str, Any] = field(default_factory=dict)
     mc_dropout: dict[str, Any] = field(default_factory=dict)
     mle: dict[str, Any] = field(default_factory=dict)
+    ensemble: dict[str, Any] = field(default_factory=dict)
+    independent_map: dict[str, Any] = field(default_factory=dict)
+    coupled_ensemble: dict[str, Any] = field(default_factory=dict)
+    ebgan: dict[str, Any] = field(default_factory=dict)
     prior: dict[str, Any] = field(default_factory=dict)
 
 

@@ -7,8 +7,8 @@
   driver (:mod:`inference.driver`) sees it: init/step, positions, sample stats, the objective that must stay
   finite, whether its draws sample a posterior, a sharding hint and each iteration's phase. The driver knows
   this protocol only.
-- :func:`step_size_schedule`, :func:`warmup_phases` -- the step size and the phase as functions of the
-  generator iteration.
+- :func:`step_size_schedule`, :func:`warmup_phases`, :func:`cyclical_phases` -- the step size and the phase
+  as functions of the generator iteration (constant, cosine, or cyclical SG-MCMC's cycles).
 - :func:`rmsprop_preconditioner` -- pSGLD's diagonal preconditioner, adapted in warmup and then frozen.
 - :func:`gathered` -- every particle on every device before a reduction over particles (the same draws on
   any number of devices).
@@ -21,6 +21,7 @@ A new algorithm is one module with a builder returning a :class:`Sampler` and on
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -78,10 +79,9 @@ class Sampler(NamedTuple):
         particles; the driver may shard it over devices) or ``None`` (replicate). ``None``: replicate all.
     phase : callable
         ``phase(iterations) -> array of str``: the phase (:data:`PHASES`) of each 0-based generator
-        iteration of a ``numpy`` int array (see :func:`warmup_phases`). The run loop files the draws of
-        warmup iterations in ArviZ's ``warmup_*`` groups and needs them to come first; a phase pattern it
-        cannot file (exploration stages, warmup after sampling) is refused by :mod:`experiments.run` until
-        the cyclical samplers teach the store to file draws by phase.
+        iteration of a ``numpy`` int array (see :func:`warmup_phases`, :func:`cyclical_phases`). The run
+        directory files sampling draws in ArviZ's posterior groups and every other draw (warmup,
+        exploration) in the ``warmup_*`` groups, in any order (:mod:`experiments.rundir.store`).
     """
 
     init: Callable
@@ -163,27 +163,73 @@ def check_step_size(step_size: float) -> None:
         raise ValueError(f"step_size must be > 0, got {step_size}")
 
 
-def step_size_schedule(step_size: float, schedule: str = "constant", iterations: int | None = None,
-                       final_step_size_ratio: float = 1.0):
-    """``eta(t)``, the step size at generator iteration ``t`` (int32 scalar, 0-based) as a float32 scalar.
-
-    ``"constant"``: ``step_size``; ``"cosine"``: ``optax.cosine_decay_schedule`` from ``step_size`` to
-    ``final_step_size_ratio * step_size`` over ``iterations`` (Loshchilov & Hutter 2017, no restarts).
+def cycle_length(iterations: int, num_warmup: int, num_cycles: int) -> int:
+    """Iterations per cycle of the cyclical schedule: ``ceil((iterations - num_warmup) / num_cycles)``.
 
     Raises
     ------
     ValueError
-        For a non-positive step size, an unknown schedule, or a cosine schedule without ``iterations``.
+        If fewer post-warmup iterations than cycles remain.
+    """
+    if iterations - num_warmup < num_cycles:
+        raise ValueError(f"the cyclical schedule needs at least num_cycles={num_cycles} iterations after the "
+                         f"{num_warmup} warmup iterations, got {iterations - num_warmup}")
+    return -(-(iterations - num_warmup) // num_cycles)
+
+
+def sampling_stage(t, num_warmup: int, length: int, exploration_ratio: float):
+    """Whether post-warmup iteration ``t`` (0-based, numpy or JAX integers) lies in its cycle's sampling stage:
+    its position in the cycle, ``(t - num_warmup) mod length``, is at least ``ceil(exploration_ratio *
+    length)`` (an integer comparison, so the compiled step and the run directory's filing agree exactly).
+    Warmup iterations return False."""
+    first = math.ceil(exploration_ratio * length)
+    return (t >= num_warmup) & ((t - num_warmup) % length >= first)
+
+
+def step_size_schedule(step_size: float, schedule: str = "constant", iterations: int | None = None,
+                       final_step_size_ratio: float = 1.0, *, num_warmup: int = 0, num_cycles: int = 1):
+    """``eta(t)``, the step size at generator iteration ``t`` (int32 scalar, 0-based) as a float32 scalar.
+
+    ``"constant"``: ``step_size``; ``"cosine"``: ``optax.cosine_decay_schedule`` from ``step_size`` to
+    ``final_step_size_ratio * step_size`` over ``iterations`` (Loshchilov & Hutter 2017, no restarts);
+    ``"cyclical"``: ``step_size`` during warmup (``t < num_warmup``), then ``num_cycles`` cosine cycles
+    ``eta_t = step_size / 2 * [cos(pi * mod(t', K) / K) + 1]`` with ``t' = t - num_warmup`` and ``K`` the
+    :func:`cycle_length` (Zhang et al. 2020, eq. 1; ruqizhang/csgmcmc).
+
+    Raises
+    ------
+    ValueError
+        For a non-positive step size, an unknown schedule, a cosine or cyclical schedule without
+        ``iterations``, or fewer post-warmup iterations than cycles.
     """
     check_step_size(step_size)
+    if schedule in ("cosine", "cyclical") and not iterations:
+        raise ValueError(f"the {schedule} step-size schedule needs iterations")
     if schedule == "cosine":
-        if not iterations:
-            raise ValueError("the cosine step-size schedule needs iterations")
         cosine = optax.cosine_decay_schedule(step_size, iterations, alpha=final_step_size_ratio)
         return lambda t: jnp.asarray(cosine(t), jnp.float32)
+    if schedule == "cyclical":
+        length = cycle_length(iterations, num_warmup, num_cycles)
+
+        def cyclical(t):
+            position = jnp.mod(t - num_warmup, length).astype(jnp.float32) / length
+            eta = step_size / 2 * (jnp.cos(jnp.pi * position) + 1)
+            return jnp.where(t < num_warmup, step_size, eta).astype(jnp.float32)
+
+        return cyclical
     if schedule != "constant":
         raise ValueError(f"schedule={schedule!r}; valid: {', '.join(repr(k) for k in SCHEDULES)}")
     return lambda t: jnp.asarray(step_size, jnp.float32)
+
+
+def cyclical_phases(num_warmup: int, length: int, exploration_ratio: float) -> Callable[[np.ndarray], np.ndarray]:
+    """``phase(t)`` of cyclical SG-MCMC: :data:`WARMUP` for ``t < num_warmup``, then per cycle
+    :data:`EXPLORATION` (noise-free) and :data:`SAMPLING` (see :func:`sampling_stage`)."""
+    def phase(iterations):
+        t = np.asarray(iterations)
+        return np.where(t < num_warmup, WARMUP,
+                        np.where(sampling_stage(t, num_warmup, length, exploration_ratio), SAMPLING, EXPLORATION))
+    return phase
 
 
 def rmsprop_preconditioner(kind: str, decay: float, eps: float) -> Callable:

@@ -17,8 +17,8 @@ import jax.numpy as jnp
 import numpy as np
 from numpyro import handlers
 
-from inference.base import (DISCRIMINATOR_PARTICLES, GENERATOR_PARTICLES, Sampler, critic_steps, gathered,
-                            step_size_schedule, warmup_phases)
+from inference.base import (DISCRIMINATOR_PARTICLES, GENERATOR_PARTICLES, Sampler, critic_steps, cycle_length,
+                            cyclical_phases, gathered, sampling_stage, step_size_schedule, warmup_phases)
 from inference.bridge import init_position, make_logdensity_fn
 from inference.config import default
 from inference.sgld import sgld
@@ -27,6 +27,10 @@ from models.bgan import DISCRIMINATOR, GENERATOR, BayesGAN
 from models.priors import is_weight_site
 
 KERNELS = {"sghmc": sghmc, "sgld": sgld}
+#: How generator and discriminator particles see each other: ``full`` is Saatchi & Wilson's sweep (every
+#: generator against all J_d discriminators, every discriminator against the fakes of all J_g generators);
+#: ``paired`` makes J_g independent generator-discriminator pairs (generator j against discriminator j only).
+COUPLINGS = ("full", "paired")
 
 
 class BayesGANState(NamedTuple):
@@ -101,6 +105,9 @@ def bayesgan(
     rms_eps: float = default("sgld", "rms_eps"),
     schedule: str = default("sgld", "schedule"),
     final_step_size_ratio: float = default("sgld", "final_step_size_ratio"),
+    num_cycles: int = default("sgld", "num_cycles"),
+    exploration_ratio: float = default("sgld", "exploration_ratio"),
+    coupling: str = "full",
     iterations: int | None = None,
     num_warmup: int = 0,
     init_model: BayesGAN | None = None,
@@ -128,13 +135,22 @@ def bayesgan(
     friction, temperature, preconditioner, rms_decay, rms_eps
         Passed to the kernel for both networks (``friction``: SGHMC only, required by it, refused by SGLD).
         Defaults: :mod:`inference.config`.
-    schedule : {"constant", "cosine"}
+    schedule : {"constant", "cosine", "cyclical"}
         Step-size schedule as a function of the generator iteration ``t`` (both networks, every one of
         the ``n_critic`` discriminator steps of iteration ``t`` at the same step size): constant
-        ``step_size``, or ``optax.cosine_decay_schedule`` from ``step_size`` to
-        ``final_step_size_ratio * step_size`` over ``iterations``.
+        ``step_size``; ``optax.cosine_decay_schedule`` from ``step_size`` to
+        ``final_step_size_ratio * step_size`` over ``iterations``; or cyclical SG-MCMC (Zhang et al. 2020):
+        after warmup, ``num_cycles`` cosine cycles from ``step_size`` to 0, each an exploration stage (the
+        first ``exploration_ratio`` of the cycle, no injected noise: ``T = 0``) and a sampling stage (``T =
+        temperature``); only sampling-stage draws are the posterior (:func:`inference.base.cyclical_phases`).
     final_step_size_ratio : float
         See ``schedule``.
+    num_cycles, exploration_ratio : int, float
+        ``M`` and ``beta`` of the cyclical schedule (see ``schedule``).
+    coupling : {"full", "paired"}
+        :data:`COUPLINGS`: ``"full"`` is Saatchi & Wilson's sweep; ``"paired"`` runs ``J_g`` independent
+        generator-discriminator pairs (``num_discriminators`` must equal ``num_generators``), the control
+        ``inference=independent_map``.
     iterations : int, optional
         Length of the run (needed by the cosine schedule).
     num_warmup : int
@@ -160,12 +176,15 @@ def bayesgan(
     Raises
     ------
     ValueError
-        For an unknown kernel or schedule, a cosine schedule without ``iterations``, a non-positive step
-        size, a friction given to SGLD or missing for SGHMC, or ``preconditioner="rmsprop"`` without warmup.
+        For an unknown kernel, schedule or coupling, a cosine or cyclical schedule without ``iterations``, a
+        non-positive step size, a friction given to SGLD or missing for SGHMC, ``preconditioner="rmsprop"``
+        without warmup, or a paired coupling with ``num_discriminators != num_generators``.
 
     Returns
     -------
     inference.base.Sampler
+        ``samples_posterior`` is ``temperature > 0``: at ``T = 0`` (the controls ``independent_map`` and
+        ``coupled_ensemble``) the sweep is an optimiser, whose headline is the final iterate.
     """
     num_data = int(data.shape[0])
     if n_critic < 1:
@@ -177,7 +196,24 @@ def bayesgan(
     if preconditioner == "rmsprop" and num_warmup < 1:
         raise ValueError("preconditioner='rmsprop' is adapted during warmup and then frozen: it needs "
                          "num_warmup >= 1 (or preconditioner='rmsprop_running' or 'none')")
-    eta_at = step_size_schedule(step_size, schedule, iterations, final_step_size_ratio)
+    if coupling not in COUPLINGS:
+        raise ValueError(f"coupling={coupling!r}; valid: {', '.join(COUPLINGS)}")
+    paired = coupling == "paired"
+    if paired and num_discriminators != num_generators:
+        raise ValueError(f"a paired coupling has one discriminator per generator: num_discriminators="
+                         f"{num_discriminators} != num_generators={num_generators}")
+    eta_at = step_size_schedule(step_size, schedule, iterations, final_step_size_ratio, num_warmup=num_warmup,
+                                num_cycles=num_cycles)
+    if schedule == "cyclical":
+        length = cycle_length(iterations, num_warmup, num_cycles)
+        phase = cyclical_phases(num_warmup, length, exploration_ratio)
+
+        def temperature_at(t):  # no injected noise in the exploration stages (warmup samples as usual)
+            explore = (t >= num_warmup) & ~sampling_stage(t, num_warmup, length, exploration_ratio)
+            return jnp.where(explore, 0.0, temperature).astype(jnp.float32)
+    else:
+        phase = warmup_phases(num_warmup)
+        temperature_at = lambda t: None  # noqa: E731  (the kernel's own temperature)
     kwargs = dict(temperature=temperature, preconditioner=preconditioner, rms_decay=rms_decay, rms_eps=rms_eps)
     if kernel == "sghmc":
         if friction is None:
@@ -202,23 +238,36 @@ def bayesgan(
 
     def step(rng_key, state: BayesGANState, iteration):
         k_z, k_gen, k_idx, k_zf, k_disc = jax.random.split(rng_key, 5)
-        eta, adapt = eta_at(iteration), iteration < num_warmup
+        eta, adapt, temp = eta_at(iteration), iteration < num_warmup, temperature_at(iteration)
         z = model.sample_latent(k_z, latent_shape)
         disc_position = gathered(state.discriminator.position)  # the mean over J_d: in particle order
-        gen_state, gen_info = jax.vmap(
-            lambda k, s, zj: gen_alg.step(k, s, (zj, disc_position, num_data), eta, adapt)
-        )(jax.random.split(k_gen, num_generators), state.generator, z)
+        if paired:  # generator j against discriminator j alone (a J_d axis of 1)
+            gen_state, gen_info = jax.vmap(
+                lambda k, s, zj, dj: gen_alg.step(k, s, (zj, jax.tree.map(lambda x: x[None], dj), num_data), eta,
+                                                  adapt, temp)
+            )(jax.random.split(k_gen, num_generators), state.generator, z, state.discriminator.position)
+        else:
+            gen_state, gen_info = jax.vmap(
+                lambda k, s, zj: gen_alg.step(k, s, (zj, disc_position, num_data), eta, adapt, temp)
+            )(jax.random.split(k_gen, num_generators), state.generator, z)
 
         def disc_step(disc_state, keys):
             k_idx, k_zf, k_disc = keys
             x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
             z_fake = model.sample_latent(k_zf, latent_shape)
-            x_fake = gathered(jax.vmap(model.generate)(gen_state.position, z_fake))  # pooled in particle order
-            x_fake = gathered(x_fake.reshape(-1, x_fake.shape[-1]))
-            epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
-            disc_state, disc_info = jax.vmap(
-                lambda k, s: disc_alg.step(k, s, (x_real, x_fake, num_data, epsilon), eta, adapt)
-            )(jax.random.split(k_disc, num_discriminators), disc_state)
+            x_fake = jax.vmap(model.generate)(gen_state.position, z_fake)  # (J_g, B, D)
+            disc_keys = jax.random.split(k_disc, num_discriminators)
+            if paired:  # discriminator j against generator j's fakes
+                epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:2])
+                disc_state, disc_info = jax.vmap(
+                    lambda k, s, xf, e: disc_alg.step(k, s, (x_real, xf, num_data, e), eta, adapt, temp)
+                )(disc_keys, disc_state, x_fake, epsilon)
+            else:
+                x_fake = gathered(gathered(x_fake).reshape(-1, x_fake.shape[-1]))  # pooled in particle order
+                epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
+                disc_state, disc_info = jax.vmap(
+                    lambda k, s: disc_alg.step(k, s, (x_real, x_fake, num_data, epsilon), eta, adapt, temp)
+                )(disc_keys, disc_state)
             return project(disc_state), disc_info
 
         disc_state, disc_info = critic_steps(disc_step, state.discriminator, (k_idx, k_zf, k_disc), k_disc, n_critic)
@@ -234,8 +283,44 @@ def bayesgan(
         )
 
     def particle_axes(state: BayesGANState):
+        # paired: discriminator j lives with generator j (both axes are the J_g pairs)
         return BayesGANState(jax.tree.map(lambda _: GENERATOR_PARTICLES, state.generator),
-                             jax.tree.map(lambda _: DISCRIMINATOR_PARTICLES, state.discriminator))
+                             jax.tree.map(lambda _: GENERATOR_PARTICLES if paired else DISCRIMINATOR_PARTICLES,
+                                          state.discriminator))
 
-    return Sampler(init, step, positions, stats, samples_posterior=True, particle_axes=particle_axes,
-                   phase=warmup_phases(num_warmup))
+    return Sampler(init, step, positions, stats, samples_posterior=temperature > 0, particle_axes=particle_axes,
+                   phase=phase)
+
+
+def independent_map(model: BayesGAN, data: jax.Array, *, num_generators: int = default("independent_map", "num_generators"),
+                    **update) -> Sampler:
+    """``J_g`` independent generator-discriminator pairs, each updated by the Bayesian GAN's own SGHMC update
+    (prior, momentum, preconditioner, schedule) at ``T = 0``: the MAP counterpart of the Bayesian GAN with no
+    coupling, the control ``inference=independent_map``.
+
+    Parameters
+    ----------
+    model, data
+        As :func:`bayesgan`.
+    num_generators : int
+        ``J_g`` pairs (and so ``J_d = J_g``).
+    **update
+        :func:`bayesgan`'s SGHMC keywords but ``temperature``, ``coupling``, ``kernel`` and
+        ``num_discriminators``, which this control fixes.
+
+    Returns
+    -------
+    inference.base.Sampler
+        An optimiser (``samples_posterior`` False).
+    """
+    return bayesgan(model, data, kernel="sghmc", temperature=0.0, coupling="paired", num_generators=num_generators,
+                    num_discriminators=num_generators, **update)
+
+
+def coupled_ensemble(model: BayesGAN, data: jax.Array, **update) -> Sampler:
+    """Saatchi & Wilson's sweep over ``J_g`` generators and ``J_d`` discriminators, SGHMC update, at ``T = 0``:
+    the coupling without the posterior noise, the control ``inference=coupled_ensemble``.
+
+    ``update``: :func:`bayesgan`'s SGHMC keywords but ``temperature``, ``coupling`` and ``kernel``. Returns an
+    optimiser (``samples_posterior`` False)."""
+    return bayesgan(model, data, kernel="sghmc", temperature=0.0, coupling="full", **update)

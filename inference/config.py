@@ -10,7 +10,7 @@ experiment's own block (``experiment.sghmc: {...}``) and the command line overri
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from typing import Optional
+from typing import ClassVar, Optional
 
 from inference.schedule import PRECONDITIONERS, SCHEDULES
 from models.config import require as _require
@@ -22,7 +22,15 @@ def require(cond: bool, key: str, what: str, value) -> None:
 
 
 class HyperParameters:
-    """Base of every algorithm's dataclass: the range checks shared by the algorithms' common keys."""
+    """Base of every algorithm's dataclass: the range checks shared by the algorithms' common keys.
+
+    ``inherits`` (class attribute) maps another algorithm to the keys this one takes from that algorithm's
+    experiment block before its own default: a control built to match the Bayesian GAN reads
+    ``experiment.sghmc``'s particle counts and step sizes, so every experiment's controls run at its Bayesian
+    GAN's settings without restating them (:func:`experiments.cli.register_group_defaults`).
+    """
+
+    inherits: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def check(self) -> None:
         """Range-check every hyper-parameter (the one check per value; the schema turns the
@@ -52,8 +60,10 @@ class SGLDConfig(HyperParameters):
     preconditioner: str = "rmsprop"  # rmsprop (adapted in warmup, then frozen) | rmsprop_running | none
     rms_decay: float = 0.99
     rms_eps: float = 1e-5
-    schedule: str = "constant"       # constant | cosine (optax)
+    schedule: str = "constant"       # constant | cosine (optax) | cyclical (Zhang et al. 2020)
     final_step_size_ratio: float = 1.0
+    num_cycles: int = 4              # cyclical: M cycles after warmup
+    exploration_ratio: float = 0.8   # cyclical: the noise-free first share of each cycle (beta; csgmcmc 0.9, BlackJAX 0.25)
     n_critic: int = 1                # discriminator steps per generator step (WGAN papers: 5)
     num_warmup: Optional[int] = None  # null: experiment.warmup_fraction of the run
 
@@ -68,6 +78,8 @@ class SGLDConfig(HyperParameters):
         require(self.schedule in SCHEDULES, "schedule", f"one of {', '.join(SCHEDULES)}", self.schedule)
         require(0 <= self.final_step_size_ratio <= 1, "final_step_size_ratio", "in [0, 1]",
                 self.final_step_size_ratio)
+        require(self.num_cycles >= 1, "num_cycles", "an integer >= 1", self.num_cycles)
+        require(0 <= self.exploration_ratio < 1, "exploration_ratio", "in [0, 1)", self.exploration_ratio)
 
 
 @dataclass
@@ -124,13 +136,98 @@ class MCDropoutConfig(MLEConfig):
     dropout_rate: float = 0.1
     num_generators: int = 4
     num_discriminators: int = 2
+    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"mle": ("learning_rate", "b1", "b2")}  # the twin's optimiser
 
     def check(self) -> None:
         super().check()
         require(0 < self.dropout_rate < 1, "dropout_rate", "in (0, 1)", self.dropout_rate)
 
 
-INFERENCE_CONFIGS = {c.name: c for c in (SGHMCConfig(), SGLDConfig(), SVIConfig(), MCDropoutConfig(), MLEConfig())}
+# -- controls (is it the posterior or the ensemble?): the Bayesian GAN's pieces switched on one at a time --
+#: The SGHMC keys the controls take from ``experiment.sghmc`` (the Bayesian GAN they are measured against).
+SGHMC_UPDATE_KEYS = ("num_generators", "num_discriminators", "step_size", "friction", "preconditioner", "rms_decay",
+                     "rms_eps", "schedule", "final_step_size_ratio", "n_critic", "num_warmup")
+
+
+@dataclass
+class IndependentMAPConfig(HyperParameters):
+    """J_g independent generator-discriminator pairs, each updated by the Bayesian GAN's own SGHMC update
+    (prior, momentum, preconditioner) at ``T = 0``: the MAP counterpart, with no coupling and no noise."""
+
+    name: str = "independent_map"
+    num_generators: int = SGHMCConfig.num_generators  # J_g pairs
+    step_size: float = SGHMCConfig.step_size
+    friction: float = SGHMCConfig.friction
+    preconditioner: str = SGHMCConfig.preconditioner
+    rms_decay: float = SGHMCConfig.rms_decay
+    rms_eps: float = SGHMCConfig.rms_eps
+    schedule: str = SGHMCConfig.schedule               # constant | cosine
+    final_step_size_ratio: float = SGHMCConfig.final_step_size_ratio
+    n_critic: int = SGHMCConfig.n_critic
+    num_warmup: Optional[int] = None
+    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"sghmc": SGHMC_UPDATE_KEYS}
+
+    def check(self) -> None:
+        keys = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "name"}
+        SGHMCConfig(**keys, temperature=0.0).check()  # the update's ranges, once
+        require(self.schedule != "cyclical", "schedule", "constant or cosine (a control injects no noise, so "
+                "it has no sampling stages)", self.schedule)
+
+
+@dataclass
+class CoupledEnsembleConfig(IndependentMAPConfig):
+    """J_g generators and J_d discriminators coupled exactly as in Saatchi & Wilson's sweep, the same SGHMC
+    update at ``T = 0``: the coupling without the posterior noise."""
+
+    name: str = "coupled_ensemble"
+    num_discriminators: int = SGHMCConfig.num_discriminators  # J_d
+
+
+@dataclass
+class EnsembleConfig(MLEConfig):
+    """J_g independent ML GANs (the twin's Adam, separate initial weights and minibatches, no coupling),
+    vmapped; the predictive pools their generators."""
+
+    name: str = "ensemble"
+    num_generators: int = SGHMCConfig.num_generators  # J_g members
+    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"mle": ("learning_rate", "b1", "b2", "n_critic"),
+                                                      "sghmc": ("num_generators", "num_warmup")}
+
+
+@dataclass
+class EBGANConfig(HyperParameters):
+    """EBGAN (Kim, Song & Liang 2023; sehwankimstat/EBGAN): J_g generators sampled by MSGLD at temperature tau
+    against one discriminator fitted by stochastic approximation. Defaults: their synthetic notebook."""
+
+    name: str = "ebgan"
+    num_generators: int = 10               # J_g (falls back to experiment.sghmc's, the Bayesian GAN's count)
+    learning_rate: float = 0.5             # lr_g per datum: the MSGLD step size is lr_g / N
+    temperature: float = 0.01              # tau
+    drift_scale: float = 1.0               # MSGLD's a
+    drift_decay: float = 0.9               # MSGLD's beta_1
+    discriminator_learning_rate: float = 1.0   # c in c * (k + t0) ** -kappa
+    discriminator_decay_offset: float = 1000.0  # t0
+    discriminator_decay_exponent: float = 0.75  # kappa
+    n_critic: int = 1
+    num_warmup: Optional[int] = None
+    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"sghmc": ("num_generators", "num_warmup")}
+
+    def check(self) -> None:
+        super().check()
+        require(self.temperature >= 0, "temperature", ">= 0", self.temperature)
+        require(self.drift_scale >= 0, "drift_scale", ">= 0", self.drift_scale)
+        require(0 <= self.drift_decay < 1, "drift_decay", "in [0, 1)", self.drift_decay)
+        require(self.discriminator_learning_rate > 0, "discriminator_learning_rate", "> 0",
+                self.discriminator_learning_rate)
+        require(self.discriminator_decay_offset >= 1, "discriminator_decay_offset", ">= 1",
+                self.discriminator_decay_offset)
+        require(0.5 < self.discriminator_decay_exponent <= 1, "discriminator_decay_exponent",
+                "in (0.5, 1] (the stochastic-approximation step conditions)", self.discriminator_decay_exponent)
+
+
+INFERENCE_CONFIGS = {c.name: c for c in (SGHMCConfig(), SGLDConfig(), SVIConfig(), MCDropoutConfig(), MLEConfig(),
+                                         EnsembleConfig(), IndependentMAPConfig(), CoupledEnsembleConfig(),
+                                         EBGANConfig())}
 INFERENCE_SCHEMAS = {name: type(c) for name, c in INFERENCE_CONFIGS.items()}
 
 

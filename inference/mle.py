@@ -16,7 +16,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from inference.base import Sampler, critic_steps, named_key, warmup_phases
+from inference.base import GENERATOR_PARTICLES, Sampler, critic_steps, named_key, warmup_phases
 from inference.bayesgan import init_particles
 from inference.config import default
 from models.bgan import BayesGAN
@@ -37,6 +37,16 @@ class MLEInfo(NamedTuple):
 
     generator_loss: jax.Array
     discriminator_loss: jax.Array
+
+
+def discriminator_mean_loss(model: BayesGAN, disc: dict, x_real: jax.Array, x_fake: jax.Array,
+                            epsilon: jax.Array | None, num_data: int) -> jax.Array:
+    """The discriminator's loss per datum (no prior): the mean of each of the loss's terms
+    (:meth:`models.bgan.BayesGAN.discriminator_terms`), each weighted as in the Bayesian log density relative
+    to its ``N``-scaled terms. ``disc``: one network's sites (no particle axis); ``x_real`` ``(B, D)``,
+    ``x_fake`` ``(B_fake, D)``; returns a float32 scalar (nats per datum)."""
+    terms = model.discriminator_terms(lambda x: model.discriminator_outputs(disc, x), x_real, x_fake, epsilon)
+    return sum(mean_loss(v) * (model.term_scale(name, v.shape[0], num_data) / num_data) for name, v in terms.items())
 
 
 def mle_gan(
@@ -121,10 +131,7 @@ def mle_gan(
         return mean_loss(model.generator_terms(model.discriminator_outputs(disc, model.generate(gen, z)), z))
 
     def discriminator_loss(disc, x_real, x_fake, epsilon):
-        terms = model.discriminator_terms(lambda x: model.discriminator_outputs(disc, x), x_real, x_fake, epsilon)
-        # per-datum means, each weighted as in the Bayesian log density relative to its N-scaled terms
-        return sum(mean_loss(v) * (model.term_scale(name, v.shape[0], num_data) / num_data)
-                   for name, v in terms.items())
+        return discriminator_mean_loss(model, disc, x_real, x_fake, epsilon, num_data)
 
     def init(rng_key):
         gen, disc = (jax.tree.map(lambda x: x[0], p)  # one network each: no particle axis
@@ -177,3 +184,60 @@ def mle_gan(
 
     return Sampler(init, step, positions, stats, ("generator_loss", "discriminator_loss"),
                    phase=warmup_phases(num_warmup))
+
+
+def ensemble_gan(
+    model: BayesGAN,
+    data: jax.Array,
+    *,
+    num_generators: int = default("ensemble", "num_generators"),
+    **twin,
+) -> Sampler:
+    """``J_g`` independent ML GANs: the control ``inference=ensemble`` (Lakshminarayanan et al. 2017's deep
+    ensemble, applied to the GAN pair).
+
+    Each member is the ML twin (:func:`mle_gan`, optax Adam, no prior, no noise) with its own initial
+    weights and minibatches (its own key); the members never see each other. They are one ``jax.vmap`` over
+    the twin's step, and their generators are the ``J_g`` chains of a draw, so the predictive pools them.
+
+    Parameters
+    ----------
+    model, data
+        As :func:`mle_gan`.
+    num_generators : int
+        ``J_g``: ensemble members (generator-discriminator pairs), >= 1.
+    **twin
+        :func:`mle_gan`'s keywords (``batch_size``, ``learning_rate``, ``b1``, ``b2``, ``n_critic``,
+        ``iterations``, ``num_warmup``, ``init_model``, ``init_position``); no dropout.
+
+    Returns
+    -------
+    inference.base.Sampler
+        State: the twin's ``MLEState`` with a leading member axis ``J_g`` on every leaf; an optimiser
+        (``samples_posterior`` False: its headline is the final iterate).
+
+    Raises
+    ------
+    ValueError
+        For ``num_generators < 1`` and as :func:`mle_gan`.
+    """
+    if num_generators < 1:
+        raise ValueError(f"num_generators must be >= 1, got {num_generators}")
+    member = mle_gan(model, data, **twin)
+
+    def init(rng_key):
+        return jax.vmap(member.init)(jax.random.split(rng_key, num_generators))
+
+    def step(rng_key, state: MLEState, iteration=None):
+        return jax.vmap(member.step, in_axes=(0, 0, None))(jax.random.split(rng_key, num_generators), state, iteration)
+
+    def positions(state: MLEState, rng_key=None):
+        return model.constrain(state.generator), model.constrain(state.discriminator)
+
+    def stats(info: MLEInfo):
+        return {"generator_loss": info.generator_loss}, {"discriminator_loss": info.discriminator_loss}
+
+    def particle_axes(state: MLEState):  # member j's generator, discriminator and Adam states live together
+        return jax.tree.map(lambda _: GENERATOR_PARTICLES, state)
+
+    return Sampler(init, step, positions, stats, member.objective, particle_axes=particle_axes, phase=member.phase)

@@ -14,9 +14,10 @@ from collections.abc import Callable
 from functools import partial
 
 from inference.base import Sampler
-from inference.bayesgan import bayesgan
+from inference.bayesgan import bayesgan, coupled_ensemble, independent_map
 from inference.config import INFERENCE_SCHEMAS, hyper_defaults
-from inference.mle import mle_gan
+from inference.ebgan import ebgan
+from inference.mle import ensemble_gan, mle_gan
 from inference.svi import bayesgan_svi
 from models.registry import lookup
 
@@ -26,6 +27,11 @@ INFERENCE: dict[str, Callable[..., Sampler]] = {
     "svi": bayesgan_svi,
     "mc_dropout": partial(mle_gan, **hyper_defaults("mc_dropout")),
     "mle": mle_gan,
+    "ebgan": ebgan,
+    # controls: is it the posterior or the ensemble? (docs/results.md, "Posterior or ensemble?")
+    "ensemble": partial(ensemble_gan, **hyper_defaults("ensemble")),
+    "independent_map": partial(independent_map, **hyper_defaults("independent_map")),
+    "coupled_ensemble": partial(coupled_ensemble, **hyper_defaults("coupled_ensemble")),
 }
 
 

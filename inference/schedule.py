@@ -6,8 +6,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-#: Step-size schedules of the SG-MCMC samplers (:func:`inference.bayesgan.step_size_schedule`).
-SCHEDULES = ("constant", "cosine")
+#: Step-size schedules of the SG-MCMC samplers (:func:`inference.base.step_size_schedule`): constant,
+#: cosine decay over the run (optax), and cyclical SG-MCMC's restarted cosine cycles after warmup (Zhang et al.
+#: 2020), each cycle an exploration stage (no injected noise) and a sampling stage.
+SCHEDULES = ("constant", "cosine", "cyclical")
 #: Diagonal preconditioners (:func:`inference.sghmc.rmsprop_preconditioner`): ``none``; ``rmsprop``
 #: (adapted during warmup, then frozen); ``rmsprop_running`` (adapted at every step, Li et al. 2016's
 #: practice; biased).

@@ -99,9 +99,11 @@ def sghmc(
     Returns
     -------
     SamplingAlgorithm
-        ``init(position)``, and ``step(rng_key, state, batch, step_size, adapt=True)`` with ``batch`` the
-        tuple of extra arguments of ``logdensity_fn``, ``step_size`` ``eta`` (a float32 scalar, > 0) and
-        ``adapt`` a boolean scalar (update ``V``: warmup); returns ``(SGHMCState, SGHMCInfo)``.
+        ``init(position)``, and ``step(rng_key, state, batch, step_size, adapt=True, temperature=None)`` with
+        ``batch`` the tuple of extra arguments of ``logdensity_fn``, ``step_size`` ``eta`` (a float32 scalar,
+        > 0), ``adapt`` a boolean scalar (update ``V``: warmup) and ``temperature`` this step's ``T`` (a
+        scalar, e.g. 0 in a cyclical sampler's exploration stage; default the kernel's); returns
+        ``(SGHMCState, SGHMCInfo)``.
 
     Raises
     ------
@@ -114,14 +116,16 @@ def sghmc(
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     precondition = rmsprop_preconditioner(preconditioner, rms_decay, rms_eps)
     value_and_grad = jax.value_and_grad(logdensity_fn)
+    base_temperature = temperature
 
     def init(position: ArrayTree) -> SGHMCState:
         zeros = jax.tree.map(jnp.zeros_like, position)
         return SGHMCState(position, zeros, zeros, jnp.zeros((), jnp.int32), jnp.zeros((), jnp.int32))
 
-    def step(rng_key: jax.Array, state: SGHMCState, batch: tuple, step_size, adapt=True):
+    def step(rng_key: jax.Array, state: SGHMCState, batch: tuple, step_size, adapt=True, temperature=None):
         logdensity, grad = value_and_grad(state.position, *batch)
         eta = jnp.asarray(step_size, jnp.float32)
+        temp = base_temperature if temperature is None else temperature
         square_avg, precond = precondition(state.square_avg, grad, adapt, state.num_adapted)
         if precond is None:
             precond = jax.tree.map(jnp.ones_like, grad)
@@ -129,7 +133,7 @@ def sghmc(
         momentum = jax.tree.map(
             lambda v, g, p, n: (1 - friction) * v
             + eta * p * g
-            + jnp.sqrt(2 * friction * eta * temperature * p) * n,
+            + jnp.sqrt(2 * friction * eta * temp * p) * n,
             state.momentum,
             grad,
             precond,

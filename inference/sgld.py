@@ -57,9 +57,9 @@ def sgld(
     Returns
     -------
     SamplingAlgorithm
-        ``init(position) -> SGLDState``; ``step(rng_key, state, batch, step_size, adapt=True) ->
-        (SGLDState, SGHMCInfo)`` with ``step_size`` ``eta`` on BlackJAX's scale (drift ``eta * grad``,
-        noise variance ``2 eta T``).
+        ``init(position) -> SGLDState``; ``step(rng_key, state, batch, step_size, adapt=True,
+        temperature=None) -> (SGLDState, SGHMCInfo)`` with ``step_size`` ``eta`` on BlackJAX's scale (drift
+        ``eta * grad``, noise variance ``2 eta T``) and ``temperature`` this step's ``T`` (default the kernel's).
 
     Raises
     ------
@@ -71,21 +71,23 @@ def sgld(
     precondition = rmsprop_preconditioner(preconditioner, rms_decay, rms_eps)
     kernel = build_kernel()
     value_and_grad = jax.value_and_grad(logdensity_fn)
+    base_temperature = temperature
 
     def init(position) -> SGLDState:
         zero = jnp.zeros((), jnp.int32)
         return SGLDState(position, jax.tree.map(jnp.zeros_like, position), zero, zero)
 
-    def step(rng_key, state: SGLDState, batch: tuple, step_size, adapt=True):
+    def step(rng_key, state: SGLDState, batch: tuple, step_size, adapt=True, temperature=None):
+        temp = base_temperature if temperature is None else temperature
         logdensity, grad = value_and_grad(state.position, *batch)
         eta = jnp.asarray(step_size, jnp.float32)
         square_avg, precond = precondition(state.square_avg, grad, adapt, state.num_adapted)
         if precond is None:
-            position = kernel(rng_key, state.position, lambda *_: grad, None, eta, temperature)
+            position = kernel(rng_key, state.position, lambda *_: grad, None, eta, temp)
         else:
             noise = generate_gaussian_noise(rng_key, state.position)
             position = jax.tree.map(
-                lambda x, g, p, n: x + eta * p * g + jnp.sqrt(2 * eta * temperature * p) * n,
+                lambda x, g, p, n: x + eta * p * g + jnp.sqrt(2 * eta * temp * p) * n,
                 state.position, grad, precond, noise,
             )
         num_adapted = state.num_adapted + jnp.asarray(adapt, jnp.int32)

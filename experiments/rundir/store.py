@@ -38,6 +38,13 @@ def staging_dir(out_dir: Path) -> Path:
     return out_dir.parent / f".{out_dir.name}.partial"
 
 
+def filing_order(sampling: np.ndarray) -> np.ndarray:
+    """The recorded draw numbers with every non-sampling draw (warmup, exploration) first and the sampling
+    draws after them, each in recorded order: how :mod:`experiments.run` reads a run whose sampling draws are
+    not one block at its end (cyclical SG-MCMC), so "the post-warmup draws" stay a range ``[k, n)``."""
+    return np.argsort(np.asarray(sampling, bool), kind="stable")
+
+
 def _flatten(tree, prefix: str = "") -> dict:
     if not isinstance(tree, dict):
         return {prefix.rstrip("."): tree}
@@ -139,42 +146,52 @@ class RunStore:
         with np.load(self.chunk_path(index)) as f:
             return {k: f[k] for k in (f.files if keys is None else keys)}
 
-    def small_arrays(self, chunks: list[int], num_kept: int) -> dict[str, np.ndarray]:
+    def small_arrays(self, chunks: list[int], num_kept: int, order: np.ndarray | None = None) -> dict[str, np.ndarray]:
         """Every per-draw scalar array (sample stats, function-space statistics) of the first ``num_kept``
-        draws, concatenated over ``chunks``: ``(chain, draw)`` each. Samples and weights stay on disk."""
+        draws, concatenated over ``chunks``: ``(chain, draw)`` each, draws in ``order`` if given (see
+        :func:`filing_order`). Samples and weights stay on disk."""
         pieces = []
         for c in chunks:
             with np.load(self.chunk_path(c)) as f:
                 pieces.append({k: f[k] for k in f.files if k.startswith(("stats/", "disc_stats/", "fs/"))})
         if not pieces:
             return {}
-        return {k: np.concatenate([p[k] for p in pieces], axis=1)[:, :num_kept] for k in pieces[0]}
+        out = {k: np.concatenate([p[k] for p in pieces], axis=1)[:, :num_kept] for k in pieces[0]}
+        return out if order is None else {k: v[:, order] for k, v in out.items()}
 
     def read_draws(self, chunks: list[int], chunk_draws: int, first: int, stop: int, key: str = "x_generated",
-                   per_draw: int | None = None) -> np.ndarray:
+                   per_draw: int | None = None, order: np.ndarray | None = None) -> np.ndarray:
         """The array ``key`` of draws ``first .. stop - 1``, ``(chain, draw, ...)``, read chunk by chunk (each
         ``chunk_draws`` draws); with ``per_draw`` only the first ``per_draw`` samples (axis 2) of each draw
-        are kept, so a pool over many draws does not hold every sample in memory."""
-        pieces = []
+        are kept, so a pool over many draws does not hold every sample in memory. With ``order`` (recorded
+        draw numbers, see :func:`filing_order`) draw ``i`` is recorded draw ``order[i]``."""
+        wanted = np.arange(first, stop) if order is None else np.asarray(order)[first:stop]
+        pieces, found = [], []
         for c in chunks:
             lo, hi = c * chunk_draws, (c + 1) * chunk_draws
-            if hi <= first or lo >= stop:
+            here = wanted[(wanted >= lo) & (wanted < hi)]
+            if not here.size:
                 continue
-            x = self.load_chunk(c, [key])[key][:, max(first, lo) - lo: min(stop, hi) - lo]
+            x = self.load_chunk(c, [key])[key][:, np.sort(here) - lo]
             pieces.append(np.array(x if per_draw is None else x[:, :, :per_draw]))  # a copy: frees the chunk
+            found.append(np.sort(here))
         if not pieces:  # an empty range: no draw, the shape of one chunk's
             x = self.load_chunk(chunks[0], [key])[key][:, :0]
             return x if per_draw is None else x[:, :, :per_draw]
-        return np.concatenate(pieces, axis=1)
+        x, found = np.concatenate(pieces, axis=1), np.concatenate(found)
+        if order is None:
+            return x
+        return x[:, np.searchsorted(found, wanted)]  # found is sorted: back into the asked order
 
     # -- assembly --------------------------------------------------------------------------------
     def write_posterior(self, path: Path, chunks: list[int], *, draw_iterations: np.ndarray,
                         select: Callable[[str], bool], num_warmup_draws: int = 0, keep_draws: int | None = None,
-                        **datatree_kwargs) -> int:
+                        sampling: np.ndarray | None = None, **datatree_kwargs) -> int:
         """Assemble ``posterior.nc`` from the chunk files, one chunk in memory at a time.
 
-        Draws ``0 .. num_warmup_draws - 1`` go to the ``warmup_*`` groups, the rest to the sampling groups
-        (:func:`experiments.rundir.arviz_export.to_datatree`).
+        Sampling draws go to the sampling groups, every other draw (warmup, a cyclical sampler's
+        exploration stages) to the ``warmup_*`` groups (:func:`experiments.rundir.arviz_export.to_datatree`),
+        each group in recorded order with its draws' ``iteration`` coordinate.
 
         Parameters
         ----------
@@ -187,9 +204,11 @@ class RunStore:
         select : callable
             ``select(key) -> bool``: which arrays of a chunk go into the file.
         num_warmup_draws : int
-            How many of the first draws were recorded during warmup.
+            How many of the first draws were recorded during warmup (used when ``sampling`` is not given).
         keep_draws : int, optional
             Write only the first ``keep_draws`` draws (a diverged run's finite ones).
+        sampling : numpy.ndarray of bool, shape ``(draw,)``, optional
+            Which recorded draws are sampling draws; default: all but the first ``num_warmup_draws``.
         **datatree_kwargs
             Passed to :func:`experiments.rundir.arviz_export.to_datatree` (``event_shape``, ``observed``,
             ``weight_indices``, ``attrs``).
@@ -200,35 +219,36 @@ class RunStore:
             Draws written (warmup and sampling).
         """
         total = len(draw_iterations) if keep_draws is None else min(keep_draws, len(draw_iterations))
-        num_warmup_draws = min(num_warmup_draws, total)
-        written, created = 0, False
+        if sampling is None:
+            sampling = np.arange(len(draw_iterations)) >= num_warmup_draws
+        sampling = np.asarray(sampling, bool)[:total]
+        any_warm, any_main = bool((~sampling).any()), bool(sampling.any())
+        written, counts, created = 0, {WARMUP: 0, "": 0}, False
         for index in chunks:
             if written >= total:
                 break
             draws = {k: v for k, v in self.load_chunk(index).items() if select(k)}
             n = min(next(iter(draws.values())).shape[1], total - written)
-            split = min(max(num_warmup_draws - written, 0), n)
-            warm = {k: v[:, :split] for k, v in draws.items()}
-            main = {k: v[:, split:n] for k, v in draws.items()}
-            w_start, s_start = min(written, num_warmup_draws), max(written - num_warmup_draws, 0)
+            is_main = sampling[written:written + n]
+            iters = draw_iterations[written:written + n]
+            parts = {prefix: ({k: v[:, :n][:, mask] for k, v in draws.items()}, iters[mask])
+                     for prefix, mask in ((WARMUP, ~is_main), ("", is_main))}
             if not created:
-                dt = to_datatree(
-                    main, draw_iterations=draw_iterations[num_warmup_draws + s_start:][:n - split],
-                    warmup_draws=warm if num_warmup_draws else None,
-                    warmup_iterations=draw_iterations[:split], **datatree_kwargs)
-                if total == num_warmup_draws:  # every kept draw is warmup: no sampling groups
+                (warm, warm_iters), (main, main_iters) = parts[WARMUP], parts[""]
+                dt = to_datatree(main, draw_iterations=main_iters, warmup_draws=warm if any_warm else None,
+                                 warmup_iterations=warm_iters, **datatree_kwargs)
+                if not any_main:  # every kept draw is warmup: no sampling groups
                     dt = xr.DataTree.from_dict({k: v.to_dataset() for k, v in dt.children.items()
                                                 if k.startswith(WARMUP) or "draw" not in v.dims})
                 dt.to_netcdf(path, engine="h5netcdf", unlimited_dims={
                     f"/{g}": ["draw"] for g in dt.children if "draw" in dt[g].dims})
                 created = True
             else:
-                event_shape = datatree_kwargs["event_shape"]
-                if split:
-                    self._append(path, WARMUP, warm, w_start, draw_iterations[w_start:w_start + split], event_shape)
-                if n > split:
-                    first = num_warmup_draws + s_start
-                    self._append(path, "", main, s_start, draw_iterations[first:first + n - split], event_shape)
+                for prefix, (part, part_iters) in parts.items():
+                    if len(part_iters):
+                        self._append(path, prefix, part, counts[prefix], part_iters, datatree_kwargs["event_shape"])
+            for prefix, (_, part_iters) in parts.items():
+                counts[prefix] += len(part_iters)
             written += n
         if not created and chunks:  # no draw kept (diverged before the first): the groups, with no draws
             empty = {k: v[:, :0] for k, v in self.load_chunk(chunks[0]).items() if select(k)}

@@ -34,7 +34,9 @@ def test_config_groups_match_registries():
 
 
 SMOKE = [(e, i) for e in ("ring8", "grid25", "digits", "synthetic") for i in ("sghmc", "mle")] + [
-    ("ring8", i) for i in ("sgld", "svi", "mc_dropout")]
+    ("ring8", i) for i in ("sgld", "svi", "mc_dropout", "ensemble", "independent_map", "coupled_ensemble", "ebgan")]
+#: Chains per draw where an inference does not follow the experiment's sghmc block (J_g)
+OWN_CHAINS = {"mle": 1, "sgld": 4, "svi": 4, "mc_dropout": 4}
 METRIC_KEYS = {"digits": ("classes_covered", "class_kl", "frechet_classifier_distance"),
                "synthetic": ("js_divergence",)}
 
@@ -52,7 +54,7 @@ def test_smoke_covers_every_shipped_experiment_and_inference():
 def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     out = tmp_path / "run"
     assert main([f"experiment={experiment}", f"inference={inference}", f"out_dir={out}", *SMALL]) == 0
-    chains = 1 if inference == "mle" else {"synthetic": 10, "digits": 4}.get(experiment, 6 if inference == "sghmc" else 4)  # J_g
+    chains = OWN_CHAINS.get(inference, {"synthetic": 10, "digits": 4}.get(experiment, 6))  # J_g
     assert sorted(p.name for p in out.iterdir()) == [  # a rank plot needs >= 2 chains
         "config.yaml", "metrics.json", "posterior.nc", *(["rank.png"] if chains > 1 else []), "report.md",
         "samples.png", "trace.png"]
@@ -71,9 +73,8 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     assert all(v.startswith("generator__") for v in dt["posterior"].data_vars)
     assert "discriminator__layers.0.kernel" in dt["discriminator_posterior"]
     stats = dt["sample_stats"]
-    assert {"sghmc": "logdensity", "sgld": "logdensity", "svi": "expected_loglik", "mc_dropout": "generator_loss",
-                "mle": "generator_loss"}[
-        inference] in stats
+    assert {"svi": "expected_loglik", "mc_dropout": "generator_loss", "mle": "generator_loss",
+            "ensemble": "generator_loss"}.get(inference, "logdensity") in stats
     assert "diverging" in stats and not stats["diverging"].any()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["wall_seconds"] > 0 and metrics["iterations"] == 30
@@ -90,7 +91,7 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     ds = OmegaConf.load(Path(config_dir()) / "experiment" / f"{experiment}.yaml").dataset
     data = load_dataset(experiment, seed=0, **{k: v for k, v in ds.items() if k != "name" and v is not None})
     stored = np.concatenate([np.asarray(warm), np.asarray(x)], axis=1).reshape(chains, 3, x.shape[2], -1)
-    sampler = inference in ("sghmc", "sgld")
+    sampler = inference in ("sghmc", "sgld", "ebgan")
     again = compute_metrics(data, stored, 1, num_warmup_draws=1, pooled_headline=sampler)
     assert metrics["headline"] == again["headline"] and metrics["num_warmup_draws"] == 1
     variant = "_final_draw" if sampler else "_pooled"

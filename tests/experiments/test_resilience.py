@@ -54,9 +54,14 @@ def assert_same_draws_up_to_summation_order(a: np.ndarray, b: np.ndarray, name: 
         np.testing.assert_allclose(a, b, rtol=SHARDED_RTOL, atol=SHARDED_ATOL, err_msg=name)
 
 
-def test_killed_run_resumes_to_the_draws_of_an_uninterrupted_run(tmp_path):
-    """SIGKILL after two checkpoints (mid-chunk or mid-save), rerun the same command: identical draws."""
-    args = ["experiment=ring8", "iterations=3000", "experiment.num_draws=30", "checkpoint_every=100", *SMALL_NETS]
+@pytest.mark.parametrize("inference", [
+    [], ["inference=ensemble"], ["inference=independent_map"], ["inference=coupled_ensemble"], ["inference=ebgan"],
+    ["inference.schedule=cyclical", "inference.num_cycles=3"]], ids=lambda a: "-".join(a) or "sghmc")
+def test_killed_run_resumes_to_the_draws_of_an_uninterrupted_run(tmp_path, inference):
+    """SIGKILL after two checkpoints (mid-chunk or mid-save), rerun the same command: identical draws, for
+    every algorithm (and the cyclical schedule, whose draws are filed by phase)."""
+    args = ["experiment=ring8", "iterations=3000", "experiment.num_draws=30", "checkpoint_every=100", *SMALL_NETS,
+            *inference]
     killed = tmp_path / "killed"
     proc = bgan_run([*args, f"out_dir={killed}"])
     checkpoints = staging_dir(killed) / "checkpoint"
@@ -80,6 +85,7 @@ def test_killed_run_resumes_to_the_draws_of_an_uninterrupted_run(tmp_path):
     assert_same_posterior(killed, tmp_path / "straight")
     a, b = (json.loads((d / "metrics.json").read_text()) for d in (killed, tmp_path / "straight"))
     assert a["modes"] == b["modes"] and a["high_quality"] == b["high_quality"]
+    assert a["num_posterior_draws"] == b["num_posterior_draws"]
 
 
 def test_unfinished_run_with_another_config_is_refused_then_discarded_on_request(tmp_path, capsys):

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from experiments.rundir.checkpoint import Checkpointer
-from experiments.rundir.store import RunStore, staging_dir
+from experiments.rundir.store import RunStore, filing_order, staging_dir
 from experiments.schema import ConfigError
 
 
@@ -90,6 +90,42 @@ def test_posterior_splits_warmup_draws_across_chunks(tmp_path, num_warmup_draws)
         assert dt["discriminator_posterior"].sizes["draw"] == 11 - warm
     else:
         assert "posterior_predictive" not in dt.children
+
+
+@pytest.mark.parametrize("pattern", ["cycles", "sampling_first"])
+def test_sampling_draws_anywhere_in_the_run_are_filed_by_phase(tmp_path, pattern):
+    """A cyclical sampler's sampling draws are not one block at the end: posterior.nc files every
+    non-sampling draw (warmup, exploration) in the warmup_* groups and the sampling draws in the posterior
+    groups, each in recorded order with its iteration; read through :func:`filing_order`, the non-sampling
+    draws come first, so "the post-warmup draws" are a range."""
+    store = RunStore(tmp_path / "run")
+    store.begin("x: 1\n")
+    for c in range(3):
+        store.save_chunk(c, _chunk(4 * c, 4))
+    sampling = {"cycles": np.array([0, 0, 0, 1, 1, 0, 0, 1, 0, 0, 1, 1], bool),  # warmup, then 2 cycles
+                "sampling_first": np.array([1, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0], bool)}[pattern]
+    iterations = 10 * (np.arange(12) + 1)
+    path = tmp_path / "posterior.nc"
+    store.write_posterior(path, [0, 1, 2], draw_iterations=iterations, select=lambda k: not k.startswith("fs/"),
+                          sampling=sampling, event_shape=(2,), observed=np.zeros((4, 2)),
+                          weight_indices={"generator__layers.0.kernel": np.arange(2),
+                                          "discriminator__layers.0.kernel": np.arange(2)})
+    dt = az.from_netcdf(path)
+    for prefix, mask in (("", sampling), ("warmup_", ~sampling)):
+        x = dt[f"{prefix}posterior_predictive"]["x_generated"]
+        assert list(x["iteration"].values) == list(iterations[mask])
+        np.testing.assert_array_equal(x.values[1, :, 0, 0], 100 + np.flatnonzero(mask))
+        np.testing.assert_array_equal(dt[f"{prefix}sample_stats"]["logdensity"].values[0], np.flatnonzero(mask))
+        assert dt[f"{prefix}discriminator_posterior"].sizes["draw"] == mask.sum()
+    order = filing_order(sampling)
+    first = int((~sampling).sum())
+    np.testing.assert_array_equal(order[first:], np.flatnonzero(sampling))
+    x = store.read_draws([0, 1, 2], 4, first, 12, order=order)  # the sampling draws, in order
+    np.testing.assert_array_equal(x[0, :, 0, 0], np.flatnonzero(sampling))
+    x = store.read_draws([0, 1, 2], 4, first - 2, first + 1, order=order, per_draw=1)  # across the seam
+    np.testing.assert_array_equal(x[1, :, 0, 0], 100 + order[first - 2:first + 1])
+    small = store.small_arrays([0, 1, 2], 12, order)
+    np.testing.assert_array_equal(small["fs/x_mean"][0], order)
 
 
 def test_checkpoint_round_trip_with_a_typed_key(tmp_path):
