@@ -3,7 +3,9 @@
 Usage: ``bgan-run [KEY=VALUE ...]``, e.g. ``bgan-run experiment=grid25 inference=mle seed=1``;
 ``bgan-run -m KEY=A,B ...`` (``--multirun``) runs every combination of comma-separated values (Hydra's
 sweep syntax, also ``range(0,5)`` and ``choice(a,b)``), one after another, e.g.
-``bgan-run -m experiment=grid25 inference=sghmc,mle seed=0,1,2``.
+``bgan-run -m experiment=grid25 inference=sghmc,mle seed=0,1,2``; with Hydra's ``hydra/launcher=joblib``
+in parallel local lanes (``hydra.launcher.n_jobs=2``), with ``hydra/launcher=submitit_slurm`` on a Slurm
+cluster (``hydra.launcher.partition=...``) or ``submitit_local`` (see :mod:`experiments.launch`).
 A user mistake (unknown group option or key, malformed override, wrong type, out-of-range value) prints
 one line naming the bad key and the valid choices, exits with code 2 and writes nothing. A run whose
 sampler diverges (a non-finite log density or weight) prints one line naming the iteration and particle,
@@ -14,7 +16,9 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import os
 import sys
+from pathlib import Path
 from importlib import resources
 
 from hydra import compose, initialize_config_dir
@@ -195,8 +199,13 @@ def expand_sweeps(overrides: list[str]) -> list[list[str]]:
 
 
 def multirun(overrides: list[str]) -> int:
-    """Validate every job of a sweep first (any mistake: exit 2 before anything runs), then run them in
-    turn. Returns 0, or 3 if any job diverged (the others still run)."""
+    """Validate every job of a sweep first (any mistake: exit 2 before anything runs), then run them with the
+    launcher of ``hydra/launcher=NAME`` (:mod:`experiments.launch`: in turn in this process by default, in
+    joblib lanes, or through submitit). Returns 0, 3 if any job diverged, 2 if a job found a mistake at run
+    time, 1 if a job crashed in its worker (the others still run)."""
+    from experiments.launch import launch, launcher_config, split_launcher
+
+    launcher, settings, overrides = split_launcher(overrides)
     jobs = expand_sweeps(overrides)
     configs = []
     for job in jobs:
@@ -209,6 +218,22 @@ def multirun(overrides: list[str]) -> int:
         same = next(d for d in dirs if dirs.count(d) > 1)
         raise ConfigError(f"out_dir={same!r} is invalid: several jobs of the sweep would write it; put the swept "
                           "keys in it, e.g. out_dir='runs/sweep/${inference.name}-seed${seed}'")
+    sweep_dir = Path(os.path.commonpath([str(Path(d).resolve().parent) for d in dirs]))
+    settings = launcher_config(launcher, settings, sweep_dir)
+    if launcher != "basic":
+        if configs[0].distributed.enabled:
+            raise ConfigError(f"distributed.enabled=true with hydra/launcher={launcher}: a distributed run is "
+                              "started once per process by the cluster's own launcher (docs/scaling.md)")
+        for i, job in enumerate(jobs):
+            print(f"bgan-run: [{i + 1}/{len(jobs)}] {' '.join(job)} (hydra/launcher={launcher})", flush=True)
+        code = 0
+        for job, (job_code, message) in zip(jobs, launch(launcher, settings, jobs), strict=True):
+            if job_code == 0:
+                print(f"bgan-run: wrote {message}", flush=True)
+            else:
+                print(f"bgan-run: error: {message} (in job {' '.join(job)})", file=sys.stderr, flush=True)
+            code = max(code, job_code)
+        return code
     start_distributed(configs[0])
     from experiments.run import Diverged, run
 
