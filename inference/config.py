@@ -165,7 +165,8 @@ class IndependentMAPConfig(HyperParameters):
     final_step_size_ratio: float = SGHMCConfig.final_step_size_ratio
     n_critic: int = SGHMCConfig.n_critic
     num_warmup: Optional[int] = None
-    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"sghmc": SGHMC_UPDATE_KEYS}
+    inherits: ClassVar[dict[str, tuple[str, ...]]] = {
+        "sghmc": tuple(k for k in SGHMC_UPDATE_KEYS if k != "num_discriminators")}  # J_d = J_g: pairs
 
     def check(self) -> None:
         keys = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "name"}
@@ -181,6 +182,7 @@ class CoupledEnsembleConfig(IndependentMAPConfig):
 
     name: str = "coupled_ensemble"
     num_discriminators: int = SGHMCConfig.num_discriminators  # J_d
+    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"sghmc": SGHMC_UPDATE_KEYS}
 
 
 @dataclass

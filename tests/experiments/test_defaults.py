@@ -119,3 +119,15 @@ def test_dataset_defaults_are_the_builders():
         for key, value in own.items():
             if key in params and params[key].default is not inspect.Parameter.empty:
                 assert value != params[key].default, f"experiment/{experiment}.yaml restates dataset.{key}: {value!r}"
+
+
+def test_every_algorithm_has_an_experiment_block_and_inherits_only_real_keys():
+    """``experiment.<name>.<key>=`` works for every registered algorithm, and an ``inherits`` entry names an
+    algorithm and keys both of them have (a typo would silently fall back to the default)."""
+    blocks = {f.name for f in dataclasses.fields(ExperimentConfig)}
+    for name, config in INFERENCE_CONFIGS.items():
+        assert name in blocks, name
+        own = {f.name for f in dataclasses.fields(config)}
+        for other, keys in type(config).inherits.items():
+            theirs = {f.name for f in dataclasses.fields(INFERENCE_CONFIGS[other])}
+            assert set(keys) <= own & theirs, (name, other, sorted(set(keys) - own - theirs))

@@ -72,6 +72,7 @@ def test_coupled_ensemble_is_the_sweep_at_zero_temperature_and_the_noise_is_what
     assert warm.samples_posterior and not control.samples_posterior
 
 
+@pytest.mark.slow  # compiles its own samplers: the fast tier keeps the cheaper checks
 def test_independent_map_runs_the_sweep_update_on_its_own_pair():
     """A one-pair independent MAP is the T = 0 SGHMC sweep with J_g = J_d = 1 (the same update and prior)."""
     model = tiny_model()
@@ -156,6 +157,7 @@ def test_cyclical_step_size_and_stages_per_iteration():
         step_size_schedule(0.2, "cyclical", 12, num_warmup=10, num_cycles=4)
 
 
+@pytest.mark.slow  # compiles its own samplers: the fast tier keeps the cheaper checks
 @pytest.mark.parametrize("kernel", ["sghmc", "sgld"])
 def test_cyclical_sweep_injects_noise_only_in_sampling_stages(kernel):
     """Through the compiled driver, per iteration: the recorded step size is the cyclical eta_t, and the
@@ -259,6 +261,7 @@ def test_msgld_drift_is_the_moving_average_of_past_gradients():
         np.testing.assert_allclose(state.drift["x"], m, rtol=1e-6)
 
 
+@pytest.mark.slow  # compiles its own samplers: the fast tier keeps the cheaper checks
 def test_ebgan_discriminator_step_decays_per_update_and_sees_the_mixture():
     """The discriminator's SGD step at its k-th update is c (k + t0)^-kappa (n_critic updates per iteration),
     and it is one network against all J_g generators' fakes."""
@@ -275,6 +278,7 @@ def test_ebgan_discriminator_step_decays_per_update_and_sees_the_mixture():
         assert s.samples_posterior
 
 
+@pytest.mark.slow  # compiles its own samplers: the fast tier keeps the cheaper checks
 def test_ebgan_generators_sample_a_tempered_conditional():
     """With the discriminator fixed (c tiny), each generator particle is an MSGLD chain at tau: its step is
     the MSGLD step on the zoo's generator log density with epsilon = lr_g / N."""
