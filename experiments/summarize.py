@@ -1,4 +1,6 @@
-"""``bgan-summarize RUN_DIR ...``: a markdown table of run directories, mean ± sd over seeds.
+"""``bgan-summarize RUN_DIR ... [--against ROW]``: a markdown table of run directories, mean ± sd over seeds;
+with ``--against`` also every row's paired per-seed differences from the row ``ROW`` on each set's verdict
+figures, with a 95 % paired-t interval.
 
 Runs are grouped by their directory name with a trailing ``-s<seed>`` or ``-seed<seed>`` removed, so
 ``grid25-sghmc-s0 .. -s2`` (or bgan-run's default ``grid25-sghmc-seed0 ..``) form one row. Every figure is read from the runs' ``metrics.json``.
@@ -30,6 +32,12 @@ COLUMNS = {
     "synthetic": [("js_divergence", "pooled"), ("js_divergence", "final"), ("data_copying_z", "pooled"),
                   ("wall_seconds", None)],
 }
+
+
+#: Per metric family, the verdict figures and their direction (+1: higher is better, -1: lower is better):
+#: modes and reverse KL on the 2-D sets, JS divergence on the synthetic set, classifier Fréchet on images.
+VERDICT_FIGURES = {"mixture": [("modes", 1), ("reverse_kl", -1)], "classes": [("frechet_classifier_distance", -1)],
+                   "synthetic": [("js_divergence", -1)]}
 
 
 def columns() -> dict[str, list]:
@@ -86,6 +94,24 @@ def _header(key: str, kind: str | None) -> str:
     return key + (" (%)" if key == "high_quality" else "") + (f" {kind}" if kind else "")
 
 
+def _groups(run_dirs: list[Path]) -> dict[str, list[dict]]:
+    groups: dict[str, list[dict]] = defaultdict(list)
+    for d in run_dirs:
+        path = Path(d) / "metrics.json"
+        if not path.is_file():
+            raise FileNotFoundError(f"{d}: no metrics.json (not a bgan-run directory)")
+        groups[re.sub(r"-s(?:eed)?\d+$", "", Path(d).name)].append(json.loads(path.read_text()))
+    return groups
+
+
+def _family(runs: list[dict]) -> str | None:
+    for family, cols in columns().items():
+        first = cols[0][0]
+        if any(key in runs[0] for key in (first, f"{first}_pooled")):
+            return family
+    return None
+
+
 def summarize(run_dirs: list[Path]) -> str:
     """Markdown tables (one per metric family) of the given run directories.
 
@@ -94,16 +120,10 @@ def summarize(run_dirs: list[Path]) -> str:
     FileNotFoundError
         If a directory has no ``metrics.json``.
     """
-    groups: dict[str, list[dict]] = defaultdict(list)
-    for d in run_dirs:
-        path = Path(d) / "metrics.json"
-        if not path.is_file():
-            raise FileNotFoundError(f"{d}: no metrics.json (not a bgan-run directory)")
-        groups[re.sub(r"-s(?:eed)?\d+$", "", Path(d).name)].append(json.loads(path.read_text()))
+    groups = _groups(run_dirs)
     out = []
     for family, cols in columns().items():
-        first = cols[0][0]
-        rows = {k: v for k, v in groups.items() if any(key in v[0] for key in (first, f"{first}_pooled"))}
+        rows = {k: v for k, v in groups.items() if _family(v) == family}
         if not rows:
             continue
         head = ["run", "seeds", *[_header(k, kind) for k, kind in cols]]
@@ -115,15 +135,87 @@ def summarize(run_dirs: list[Path]) -> str:
     return "\n".join(out)
 
 
+def paired_difference(values: list[float], level: float = 0.95) -> tuple[float, float, float] | None:
+    """Mean of per-seed differences and its two-sided paired-t interval (Student t with ``n - 1`` degrees of
+    freedom, ``scipy.stats.t``); ``None`` with fewer than 2 differences.
+
+    Returns
+    -------
+    (mean, low, high) : floats, in the figure's units
+    """
+    from scipy import stats
+
+    d = np.asarray(values, dtype=float)
+    if d.size < 2:
+        return None
+    half = stats.t.ppf(0.5 + level / 2, d.size - 1) * d.std(ddof=1) / np.sqrt(d.size)
+    return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
+
+
+def paired_table(run_dirs: list[Path], against: str) -> str:
+    """Every row's paired per-seed differences (row minus ``against``, same seeds) on its family's verdict
+    figures (:data:`VERDICT_FIGURES`), final against final and pooled against pooled, with the mean and its
+    95 % paired-t interval. "better"/"worse" where the interval excludes 0 in the figure's good/bad
+    direction, "no difference detected" where it contains 0.
+
+    Raises
+    ------
+    KeyError
+        If no run directory belongs to the row ``against``.
+    """
+    groups = _groups(run_dirs)
+    if against not in groups:
+        raise KeyError(f"--against {against!r}: no such row; rows: {', '.join(sorted(groups))}")
+    base = {m["seed"]: m for m in groups[against]}
+    family = _family(groups[against])
+    out = [f"Paired per-seed differences, row minus {against} (95 % paired-t interval):", "",
+           "| row | figure | form | seeds | per seed | mean [95 % interval] | reading |", "|---|---|---|---|---|---|---|"]
+    for name, runs in sorted(groups.items()):
+        if name == against or _family(runs) != family:
+            continue
+        for key, sign in VERDICT_FIGURES.get(family, []):
+            for kind in ("final", "pooled"):
+                pairs = [(m["seed"], figure(m, key, kind), figure(base[m["seed"]], key, kind))
+                         for m in sorted(runs, key=lambda m: m["seed"]) if m["seed"] in base]
+                pairs = [(s, a - b) for s, a, b in pairs if a is not None and b is not None
+                         and np.isfinite(a) and np.isfinite(b)]
+                if not pairs:
+                    continue
+                digits = 1 if key == "modes" else 3
+                per_seed = ", ".join(f"{d:+.{digits}f}" for _, d in pairs)
+                ci = paired_difference([d for _, d in pairs])
+                if ci is None:
+                    cell, reading = f"{pairs[0][1]:+.{digits}f}", "one seed"
+                else:
+                    mean, low, high = ci
+                    cell = f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
+                    good_low, good_high = sorted((sign * low, sign * high))  # in the "higher is better" direction
+                    reading = "better" if good_low > 0 else "worse" if good_high < 0 else "no difference detected"
+                seeds = ",".join(str(s) for s, _ in pairs)
+                out.append(f"| {name} | {key} | {kind} | {seeds} | {per_seed} | {cell} | {reading} |")
+    return "\n".join(out) + "\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    against = None
+    if "--against" in argv:
+        i = argv.index("--against")
+        if i + 1 >= len(argv):
+            print("bgan-summarize: error: --against needs a row name (a run directory name without -s<seed>)",
+                  file=sys.stderr)
+            return 2
+        against, argv = argv[i + 1], argv[:i] + argv[i + 2:]
     if not argv:
-        print("usage: bgan-summarize RUN_DIR [RUN_DIR ...]", file=sys.stderr)
+        print("usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW]", file=sys.stderr)
         return 2
     try:
-        print(summarize([Path(a) for a in argv]))
+        text = summarize([Path(a) for a in argv])
+        if against is not None:
+            text += "\n" + paired_table([Path(a) for a in argv], against)
+        print(text)
     except (FileNotFoundError, json.JSONDecodeError, KeyError) as err:
-        print(f"bgan-summarize: error: {err}", file=sys.stderr)
+        print(f"bgan-summarize: error: {str(err).strip(chr(39))}", file=sys.stderr)
         return 2
     return 0
 

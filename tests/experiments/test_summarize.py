@@ -63,3 +63,33 @@ def test_bgan_summarize_prints_the_docs_table_exactly():
     docs = (root / "docs" / "results.md").read_text()
     table = [line for line in summarize(runs).splitlines() if line.startswith("| grid25-")]
     assert len(table) == 2 and all(line in docs for line in table), table
+
+
+def test_paired_differences_against_a_row_with_a_paired_t_interval(tmp_path, capsys):
+    """Row minus the reference row, seed by seed, on the set's verdict figures; the interval is Student t
+    with n - 1 degrees of freedom; the reading follows the figure's direction (reverse KL: lower is better)."""
+    from scipy import stats
+
+    from experiments.summarize import paired_table
+
+    dirs = []
+    for s, (m_ens, m_bgan, kl_ens, kl_bgan) in enumerate([(20, 25, 1.0, 0.1), (22, 25, 0.9, 0.2), (21, 24, 1.1, 0.1),
+                                                          (23, 25, 1.0, 0.3), (20, 25, 0.8, 0.2)]):
+        dirs.append(_run(tmp_path, f"grid25-ensemble-s{s}", seed=s, headline="final 1 draw(s)", modes=m_ens,
+                         reverse_kl=kl_ens, modes_pooled=m_ens, reverse_kl_pooled=kl_ens))
+        dirs.append(_run(tmp_path, f"grid25-sghmc-s{s}", seed=s, headline=POOLED, modes=m_bgan, reverse_kl=kl_bgan,
+                         modes_final_draw=m_bgan, reverse_kl_final_draw=kl_bgan))
+    dirs.append(_run(tmp_path, "grid25-mle-s0", seed=0, headline="final 1 draw(s)", modes=20, reverse_kl=1.0))
+    table = paired_table(dirs, "grid25-ensemble")
+    d = [5, 3, 3, 2, 5]
+    half = stats.t.ppf(0.975, 4) * stats.tstd(d) / 5 ** 0.5
+    want = f"+3.6 [{3.6 - half:+.1f}, {3.6 + half:+.1f}]"
+    assert f"| grid25-sghmc | modes | final | 0,1,2,3,4 | +5.0, +3.0, +3.0, +2.0, +5.0 | {want} | better |" in table
+    assert "| grid25-sghmc | reverse_kl | pooled | 0,1,2,3,4 | -0.900, -0.700, -1.000, -0.700, -0.600 |" in table
+    assert table.count("| grid25-sghmc | reverse_kl |") == 2 and "reverse_kl | pooled" in table
+    kl_line = next(line for line in table.splitlines() if "grid25-sghmc | reverse_kl | final" in line)
+    assert kl_line.endswith("| better |")
+    assert "| grid25-mle | modes | final | 0 | +0.0 | +0.0 | one seed |" in table
+    assert main([*map(str, dirs), "--against", "grid25-nothing"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--against 'grid25-nothing': no such row" in err
