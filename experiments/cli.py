@@ -50,6 +50,9 @@ def _explain(overrides: list[str], err: Exception) -> str:
     """Turn a Hydra composition error into one line naming the bad key and the valid choices."""
     for ov in overrides:
         key, _, value = ov.lstrip("+~").partition("=")
+        if key.startswith("hydra"):
+            raise ConfigError(f"{key}: Hydra's own keys are not bgan-run's; a sweep (bgan-run -m) takes "
+                              "hydra/launcher=NAME and hydra.launcher.KEY=VALUE (docs/scaling.md)")
         if key in GROUPS and value not in group_options(key):
             return f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}"
     text = " ".join(str(err).split())
@@ -140,6 +143,9 @@ def load_config(overrides: list[str]) -> DictConfig:
             raise ConfigError(f"malformed override {ov!r}: expected KEY=VALUE (e.g. experiment=grid25)")
     for ov in overrides:
         key, _, value = ov.lstrip("+~").partition("=")
+        if key.startswith("hydra"):
+            raise ConfigError(f"{key}: Hydra's own keys are not bgan-run's; a sweep (bgan-run -m) takes "
+                              "hydra/launcher=NAME and hydra.launcher.KEY=VALUE (docs/scaling.md)")
         if key in GROUPS and value not in group_options(key):
             raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}")
     overrides = [_block_override(ov) for ov in overrides]

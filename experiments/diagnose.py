@@ -56,7 +56,8 @@ def _as_dataset(stats: dict[str, np.ndarray], keep: slice):
     return xr.Dataset({k: (("chain", "draw"), v[:, keep]) for k, v in stats.items()})
 
 
-def save_plots(stats: dict[str, np.ndarray], run_dir: Path, first_kept: int | None = None) -> list[str]:
+def save_plots(stats: dict[str, np.ndarray], run_dir: Path, first_kept: int | None = None,
+               recorded: dict[str, np.ndarray] | None = None) -> list[str]:
     """Write ``trace.png`` (``arviz.plot_trace_dist``, all draws) and, with two or more chains,
     ``rank.png`` (``arviz.plot_rank``, the draws from ``first_kept`` on: the post-warmup draws; default the
     second half) of function-space statistics.
@@ -68,6 +69,9 @@ def save_plots(stats: dict[str, np.ndarray], run_dir: Path, first_kept: int | No
     ----------
     stats : dict of str to numpy.ndarray, shape ``(chain, draw)``
         Per-draw statistics (e.g. :func:`function_space` of a run's posterior).
+    recorded : dict, optional
+        The same statistics in recorded (time) order, for the trace plot, when ``stats`` is in reading order
+        (a cyclical run's non-sampling draws first); default ``stats``.
     run_dir : path
         Directory to write into.
 
@@ -87,7 +91,8 @@ def save_plots(stats: dict[str, np.ndarray], run_dir: Path, first_kept: int | No
     written = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pc = az.plot_trace_dist(_as_dataset(stats, slice(None, None, every)), backend="matplotlib")
+        pc = az.plot_trace_dist(_as_dataset(stats if recorded is None else recorded, slice(None, None, every)),
+                                backend="matplotlib")
         pc.savefig(Path(run_dir) / "trace.png")
         written.append("trace.png")
         fs = _as_dataset(stats, slice(n_draws // 2 if first_kept is None else first_kept, None, every))

@@ -55,6 +55,7 @@ def split_launcher(overrides: list[str]) -> tuple[str, list[str], list[str]]:
     name, settings, rest = "basic", [], []
     for ov in overrides:
         key, _, value = ov.partition("=")
+        key = key.lstrip("+~")  # +hydra.launcher.n_jobs=2 sets the launcher too, never a job key
         if key in ("hydra/launcher", "hydra.launcher") and "=" in ov:
             if value not in LAUNCHERS:
                 raise ConfigError(f"unknown hydra/launcher {value!r}; valid: {', '.join(LAUNCHERS)}")
@@ -126,6 +127,9 @@ def run_job(job: list[str]) -> tuple[int, str]:
         return 2, str(err)
     except Diverged as err:
         return 3, str(err)
+    except Exception as err:  # noqa: BLE001 -- out of memory, a library error: this job crashed, the sweep goes on
+        text = " ".join(str(err).split())[:300] or type(err).__name__
+        return CRASHED, f"crashed: {type(err).__name__}: {text}"
 
 
 def launch(name: str, settings: dict, jobs: list[list[str]]) -> list[tuple[int, str]]:
@@ -142,7 +146,17 @@ def launch(name: str, settings: dict, jobs: list[list[str]]) -> list[tuple[int, 
     if name == "joblib":
         from joblib import Parallel, delayed
 
-        return list(Parallel(**settings)(delayed(run_job)(job) for job in jobs))
+        try:  # joblib checks its settings when the pool is made: the user's to fix, before anything runs
+            if settings.get("n_jobs") == 0:
+                raise ValueError("hydra.launcher.n_jobs=0 has no meaning (a number of lanes, or -1: every core)")
+            parallel = Parallel(**settings)
+        except (ValueError, TypeError) as err:
+            raise ConfigError(f"hydra/launcher=joblib: {' '.join(str(err).split())[:300]}") from None
+        try:
+            return list(parallel(delayed(run_job)(job) for job in jobs))
+        except Exception as err:  # noqa: BLE001 -- a worker killed (out of memory): joblib stops the pool
+            line = f"crashed: the joblib pool stopped ({type(err).__name__}: {' '.join(str(err).split())[:200]})"
+            return [(CRASHED, line)] * len(jobs)
     import submitit
 
     cluster = name.removeprefix("submitit_")

@@ -220,6 +220,7 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
     num_warmup_draws = int(np.sum(phases != SAMPLING))
     small = store.small_arrays(kept_chunks, num_kept, order)
     stats = {k.removeprefix("fs/"): v for k, v in small.items() if k.startswith("fs/")}
+    recorded = {k: v[:, np.argsort(order)] for k, v in stats.items()}  # time order, for the trace plot
     metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed, "iterations": schedule.iterations,
                "wall_seconds": round(seconds, 2), "evaluated_on": data.eval_split, **setup.extra_metrics}
     metrics |= {"num_warmup": int(inf.num_warmup), "num_warmup_draws": int(np.sum(phases == WARMUP)),
@@ -272,6 +273,6 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
                 gallery = read(num_kept - want, num_kept)
         plot_samples(build / "samples.png", gallery, data.eval, data.event_shape, title,
                      first_draw=num_kept - gallery.shape[1])
-        save_plots(stats, build, first_kept=num_warmup_draws)
+        save_plots(stats, build, first_kept=num_warmup_draws, recorded=recorded)
     write_report(build / "report.md", cfg_yaml=cfg_yaml, metrics=metrics, title=title)
     return store.finish()

@@ -350,6 +350,10 @@ def validate(cfg: DictConfig) -> DictConfig:
     if i.get("preconditioner") == "rmsprop":
         check(i.num_warmup >= 1, "inference.num_warmup", ">= 1 with preconditioner=rmsprop (adapted during "
                "warmup, then frozen; or use preconditioner=rmsprop_running or none)", i.num_warmup)
+    if i.get("schedule") == "cyclical":
+        check(i.num_cycles <= run_iterations - i.num_warmup, "inference.num_cycles",
+               f"at most the {run_iterations - i.num_warmup} iterations after warmup (one cycle needs one)",
+               i.num_cycles)
     _check_spec(typed.prior, "prior")
     resolve_priors(typed.prior)
     try:  # the loss's own range checks (models.config, which the loss builders call too)

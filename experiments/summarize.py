@@ -156,7 +156,10 @@ def paired_table(run_dirs: list[Path], against: str) -> str:
     """Every row's paired per-seed differences (row minus ``against``, same seeds) on its family's verdict
     figures (:data:`VERDICT_FIGURES`), final against final and pooled against pooled, with the mean and its
     95 % paired-t interval. "better"/"worse" where the interval excludes 0 in the figure's good/bad
-    direction, "no difference detected" where it contains 0.
+    direction, "no difference detected" where it contains 0. A seed whose reverse KL is infinite (no
+    high-quality sample: stored as null) is listed and decides the reading (no interval is given); a
+    reverse KL resting on fewer than :data:`MIN_HIGH_QUALITY` high-quality samples on a seed is marked not
+    credited, as in :func:`summarize`.
 
     Raises
     ------
@@ -175,24 +178,44 @@ def paired_table(run_dirs: list[Path], against: str) -> str:
             continue
         for key, sign in VERDICT_FIGURES.get(family, []):
             for kind in ("final", "pooled"):
-                pairs = [(m["seed"], figure(m, key, kind), figure(base[m["seed"]], key, kind))
-                         for m in sorted(runs, key=lambda m: m["seed"]) if m["seed"] in base]
-                pairs = [(s, a - b) for s, a, b in pairs if a is not None and b is not None
-                         and np.isfinite(a) and np.isfinite(b)]
-                if not pairs:
+                pairs, collapsed, uncredited = [], [], False
+                for m in sorted(runs, key=lambda m: m["seed"]):
+                    if m["seed"] not in base:
+                        continue
+                    a, b = figure(m, key, kind), figure(base[m["seed"]], key, kind)
+                    if key == "reverse_kl":  # null beside a high-quality figure: no high-quality sample, KL infinite
+                        hq = [figure(r, "high_quality", kind) for r in (m, base[m["seed"]])]
+                        if any(h is None for h in hq):
+                            continue  # the form is absent (e.g. a run that diverged before any pooled draw)
+                        uncredited |= min(hq) < MIN_HIGH_QUALITY
+                        if a is None or b is None:
+                            collapsed.append((m["seed"], "row" if a is None else against))
+                            continue
+                    if a is None or b is None or not (np.isfinite(a) and np.isfinite(b)):
+                        continue
+                    pairs.append((m["seed"], a - b))
+                if not pairs and not collapsed:
                     continue
                 digits = 1 if key == "modes" else 3
                 per_seed = ", ".join(f"{d:+.{digits}f}" for _, d in pairs)
                 ci = paired_difference([d for _, d in pairs])
-                if ci is None:
+                if collapsed:  # an infinite difference: no interval, the reading is the collapse
+                    per_seed += "".join(f", s{s}: {who} infinite" for s, who in collapsed)
+                    who = {w for _, w in collapsed}
+                    cell = "–"
+                    reading = ("worse (no high-quality sample)" if who == {"row"} else
+                               "better (the reference has no high-quality sample)" if who == {against} else "–")
+                elif ci is None:
                     cell, reading = f"{pairs[0][1]:+.{digits}f}", "one seed"
                 else:
                     mean, low, high = ci
                     cell = f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
                     good_low, good_high = sorted((sign * low, sign * high))  # in the "higher is better" direction
                     reading = "better" if good_low > 0 else "worse" if good_high < 0 else "no difference detected"
-                seeds = ",".join(str(s) for s, _ in pairs)
-                out.append(f"| {name} | {key} | {kind} | {seeds} | {per_seed} | {cell} | {reading} |")
+                if uncredited:
+                    reading += f" (not credited: < {MIN_HIGH_QUALITY:.0%} high quality on a seed)"
+                seeds = ",".join(str(s) for s, _ in sorted(pairs + collapsed))
+                out.append(f"| {name} | {key} | {kind} | {seeds} | {per_seed.lstrip(', ')} | {cell} | {reading} |")
     return "\n".join(out) + "\n"
 
 
@@ -215,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
             text += "\n" + paired_table([Path(a) for a in argv], against)
         print(text)
     except (FileNotFoundError, json.JSONDecodeError, KeyError) as err:
-        print(f"bgan-summarize: error: {str(err).strip(chr(39))}", file=sys.stderr)
+        print(f"bgan-summarize: error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
         return 2
     return 0
 

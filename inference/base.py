@@ -182,7 +182,7 @@ def sampling_stage(t, num_warmup: int, length: int, exploration_ratio: float):
     its position in the cycle, ``(t - num_warmup) mod length``, is at least ``ceil(exploration_ratio *
     length)`` (an integer comparison, so the compiled step and the run directory's filing agree exactly).
     Warmup iterations return False."""
-    first = math.ceil(exploration_ratio * length)
+    first = math.ceil(round(exploration_ratio * length, 9))  # 0.07 * 100 is 7.000000000000001 in floats
     return (t >= num_warmup) & ((t - num_warmup) % length >= first)
 
 

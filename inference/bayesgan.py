@@ -149,8 +149,8 @@ def bayesgan(
         ``M`` and ``beta`` of the cyclical schedule (see ``schedule``).
     coupling : {"full", "paired"}
         :data:`COUPLINGS`: ``"full"`` is Saatchi & Wilson's sweep; ``"paired"`` runs ``J_g`` independent
-        generator-discriminator pairs (``num_discriminators`` must equal ``num_generators``), the control
-        ``inference=independent_map``.
+        generator-discriminator pairs (``num_discriminators`` must equal ``num_generators``; each pair draws
+        its own real minibatch, as the ensemble's members do), the control ``inference=independent_map``.
     iterations : int, optional
         Length of the run (needed by the cosine schedule).
     num_warmup : int
@@ -257,11 +257,12 @@ def bayesgan(
             z_fake = model.sample_latent(k_zf, latent_shape)
             x_fake = jax.vmap(model.generate)(gen_state.position, z_fake)  # (J_g, B, D)
             disc_keys = jax.random.split(k_disc, num_discriminators)
-            if paired:  # discriminator j against generator j's fakes
+            if paired:  # discriminator j against generator j's fakes and its own real minibatch
+                x_reals = data[jax.random.randint(k_idx, (num_discriminators, batch_size), 0, num_data)]
                 epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:2])
                 disc_state, disc_info = jax.vmap(
-                    lambda k, s, xf, e: disc_alg.step(k, s, (x_real, xf, num_data, e), eta, adapt, temp)
-                )(disc_keys, disc_state, x_fake, epsilon)
+                    lambda k, s, xr, xf, e: disc_alg.step(k, s, (xr, xf, num_data, e), eta, adapt, temp)
+                )(disc_keys, disc_state, x_reals, x_fake, epsilon)
             else:
                 x_fake = gathered(gathered(x_fake).reshape(-1, x_fake.shape[-1]))  # pooled in particle order
                 epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])

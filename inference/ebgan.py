@@ -6,7 +6,8 @@ code: sehwankimstat/EBGAN) treats the generator as a randomized decision rule: t
 particles sample ``pi(theta_g | theta_d) propto exp(log p(theta_g | z, theta_d) / tau)``, and the single
 discriminator solves the mean-field equation against their mixture, so the pair converges to a mixed-strategy
 Nash equilibrium -- a property Saatchi & Wilson's alternating conditionals lack. One iteration, as their
-synthetic notebook (``Synthetic/EBGAN_mixturegaussian.ipynb``) runs it:
+synthetic notebook (``Synthetic/EBGAN_mixturegaussian.ipynb``) runs it (with the experiment's loss: their
+synthetic notebook uses the minimax loss, ``loss=minimax`` here):
 
 - every generator particle takes one step of SGLD with an adaptive drift (MSGLD, Kim, Song & Liang 2022),
   :func:`msgld`, on the zoo's generator log density (``N``-scaled log-likelihood against the discriminator
@@ -17,6 +18,10 @@ synthetic notebook (``Synthetic/EBGAN_mixturegaussian.ipynb``) runs it:
   -discriminator_decay_exponent`` (theirs: ``(t + 1000)^(-3/4)``), with no prior.
 
 The draws are the generator particles (the posterior chains, ``samples_posterior``) and the one discriminator.
+
+What the generators sample: with the drift on (``a > 0``, theirs 1) the drift tracks the gradient at small
+steps, so on a Gaussian target MSGLD samples at the effective temperature ``tau / (1 + a)``, not ``tau``
+(measured: ``tests/inference/test_controls.py``); a = 0 is plain SGLD at ``tau``.
 """
 
 from __future__ import annotations
@@ -68,7 +73,8 @@ def msgld(logdensity_fn: Callable, temperature: float = default("ebgan", "temper
     logdensity_fn : callable
         ``logdensity_fn(position, *batch) -> scalar`` on the full-data scale.
     temperature : float
-        ``T = tau`` >= 0: samples ``p^(1/T)``.
+        ``T = tau`` >= 0: with ``drift_scale = 0`` the chain samples ``p^(1/T)``; with ``a > 0`` the drift
+        adds about ``a`` times the gradient, so a Gaussian is sampled at ``T / (1 + a)`` (module docstring).
     drift_scale : float
         ``a`` >= 0 (0: plain SGLD).
     drift_decay : float

@@ -21,6 +21,9 @@ SMALL = ["experiment=ring8", "iterations=30", "experiment.num_draws=3", "experim
     (["hydra/launcher=submitit_slurm", "hydra.launcher.timeout_min=soon"], "hydra.launcher.timeout_min: "),
     (["hydra.launcher.n_jobs=2"], "needs a launcher"),
     (["hydra.sweep.dir=x"], "bgan-run takes only hydra/launcher=NAME"),
+    (["hydra/launcher=joblib", "hydra.launcher.backend=nope"], "hydra/launcher=joblib: Invalid backend: nope"),
+    (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs=0 has no meaning"),
+    (["+hydra.launcher.n_jobs=2"], "needs a launcher"),
     (["hydra/launcher=joblib", "inference.step_size=-1"], "inference.step_size"),
 ])
 def test_bad_launcher_overrides_are_one_line_and_exit_2_before_anything_runs(tmp_path, capsys, args, message):
@@ -95,3 +98,26 @@ def test_joblib_lanes_give_the_draws_of_the_basic_launcher(tmp_path):
         a = xr.open_datatree(tmp_path / "lanes" / f"r-{s}" / "posterior.nc")
         b = xr.open_datatree(tmp_path / "basic" / f"r-{s}" / "posterior.nc")
         xr.testing.assert_equal(a["posterior_predictive"].to_dataset(), b["posterior_predictive"].to_dataset())
+
+
+def test_hydra_keys_outside_a_sweep_are_refused(tmp_path, capsys):
+    assert main(["experiment=ring8", "hydra/launcher=joblib", f"out_dir={tmp_path}/r"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Hydra's own keys are not bgan-run's" in err
+
+
+def test_a_job_that_crashes_in_its_worker_is_reported_and_the_sweep_goes_on(monkeypatch):
+    """A non-user error inside a job (out of memory, a library error) is one line with exit code 1 for that
+    job; the other jobs' results are kept."""
+    import experiments.launch as L
+    import experiments.run
+
+    def boom(cfg):
+        if cfg.seed == 1:
+            raise MemoryError("RESOURCE_EXHAUSTED: out of memory")
+        return "ok"
+
+    monkeypatch.setattr(experiments.run, "run", boom)
+    results = L.launch("joblib", {"n_jobs": 1, "backend": "sequential"}, [[*SMALL, f"seed={s}"] for s in (0, 1)])
+    assert results[0] == (0, "ok")
+    assert results[1][0] == L.CRASHED and "MemoryError: RESOURCE_EXHAUSTED" in results[1][1]

@@ -76,9 +76,11 @@ def test_paired_differences_against_a_row_with_a_paired_t_interval(tmp_path, cap
     for s, (m_ens, m_bgan, kl_ens, kl_bgan) in enumerate([(20, 25, 1.0, 0.1), (22, 25, 0.9, 0.2), (21, 24, 1.1, 0.1),
                                                           (23, 25, 1.0, 0.3), (20, 25, 0.8, 0.2)]):
         dirs.append(_run(tmp_path, f"grid25-ensemble-s{s}", seed=s, headline="final 1 draw(s)", modes=m_ens,
-                         reverse_kl=kl_ens, modes_pooled=m_ens, reverse_kl_pooled=kl_ens))
+                         reverse_kl=kl_ens, modes_pooled=m_ens, reverse_kl_pooled=kl_ens, high_quality=0.6,
+                         high_quality_pooled=0.6))
         dirs.append(_run(tmp_path, f"grid25-sghmc-s{s}", seed=s, headline=POOLED, modes=m_bgan, reverse_kl=kl_bgan,
-                         modes_final_draw=m_bgan, reverse_kl_final_draw=kl_bgan))
+                         modes_final_draw=m_bgan, reverse_kl_final_draw=kl_bgan, high_quality=0.8,
+                         high_quality_final_draw=0.8))
     dirs.append(_run(tmp_path, "grid25-mle-s0", seed=0, headline="final 1 draw(s)", modes=20, reverse_kl=1.0))
     table = paired_table(dirs, "grid25-ensemble")
     d = [5, 3, 3, 2, 5]
@@ -93,3 +95,23 @@ def test_paired_differences_against_a_row_with_a_paired_t_interval(tmp_path, cap
     assert main([*map(str, dirs), "--against", "grid25-nothing"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--against 'grid25-nothing': no such row" in err
+
+
+def test_a_seed_without_high_quality_samples_decides_the_paired_reading(tmp_path):
+    """A collapsed seed (reverse KL infinite, stored as null) is not dropped from the pairs: it is listed, and
+    the row reads worse; a reverse KL on < 10 % high quality is marked not credited."""
+    from experiments.summarize import paired_table
+
+    dirs = []
+    for s in range(3):
+        dirs.append(_run(tmp_path, f"ring8-ensemble-s{s}", seed=s, headline="final 1 draw(s)", modes=8,
+                         reverse_kl=0.5, high_quality=0.5))
+        dirs.append(_run(tmp_path, f"ring8-coupled-s{s}", seed=s, headline="final 1 draw(s)", modes=8 if s else 0,
+                         reverse_kl=0.1 if s else None, high_quality=0.8 if s else 0.0))
+        dirs.append(_run(tmp_path, f"ring8-weak-s{s}", seed=s, headline="final 1 draw(s)", modes=8, reverse_kl=0.4,
+                         high_quality=0.05))
+    table = paired_table(dirs, "ring8-ensemble")
+    line = next(x for x in table.splitlines() if x.startswith("| ring8-coupled | reverse_kl | final"))
+    assert "| 0,1,2 | -0.400, -0.400, s0: row infinite | – | worse (no high-quality sample)" in line
+    weak = next(x for x in table.splitlines() if x.startswith("| ring8-weak | reverse_kl | final"))
+    assert "not credited" in weak

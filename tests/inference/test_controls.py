@@ -42,20 +42,24 @@ def _member(tree, j):
 # -- controls ------------------------------------------------------------------------------------------------
 
 def test_independent_map_pairs_never_see_each_other_and_coupled_particles_do():
-    """Perturb pair 1's weights: under independent_map pair 0 follows exactly the same trajectory; under
-    coupled_ensemble (Saatchi & Wilson's coupling) every generator sees every discriminator, so it does not."""
+    """Perturb pair j's weights: under independent_map every other pair follows exactly the same trajectory
+    and pair j's own does not (so generator j is paired with discriminator j, not some other one); under
+    coupled_ensemble (Saatchi & Wilson's coupling) every generator sees every discriminator, so they all move."""
     model = tiny_model()
     for builder, coupled in ((independent_map, False), (coupled_ensemble, True)):
         kw = dict(num_generators=3) if not coupled else dict(num_generators=3, num_discriminators=3)
         s = builder(model, DATA, **UPDATE, **kw)
         state = s.init(jax.random.key(0))
-        other = state._replace(generator=state.generator._replace(position=_perturb_member(state.generator.position, 1)),
-                               discriminator=state.discriminator._replace(
-                                   position=_perturb_member(state.discriminator.position, 1)))
-        a, b = _steps(s, state, 5), _steps(s, other, 5)
-        same = _close(_member(a.generator.position, 0), _member(b.generator.position, 0)) and _close(
-            _member(a.discriminator.position, 0), _member(b.discriminator.position, 0))
-        assert same is (not coupled), builder.__name__
+        a = _steps(s, state, 5)
+        for j in range(3):
+            other = state._replace(
+                generator=state.generator._replace(position=_perturb_member(state.generator.position, j)),
+                discriminator=state.discriminator._replace(position=_perturb_member(state.discriminator.position, j)))
+            b = _steps(s, other, 5)
+            for i in range(3):
+                same = _close(_member(a.generator.position, i), _member(b.generator.position, i)) and _close(
+                    _member(a.discriminator.position, i), _member(b.discriminator.position, i))
+                assert same is (not coupled and i != j), (builder.__name__, i, j)
         assert not s.samples_posterior  # an optimiser: its headline is the final iterate
 
 
@@ -305,3 +309,11 @@ def test_registry_builds_every_new_choice_with_its_config_check():
         assert s.init(jax.random.key(0)) is not None
     with pytest.raises(ValueError, match="inference.discriminator_decay_exponent"):
         build_inference("ebgan", model, DATA, batch_size=16, iterations=20, discriminator_decay_exponent=0.4)
+
+
+def test_more_cycles_than_post_warmup_iterations_is_a_config_error():
+    from experiments.cli import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match="inference.num_cycles=8 is invalid: must be at most the 5 iterations"):
+        load_config(["experiment=ring8", "iterations=10", "experiment.num_draws=10", "inference.schedule=cyclical",
+                     "inference.num_cycles=8"])
