@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # "Posterior or ensemble?" (docs/results.md): every row of the verdict tables, at each set's default budget.
 # Rows: ML twin, ensemble, coupled MAP and Bayesian GAN (SGHMC) at seeds 0-4; independent MAP, cyclical SGHMC,
-# EBGAN and SVI at seeds 0-2. Finished runs are skipped (the default SGHMC and twin runs of seeds 0-2 are those
+# EBGAN and SVI at seeds 0-2; and EBGAN in its authors' synthetic set-up (minimax loss, 2,500 iterations). Finished runs are skipped (the default SGHMC and twin runs of seeds 0-2 are those
 # of docs/reproduce_trust.sh, which this script finds when given the same RUNS_DIR or linked in).
 # Usage: JOBS=2 bash docs/reproduce_verdict.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/<set>-*
 # ONLY=<regex> keeps the matching run names (e.g. ONLY='^(grid25|synthetic)-').
@@ -10,6 +10,9 @@ R=${1:-runs/verdict}
 JOBS=${JOBS:-1}
 BGAN=${BGAN:-bgan-run}
 jobs() {
+  for seed in 0 1 2; do
+    echo "synthetic-ebgan_minimax_2500-s$seed experiment=synthetic inference=ebgan loss=minimax iterations=2500 seed=$seed"
+  done
   for exp in grid25 synthetic ring8 digits; do
     for seed in 0 1 2 3 4; do
       echo "$exp-sghmc-s$seed experiment=$exp seed=$seed"
