@@ -21,6 +21,11 @@ jobs() {
       echo "$exp-coupled_ensemble-s$seed experiment=$exp inference=coupled_ensemble seed=$seed"
     done
   done
+  # the coupled MAP with the preconditioner adapting throughout (the default freezes it after warmup, and
+  # without noise the sweep then diverges within ~70 iterations on grid25)
+  for seed in 0 1 2 3 4; do
+    echo "grid25-coupled_ensemble_running-s$seed experiment=grid25 inference=coupled_ensemble inference.preconditioner=rmsprop_running seed=$seed"
+  done
   for exp in grid25 synthetic ring8 digits; do
     for seed in 0 1 2; do
       echo "$exp-independent_map-s$seed experiment=$exp inference=independent_map seed=$seed"

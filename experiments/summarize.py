@@ -112,6 +112,16 @@ def _family(runs: list[dict]) -> str | None:
     return None
 
 
+def _diverged_note(runs: list[dict]) -> str:
+    """`` (diverged k/n: iterations a-b of T)`` for a row some of whose runs diverged: their figures are those
+    of the last finite draws, before the budget was spent."""
+    its = sorted(m["diverged"]["iteration"] for m in runs if m.get("diverged"))
+    if not its:
+        return ""
+    span = f"{its[0]}" if its[0] == its[-1] else f"{its[0]}–{its[-1]}"
+    return f" (diverged {len(its)}/{len(runs)}: iteration {span} of {runs[0].get('iterations', '?')})"
+
+
 def summarize(run_dirs: list[Path]) -> str:
     """Markdown tables (one per metric family) of the given run directories.
 
@@ -130,7 +140,8 @@ def summarize(run_dirs: list[Path]) -> str:
         out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for name, ms in sorted(rows.items()):
             seeds = ",".join(str(m["seed"]) for m in sorted(ms, key=lambda m: m["seed"]))
-            out.append(f"| {name} | {seeds} | " + " | ".join(_cell(ms, k, kind) for k, kind in cols) + " |")
+            label = name + _diverged_note(ms)
+            out.append(f"| {label} | {seeds} | " + " | ".join(_cell(ms, k, kind) for k, kind in cols) + " |")
         out.append("")
     return "\n".join(out)
 
@@ -215,7 +226,7 @@ def paired_table(run_dirs: list[Path], against: str) -> str:
                 if uncredited:
                     reading += f" (not credited: < {MIN_HIGH_QUALITY:.0%} high quality on a seed)"
                 seeds = ",".join(str(s) for s, _ in sorted(pairs + collapsed))
-                out.append(f"| {name} | {key} | {kind} | {seeds} | {per_seed.lstrip(', ')} | {cell} | {reading} |")
+                out.append(f"| {name}{_diverged_note(runs)} | {key} | {kind} | {seeds} | {per_seed.lstrip(', ')} | {cell} | {reading} |")
     return "\n".join(out) + "\n"
 
 

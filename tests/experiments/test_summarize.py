@@ -115,3 +115,9 @@ def test_a_seed_without_high_quality_samples_decides_the_paired_reading(tmp_path
     assert "| 0,1,2 | -0.400, -0.400, s0: row infinite | – | worse (no high-quality sample)" in line
     weak = next(x for x in table.splitlines() if x.startswith("| ring8-weak | reverse_kl | final"))
     assert "not credited" in weak
+
+
+def test_rows_with_diverged_runs_say_so(tmp_path):
+    dirs = [_run(tmp_path, f"grid25-coupled-s{s}", seed=s, headline="final 1 draw(s)", modes=25, iterations=50000,
+                 **({"diverged": {"iteration": it}} if it else {})) for s, it in ((0, 25057), (1, None), (2, 25038))]
+    assert "| grid25-coupled (diverged 2/3: iteration 25038–25057 of 50000) | 0,1,2 |" in summarize(dirs)
