@@ -133,7 +133,8 @@ def summarize(run_dirs: list[Path]) -> str:
     groups = _groups(run_dirs)
     out = []
     for family, cols in columns().items():
-        rows = {k: v for k, v in groups.items() if _family(v) == family}
+        first = cols[0][0]  # a row is in every table whose figures it has (a task's beside its data set's)
+        rows = {k: v for k, v in groups.items() if any(key in v[0] for key in (first, f"{first}_pooled"))}
         if not rows:
             continue
         head = ["run", "seeds", *[_header(k, kind) for k, kind in cols]]
