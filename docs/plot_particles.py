@@ -1,0 +1,74 @@
+"""The particle-study figure: modes, high quality and reverse KL against J_g and against wall time.
+
+Usage: ``python docs/plot_particles.py RUNS_DIR OUT.png`` over the run directories of
+``docs/reproduce_particles.sh`` (named ``grid25-<method>-J<j>-s<seed>``). Each point is the mean over seeds
+of a method's headline figure (the Bayesian GAN's pooled posterior predictive, the optimisers' final
+iterate) with a bar of one standard deviation; a run that diverged is drawn hollow (its figures are those of
+its last finite draw). Uses matplotlib only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+FIGURES = (("modes", "modes (of 25)"), ("high_quality", "high quality"), ("reverse_kl", "reverse KL"))
+NAME = re.compile(r"^grid25-(?P<method>.+)-J(?P<j>\d+)-s(?P<seed>\d+)$")
+
+
+def collect(runs_dir: Path) -> dict:
+    """``{method: {J_g: [metrics, ...]}}`` from the run directories that have a ``metrics.json``."""
+    out: dict = defaultdict(lambda: defaultdict(list))
+    for d in sorted(Path(runs_dir).iterdir()):
+        m = NAME.match(d.name)
+        if m and (d / "metrics.json").is_file():
+            out[m["method"]][int(m["j"])].append(json.loads((d / "metrics.json").read_text()))
+    return out
+
+
+def plot(data: dict, path: Path) -> None:
+    fig, axes = plt.subplots(2, len(FIGURES), figsize=(4 * len(FIGURES), 7), constrained_layout=True)
+    for method, by_j in sorted(data.items()):
+        js = sorted(by_j)
+        for col, (key, label) in enumerate(FIGURES):
+            values = [[r.get(key) if r.get(key) is not None else np.nan for r in by_j[j]] for j in js]
+            mean, sd = np.array([np.nanmean(v) for v in values]), np.array([np.nanstd(v) for v in values])
+            wall = np.array([np.mean([r["wall_seconds"] for r in by_j[j]]) for j in js])
+            for row, x in enumerate((np.array(js), wall)):
+                ax = axes[row, col]
+                line = ax.errorbar(x, mean, yerr=sd, marker="o", capsize=3, label=method)
+                diverged = [any(r.get("diverged") for r in by_j[j]) for j in js]
+                ax.scatter(x[diverged], mean[diverged], s=120, facecolors="none",
+                           edgecolors=line[0].get_color())
+                ax.set_xscale("log", base=2 if row == 0 else 10)
+                ax.set_xlabel("J_g" if row == 0 else "wall seconds")
+                ax.set_ylabel(label)
+    axes[0, 0].legend()
+    fig.suptitle("grid25: particles against quality (mean ± sd over seeds; hollow: a seed diverged)")
+    fig.savefig(path, dpi=110)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if len(argv) != 2:
+        print("usage: python docs/plot_particles.py RUNS_DIR OUT.png", file=sys.stderr)
+        return 2
+    data = collect(Path(argv[0]))
+    if not data:
+        print(f"plot_particles: error: {argv[0]}: no grid25-<method>-J<j>-s<seed> run directory", file=sys.stderr)
+        return 2
+    plot(data, Path(argv[1]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
