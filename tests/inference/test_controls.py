@@ -63,6 +63,7 @@ def test_independent_map_pairs_never_see_each_other_and_coupled_particles_do():
         assert not s.samples_posterior  # an optimiser: its headline is the final iterate
 
 
+@pytest.mark.slow  # compiles its own samplers: the fast tier keeps the cheaper checks
 def test_coupled_ensemble_is_the_sweep_at_zero_temperature_and_the_noise_is_what_it_removes():
     model = tiny_model()
     kw = dict(**UPDATE, num_generators=3, num_discriminators=2)
@@ -92,6 +93,7 @@ def test_paired_coupling_needs_one_discriminator_per_generator():
                  num_discriminators=2, **UPDATE)
 
 
+@pytest.mark.slow  # compiles its own samplers: the fast tier keeps the cheaper checks
 def test_ensemble_member_is_the_ml_twin_with_its_own_keys():
     """Member j of the ensemble is exactly the twin (Adam, no prior, no noise) run with the j-th split of the
     init and step keys: separate seeds, no coupling."""
