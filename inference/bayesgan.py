@@ -253,7 +253,6 @@ def bayesgan(
 
         def disc_step(disc_state, keys):
             k_idx, k_zf, k_disc = keys
-            x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
             z_fake = model.sample_latent(k_zf, latent_shape)
             x_fake = jax.vmap(model.generate)(gen_state.position, z_fake)  # (J_g, B, D)
             disc_keys = jax.random.split(k_disc, num_discriminators)
@@ -264,6 +263,7 @@ def bayesgan(
                     lambda k, s, xr, xf, e: disc_alg.step(k, s, (xr, xf, num_data, e), eta, adapt, temp)
                 )(disc_keys, disc_state, x_reals, x_fake, epsilon)
             else:
+                x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
                 x_fake = gathered(gathered(x_fake).reshape(-1, x_fake.shape[-1]))  # pooled in particle order
                 epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
                 disc_state, disc_info = jax.vmap(
