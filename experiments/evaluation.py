@@ -57,9 +57,15 @@ class FunctionSpace:
         return {"x_std": f"{samples.std():.3g}"}
 
 
-def metrics_classifier(data: Dataset) -> M.ImageClassifier | None:
-    """The metrics classifier, fitted to the full training split (:attr:`Dataset.reference`)."""
-    return M.ImageClassifier(*data.reference) if data.train_labels is not None else None
+def metrics_classifier(data: Dataset, kind: str = "mlp") -> M.ImageClassifier | M.ConvClassifier | None:
+    """The metrics classifier, fitted to the full training split (:attr:`Dataset.reference`) only: ``kind``
+    ``"mlp"`` is :class:`experiments.metrics.ImageClassifier`, ``"cnn"`` :class:`experiments.metrics.ConvClassifier`
+    (image data only). ``None`` for unlabelled data."""
+    if data.train_labels is None:
+        return None
+    if kind == "cnn" and data.image_shape is not None:
+        return M.METRICS_CLASSIFIERS[kind](*data.reference, data.image_shape)
+    return M.ImageClassifier(*data.reference)
 
 
 #: Keys of a quality-figure dict that describe the real data or the definition, not the samples: stored
@@ -93,8 +99,7 @@ def sample_metrics(data: Dataset, samples: np.ndarray, classifier: M.ImageClassi
         out["frechet_classifier_distance_real"] = M.frechet_distance(
             classifier.features(data.reference[0]), classifier.features(data.eval))
         out["classifier_eval_accuracy"] = float((classifier.predict(data.eval) == data.eval_labels).mean())
-        out["definition"] = ("classes from an sklearn MLP trained on the real training images; Frechet distance "
-                             "in its hidden layer (not Inception FID)")
+        out["definition"] = classifier.definition
     out["data_copying_z"] = M.data_copying_z(data.train, data.eval, first)
     return out
 

@@ -233,6 +233,9 @@ class ImageClassifier:
     Fréchet distance. ``num_classes`` is the largest training label plus one.
     """
 
+    definition = ("classes from an sklearn MLP trained on the real training images; Frechet distance in its hidden "
+                  "layer (not Inception FID)")
+
     def __init__(self, x: np.ndarray, y: np.ndarray, *, hidden: int = 64, seed: int = 0, max_train: int = 10_000):
         from sklearn.neural_network import MLPClassifier
 
@@ -249,6 +252,90 @@ class ImageClassifier:
     def features(self, x: np.ndarray) -> np.ndarray:
         """Hidden-layer ReLU activations, shape ``(n, hidden)``."""
         return np.maximum(x @ self.clf.coefs_[0] + self.clf.intercepts_[0], 0.0)
+
+
+class ConvClassifier:
+    """A small convolutional classifier for 28x28-scale images, the metrics classifier of the MNIST configs
+    (``experiment.metrics_classifier=cnn``), where :class:`ImageClassifier`'s one-layer MLP reaches only
+    ~95 % on 8,000 training images.
+
+    Two 5x5 convolutions of stride 2 (32 and 64 channels, ReLU), a dense layer of ``hidden`` ReLU
+    units (the feature space of the Fréchet distance) and a linear layer of ``num_classes`` logits; flax
+    ``linen`` trained by optax's Adam (learning rate 1e-3, batches of 128, ``epochs`` passes, fixed
+    ``seed``) on softmax cross-entropy. Same interface as :class:`ImageClassifier`.
+
+    Parameters
+    ----------
+    x : numpy.ndarray, shape ``(n, H * W * C)``, float, pixels in [0, 1]
+    y : numpy.ndarray, shape ``(n,)``, int
+    image_shape : tuple of int
+        ``(H, W)`` or ``(H, W, C)``.
+    """
+
+    definition = ("classes from a small CNN (flax) trained on the real training images; Frechet distance in its "
+                  "dense hidden layer (not Inception FID)")
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, image_shape: tuple[int, ...], *, hidden: int = 128,
+                 seed: int = 0, epochs: int = 10, batch_size: int = 128):
+        import flax.linen as nn
+        import jax
+        import jax.numpy as jnp
+        import optax
+
+        self.num_classes = int(y.max()) + 1
+        self.shape = (*image_shape, 1) if len(image_shape) == 2 else tuple(image_shape)
+        num_classes = self.num_classes
+
+        class Net(nn.Module):
+            @nn.compact
+            def __call__(self, images, features=False):
+                h = images
+                for channels in (32, 64):
+                    h = nn.relu(nn.Conv(channels, (5, 5), strides=(2, 2))(h))
+                h = nn.relu(nn.Dense(hidden)(h.reshape(len(h), -1)))
+                return h if features else nn.Dense(num_classes)(h)
+
+        self.net = Net()
+        key = jax.random.key(seed)
+        params = self.net.init(key, jnp.zeros((1, *self.shape)))
+        tx = optax.adam(1e-3)
+        opt_state = tx.init(params)
+
+        @jax.jit
+        def update(params, opt_state, xb, yb):
+            def loss(p):
+                return optax.softmax_cross_entropy_with_integer_labels(self.net.apply(p, xb), yb).mean()
+            grads = jax.grad(loss)(params)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), opt_state
+
+        images = np.asarray(x, np.float32).reshape(len(x), *self.shape)
+        labels = np.asarray(y, np.int32)
+        rng = np.random.default_rng(seed)
+        for _ in range(epochs):
+            order = rng.permutation(len(images))
+            for start in range(0, len(images) - batch_size + 1, batch_size):
+                batch = order[start:start + batch_size]
+                params, opt_state = update(params, opt_state, images[batch], labels[batch])
+        self.params = params
+        self._apply = jax.jit(self.net.apply, static_argnames="features")
+
+    def _batched(self, x: np.ndarray, features: bool) -> np.ndarray:
+        x = np.asarray(x, np.float32).reshape(len(x), *self.shape)
+        out = [np.asarray(self._apply(self.params, x[i:i + 1000], features=features)) for i in range(0, len(x), 1000)]
+        return np.concatenate(out) if out else np.zeros((0, self.num_classes), np.float32)
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        """Predicted classes, shape ``(n,)``."""
+        return self._batched(x, False).argmax(-1)
+
+    def features(self, x: np.ndarray) -> np.ndarray:
+        """Hidden dense-layer ReLU activations, shape ``(n, hidden)``."""
+        return self._batched(x, True).astype(np.float64)
+
+
+#: ``experiment.metrics_classifier`` choices: scikit-learn's one-layer MLP (the 8x8 digits), a small CNN (28x28).
+METRICS_CLASSIFIERS = {"mlp": ImageClassifier, "cnn": ConvClassifier}
 
 
 def data_copying_z(train: np.ndarray, held_out: np.ndarray, generated: np.ndarray) -> float:
@@ -272,15 +359,17 @@ def data_copying_z(train: np.ndarray, held_out: np.ndarray, generated: np.ndarra
     float
         The z-score (dimensionless); ``nan`` if any input is empty.
     """
-    from scipy.spatial import cKDTree
     from scipy.stats import mannwhitneyu
+    from sklearn.neighbors import NearestNeighbors
 
     train, held_out, generated = (np.asarray(a, dtype=np.float64).reshape(len(a), -1)
                                   for a in (train, held_out, generated))
     if min(len(train), len(held_out), len(generated)) == 0:
         return float("nan")
-    tree = cKDTree(train)
-    d_gen, d_real = tree.query(generated)[0], tree.query(held_out)[0]
+    # scikit-learn picks a tree for low-dimensional points and brute force for images (where a k-d tree
+    # visits nearly every leaf: ~50x slower at 784 dimensions)
+    nn = NearestNeighbors(n_neighbors=1).fit(train)
+    d_gen, d_real = nn.kneighbors(generated)[0][:, 0], nn.kneighbors(held_out)[0][:, 0]
     u = mannwhitneyu(d_gen, d_real, alternative="two-sided").statistic
     n1, n2 = len(d_gen), len(d_real)
     return float((u - n1 * n2 / 2) / np.sqrt(n1 * n2 * (n1 + n2 + 1) / 12))

@@ -8,11 +8,17 @@ Usage::
                                                          # x_test / y_test (else 20 % held out); Keras's
                                                          # x_train / y_train names are read as x / y
     bgan-prepare FOLDER --name NAME [--data-dir DIR]     # FOLDER/<class name>/<image files> (PNG, JPEG, ...)
+    bgan-prepare IDX... --name NAME [--data-dir DIR]     # MNIST's IDX files (a folder of them, or the files;
+                                                         # gzip or not): PREFIX-images-idx3-ubyte with
+                                                         # PREFIX-labels-idx1-ubyte, PREFIX train or t10k
 
 then ``bgan-run experiment.dataset.name=tfds experiment.dataset.tfds_name=NAME
 experiment.dataset.data_dir=DIR experiment.network=dcgan ...``. The dataset has the splits ``train`` and
 ``test`` and the features ``image`` (``uint8``, ``(H, W, C)``, stored as a tensor: encoding PNG would need
-TensorFlow) and ``label`` (``ClassLabel``; all 0 without labels). ``DIR`` defaults to tfds's
+TensorFlow) and ``label`` (``ClassLabel``; all 0 without labels). A source with one split (an ``.npz`` without ``x_test``, a
+folder of images, one IDX pair such as MNIST's 10,000 ``t10k`` images) is split once, here, by a fixed rule:
+20 % of it held out as ``test``, stratified by label, with seed 0 (MNIST's ``t10k`` set: 8,000 train / 2,000
+test), so every run sees the same test split. ``DIR`` defaults to tfds's
 (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``). A bad path or array prints one line and exits with code
 2, writing nothing; the dataset is built beside ``DIR/NAME`` and replaces an earlier one only when complete.
 """
@@ -30,6 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
+#: IDX file names as published on the MNIST site (and Fashion-MNIST's): PREFIX-images-idx3-ubyte[.gz] and
+#: PREFIX-labels-idx1-ubyte[.gz]; the prefix ``train`` is the train split, ``t10k`` (or ``test``) the test split.
+IDX_NAME = re.compile(r"(?P<prefix>.+)-(?P<kind>images|labels)-idx(?P<ndim>[13])-ubyte(?:\.gz)?")
+IDX_SPLITS = {"train": "train", "t10k": "test", "test": "test"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 VERSION = "1.0.0"
 
@@ -70,7 +80,9 @@ def _labels(y, n: int, what: str) -> np.ndarray:
 
 
 def _holdout(x, y, what: str, alternative: str = "", fraction: float = 0.2, seed: int = 0):
-    """Split ``(x, y)`` into train and test, ``fraction`` of it (at least one image) held out for test.
+    """Split ``(x, y)`` into train and test: ``fraction`` of it (at least one image) held out for test,
+    stratified by label where every class has two images or more (scikit-learn's ``train_test_split``), with
+    the fixed ``seed``.
 
     Raises
     ------
@@ -78,12 +90,17 @@ def _holdout(x, y, what: str, alternative: str = "", fraction: float = 0.2, seed
         If fewer than two images would leave the train split empty; the message names ``what`` and
         suggests ``alternative`` too.
     """
+    from sklearn.model_selection import train_test_split
+
     if len(x) < 2:
         raise PrepareError(f"{what} holds only {len(x)} image: the test split is held out of it (20 %, at least "
                            f"1 image), so the train split would be empty; give at least 2 images{alternative}")
-    order = np.random.default_rng(seed).permutation(len(x))
-    cut = len(x) - max(1, int(round(fraction * len(x))))
-    return (x[order[:cut]], y[order[:cut]]), (x[order[cut:]], y[order[cut:]])
+    num_test = max(1, int(round(fraction * len(x))))
+    counts = np.bincount(y)
+    counts = counts[counts > 0]
+    stratify = y if counts.min() >= 2 and len(counts) <= min(num_test, len(x) - num_test) else None
+    x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=num_test, stratify=stratify, random_state=seed)
+    return (x_tr, y_tr), (x_te, y_te)
 
 
 def from_digits():
@@ -150,6 +167,107 @@ def from_folder(path: Path):
         raise PrepareError(f"{path}: images of several sizes {sorted(shapes)[:3]}; resize them to one size first")
     x = _as_uint8_images(np.stack(images), str(path))
     return dict(zip(("train", "test"), _holdout(x, np.asarray(labels), str(path)), strict=True)), classes
+
+
+def _read_idx(path: Path, ndim: int) -> np.ndarray:
+    """The ``uint8`` array of one IDX file (gzip or not) with ``ndim`` axes, read by ``idx2numpy``.
+
+    Raises
+    ------
+    PrepareError
+        If the file is not IDX (magic number), not ``uint8`` with ``ndim`` axes, truncated, or a broken gzip.
+    """
+    import gzip
+
+    import idx2numpy
+    from idx2numpy import FormatError
+
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
+            magic = f.read(4)
+            expected = bytes([0, 0, 0x08, ndim])
+            if magic != expected:
+                raise PrepareError(f"{path}: magic number {int.from_bytes(magic, 'big') if len(magic) == 4 else magic!r}"
+                                   f" is not {int.from_bytes(expected, 'big')} (IDX, uint8, {ndim} axes, as MNIST's "
+                                   f"{'images' if ndim == 3 else 'labels'} files)")
+            f.seek(0)
+            return idx2numpy.convert_from_file(f)
+    except FormatError as err:
+        raise PrepareError(f"{path}: truncated or malformed IDX file "
+                           f"({' '.join(str(err).split())[:100]})") from None
+    except (OSError, EOFError) as err:
+        raise PrepareError(f"{path}: cannot read it ({' '.join(str(err).split())[:100]})") from None
+
+
+def idx_files(paths: list[Path]) -> dict[str, dict[str, Path]]:
+    """Group MNIST-style IDX files by prefix: ``{prefix: {"images": path, "labels": path}}``.
+
+    ``paths`` are files, or one folder whose IDX files (:data:`IDX_NAME`) are taken. Returns ``{}`` if a
+    single folder holds no IDX file (it is then read as a folder of class sub-folders).
+
+    Raises
+    ------
+    PrepareError
+        If a file is not named as an IDX file, or an images file lacks its labels file or the reverse.
+    """
+    if len(paths) == 1 and paths[0].is_dir():
+        files = sorted(p for p in paths[0].iterdir() if p.is_file() and IDX_NAME.fullmatch(p.name))
+        if not files:
+            return {}
+    else:
+        files = paths
+    groups: dict[str, dict[str, Path]] = {}
+    for f in files:
+        m = IDX_NAME.fullmatch(f.name)
+        if m is None or not f.is_file():
+            raise PrepareError(f"{f}: {'no such file' if not f.is_file() else 'not an IDX file name'}; expected "
+                               "PREFIX-images-idx3-ubyte[.gz] and PREFIX-labels-idx1-ubyte[.gz] (as on the MNIST site)")
+        if m["ndim"] != ("3" if m["kind"] == "images" else "1"):
+            raise PrepareError(f"{f}: {m['kind']} files are idx{'3' if m['kind'] == 'images' else '1'}-ubyte")
+        if m["kind"] in groups.setdefault(m["prefix"], {}):
+            raise PrepareError(f"{f}: a second {m['kind']} file for {m['prefix']!r} "
+                               f"(also {groups[m['prefix']][m['kind']]}); give one of them")
+        groups[m["prefix"]][m["kind"]] = f
+    for prefix, pair in groups.items():
+        if len(pair) < 2:
+            (kind, have), = pair.items()
+            other = "labels-idx1" if kind == "images" else "images-idx3"
+            raise PrepareError(f"{have}: its {prefix}-{other}-ubyte[.gz] file is missing; give both files of a split")
+    return groups
+
+
+def from_idx(groups: dict[str, dict[str, Path]]):
+    """MNIST-style IDX files (:func:`idx_files`) as splits: the prefix ``train`` is the train split and
+    ``t10k`` (or ``test``) the test split; a single prefix (e.g. only MNIST's 10,000 ``t10k`` images) is
+    split by :func:`_holdout` (20 % stratified test, seed 0: 8,000 / 2,000 for ``t10k``).
+
+    Raises
+    ------
+    PrepareError
+        On a malformed file (:func:`_read_idx`), a label count unequal to the image count, labels above 255,
+        two prefixes that are not a train and a test split, or images of different sizes.
+    """
+    arrays = {}
+    for prefix, pair in sorted(groups.items()):
+        x, y = _read_idx(pair["images"], 3), _read_idx(pair["labels"], 1)
+        if len(x) != len(y):
+            raise PrepareError(f"{pair['labels']}: {len(y)} labels for the {len(x)} images of {pair['images']}")
+        arrays[prefix] = (_as_uint8_images(x, str(pair["images"])), y.astype(np.int64))
+    if len(arrays) == 1:
+        (prefix, (x, y)), = arrays.items()
+        splits = dict(zip(("train", "test"), _holdout(x, y, str(groups[prefix]["images"])), strict=True))
+    else:
+        names = {IDX_SPLITS.get(prefix) for prefix in arrays}
+        if len(arrays) != 2 or names != {"train", "test"}:
+            raise PrepareError(f"IDX files of {sorted(arrays)}: give one split, or a train and a test split "
+                               "(prefixes train and t10k)")
+        splits = {IDX_SPLITS[prefix]: xy for prefix, xy in arrays.items()}
+        if splits["train"][0].shape[1:] != splits["test"][0].shape[1:]:
+            raise PrepareError(f"train images are {splits['train'][0].shape[1:3]}, test images "
+                               f"{splits['test'][0].shape[1:3]}")
+        splits = {"train": splits["train"], "test": splits["test"]}
+    num_classes = int(max(int(s[1].max()) for s in splits.values()) + 1)
+    return splits, [str(i) for i in range(num_classes)]
 
 
 def _swap(new: Path, old: Path) -> bool:
@@ -230,25 +348,32 @@ def write(name: str, splits: dict, class_names: list[str], data_dir: Path) -> Pa
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bgan-prepare", description=__doc__.split("\n\n")[0])
-    parser.add_argument("source", help="'digits', an .npz file, or a folder of class sub-folders of images")
+    parser.add_argument("source", nargs="+", help="'digits', an .npz file, a folder of class sub-folders of images, "
+                        "or MNIST-style IDX files (or their folder)")
     parser.add_argument("--name", help="dataset name (lowercase letters, digits, _); default bgan_digits for digits")
     parser.add_argument("--data-dir", type=Path, default=None, help="tfds data directory (default: tfds's)")
     args = parser.parse_args(argv)
     data_dir = (args.data_dir or default_data_dir()).expanduser()
     try:
-        name = args.name or ("bgan_digits" if args.source == "digits" else None)
+        name = args.name or ("bgan_digits" if args.source == ["digits"] else None)
         if not name or not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise PrepareError(f"--name={name!r} is invalid: give a name of lowercase letters, digits and _ "
                                "starting with a letter (e.g. --name my_faces)")
-        source = Path(args.source)
-        if args.source == "digits":
+        sources = [Path(p).expanduser() for p in args.source]
+        source = sources[0]
+        idx = idx_files(sources) if len(sources) > 1 or IDX_NAME.fullmatch(source.name) or source.is_dir() else {}
+        if idx:
+            splits, classes = from_idx(idx)
+        elif len(sources) > 1:
+            raise PrepareError(f"several sources given ({' '.join(args.source)}): only IDX files come in several")
+        elif args.source == ["digits"]:
             splits, classes = from_digits()
         elif source.is_file() and source.suffix == ".npz":
             splits, classes = from_npz(source)
         elif source.is_dir():
             splits, classes = from_folder(source)
         else:
-            raise PrepareError(f"{args.source!r} is neither 'digits', an existing .npz file nor a folder")
+            raise PrepareError(f"{args.source[0]!r} is neither 'digits', an existing .npz file, IDX files nor a folder")
         if data_dir.exists() and not data_dir.is_dir():
             raise PrepareError(f"--data-dir={str(data_dir)!r} is a file")
         out = write(name, splits, classes, data_dir)

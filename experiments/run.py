@@ -147,7 +147,7 @@ def run(cfg: DictConfig) -> Path:
     schedule = make_schedule(cfg.iterations, e.num_draws, checkpoint_every=cfg.checkpoint_every,
                              max_chunk_draws=CHUNK_BYTES // draw_nbytes(sampler, record))
     sampling = Sampling(sampler, record, jax.random.key(cfg.seed), schedule)
-    classifier = metrics_classifier(data)
+    classifier = metrics_classifier(data, e.metrics_classifier)
     function_space = FunctionSpace(data, classifier)
 
     checkpoints = Checkpointer(store.checkpoint_dir)

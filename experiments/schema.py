@@ -21,6 +21,7 @@ from omegaconf.errors import OmegaConfBaseException
 
 from experiments.datasets import DATASETS, DIGITS_SIZE
 from experiments.errors import ConfigError, check  # noqa: F401  (re-exported)
+from experiments.metrics import METRICS_CLASSIFIERS  # no JAX at import
 from inference.config import INFERENCE_SCHEMAS, config_keys  # no JAX: before jax.distributed
 from inference.schedule import make_schedule
 from models.config import LOSS_SCHEMAS, PRIOR_SPECS  # no JAX
@@ -63,6 +64,7 @@ class ExperimentConfig:
     channels: int = 64                   # dcgan: channels of the layer nearest the image
     layer_norm: bool = False             # dcgan: LayerNorm after hidden layers
     task: str = "generation"             # a name in experiments.tasks.TASKS
+    metrics_classifier: str = "mlp"      # mlp (scikit-learn, one hidden layer) | cnn (small flax CNN, 28x28 images)
     labels_per_class: int = 10           # semi_supervised
     labelled_weight: float | None = 1.0  # semi_supervised; null: N / N_s
     autoencoder_steps: int = 2000        # class_imbalance (BAGAN's autoencoder start)
@@ -333,6 +335,8 @@ def validate(cfg: DictConfig) -> DictConfig:
     check(e.output_activation in ("linear", "sigmoid"), "experiment.output_activation", "'linear' or 'sigmoid'", e.output_activation)
     check(e.network in ARCHITECTURES, "experiment.network", f"one of {', '.join(sorted(ARCHITECTURES))}", e.network)
     check(e.channels >= 1, "experiment.channels", "an integer >= 1", e.channels)
+    check(e.metrics_classifier in METRICS_CLASSIFIERS, "experiment.metrics_classifier",
+          f"one of {', '.join(METRICS_CLASSIFIERS)}", e.metrics_classifier)
     from experiments.tasks import TASKS  # tasks import this module's check
 
     check(e.task in TASKS, "experiment.task", f"one of {', '.join(sorted(TASKS))}", e.task)

@@ -158,7 +158,7 @@ def test_bgan_prepare_npz_and_folder(tmp_path):
 
 
 @pytest.mark.parametrize("args,message", [
-    (["nothing.npz", "--name", "x"], "is neither 'digits', an existing .npz file nor a folder"),
+    (["nothing.npz", "--name", "x"], "is neither 'digits', an existing .npz file, IDX files nor a folder"),
     (["digits", "--name", "Bad-Name"], "--name='Bad-Name' is invalid"),
     (["BAD_NPZ", "--name", "x"], "expected an array named 'x'"),
     (["BAD_VALUES", "--name", "x"], "expected uint8, or floats in [0, 1]"),
