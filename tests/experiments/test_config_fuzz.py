@@ -66,6 +66,7 @@ BAD = [  # unknown options of the config groups: test_unknown_group_option_names
     (["experiment.metric_draws=1000"], "experiment.metric_draws=1000 is invalid: must be <= experiment.num_draws"),
     (["experiment.latent_dim=0"], "experiment.latent_dim=0 is invalid"),
     (["experiment.output_activation=tanh"], "experiment.output_activation='tanh' is invalid"),
+    (["experiment.metrics_classifier=resnet"], "experiment.metrics_classifier='resnet' is invalid: must be one of mlp, cnn"),
     (["experiment=ring8", "experiment.dataset.num_eval=0"], "experiment.dataset.num_eval=0 is invalid"),
     (["experiment=ring8", "experiment.dataset.num_train=-100"], "experiment.dataset.num_train=-100 is invalid"),
     (["experiment.weights_per_site=0"], "experiment.weights_per_site=0 is invalid"),

@@ -97,3 +97,32 @@ def test_data_copying_z_detects_copies_and_blur():
     copies = train[r.integers(0, 250, 2500)] + 0.01 * r.normal(size=(2500, 2))
     assert data_copying_z(train, held_out, copies) < -20
     assert data_copying_z(train, held_out, 2 * r.normal(size=(2500, 2))) > 20
+
+
+def test_conv_classifier_learns_a_spatial_rule_and_gives_its_dense_features():
+    """The MNIST metrics classifier (experiment.metrics_classifier=cnn) separates images by where the ink is,
+    which no pixel-count rule can: class k has its bright square in quadrant k."""
+    from experiments.evaluation import metrics_classifier
+    from experiments.datasets import Dataset
+    from experiments.metrics import ConvClassifier
+
+    rng = np.random.default_rng(0)
+
+    def images(n):
+        y = rng.integers(0, 4, n)
+        x = rng.random((n, 12, 12)) * 0.2
+        for i, k in enumerate(y):
+            r, c = divmod(int(k), 2)
+            x[i, 6 * r + 1:6 * r + 5, 6 * c + 1:6 * c + 5] += 0.8
+        return x.reshape(n, -1).astype(np.float32), y
+
+    x, y = images(512)
+    x_test, y_test = images(200)
+    data = Dataset("quadrants", x, x_test, (12, 12), train_labels=y, eval_labels=y_test)
+    clf = metrics_classifier(data, "cnn")
+    assert isinstance(clf, ConvClassifier) and clf.num_classes == 4
+    assert (clf.predict(x_test) == y_test).mean() >= 0.98
+    features = clf.features(x_test)
+    assert features.shape == (200, 128) and (features >= 0).all() and features.dtype == np.float64
+    assert "CNN" in clf.definition
+    assert type(metrics_classifier(data, "mlp")).__name__ == "ImageClassifier"

@@ -124,3 +124,25 @@ def test_the_shared_mnist_test_set_prepares_into_8000_train_and_2000_test_images
     assert (np.bincount(data.train_labels) + np.bincount(data.eval_labels) == published).all()
     assert np.abs(np.bincount(data.eval_labels) - published * 0.2).max() <= 1  # stratified
     assert 0.0 <= data.train.min() and data.train.max() == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason=f"the shared real MNIST test set is absent ({SHARED_MNIST})")
+@pytest.mark.parametrize("inference", ["sghmc", "mle"])
+def test_bgan_run_mnist_on_the_shared_set_writes_the_run_directory(tmp_path, capsys, inference):
+    """The acceptance path, shortened: prepare the shared set, then experiment=mnist with its defaults but a
+    few iterations. The metrics classifier is trained on the training split and holds >= 97 % on the test split."""
+    import json
+
+    from experiments.cli import main as bgan_run
+    from experiments.schema import RUN_FILES
+
+    assert prepare_main([str(SHARED_MNIST), "--name", "mnist", "--data-dir", str(tmp_path / "d")]) == 0
+    out = tmp_path / "run"
+    assert bgan_run(["experiment=mnist", f"experiment.dataset.data_dir={tmp_path / 'd'}", f"inference={inference}",
+                     "iterations=40", "experiment.num_draws=4", f"out_dir={out}", "progress=false"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["classifier_eval_accuracy"] >= 0.97 and metrics["evaluated_on"] == "test"
+    assert metrics["num_samples"] >= 2500 and 1 <= metrics["classes_covered"] <= 10
+    assert {"config.yaml", "posterior.nc", "metrics.json", "samples.png", "report.md"} <= set(p.name for p in out.iterdir())
+    assert {p.name for p in out.iterdir()} <= RUN_FILES
