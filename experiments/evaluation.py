@@ -118,7 +118,8 @@ def headline_and_variant(headline: dict | None, variant: dict | None, suffix: st
 def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
                     d_eval: np.ndarray | None = None, *, stats: dict[str, np.ndarray] | None = None,
                     classifier: M.ImageClassifier | None = None, num_warmup_draws: int = 0,
-                    pooled: np.ndarray | None = None, pooled_headline: bool = True) -> dict:
+                    pooled: np.ndarray | None = None, pooled_headline: bool = True,
+                    pooled_draws: str = "post-warmup") -> dict:
     """The figures of ``metrics.json``.
 
     Parameters
@@ -146,6 +147,9 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
         True (samplers): the headline figures are the pooled ones and the final-draw figures go under
         ``*_final_draw``; False (optimisers): the headline is the final iterate and the pooled figures go
         under ``*_pooled``.
+    pooled_draws : str
+        What the pooled draws are, for the headline's text: ``"post-warmup"``, or ``"sampling-stage"`` for a
+        cyclical schedule (whose exploration draws are filed with the warmup draws).
     """
     if data.train_labels is not None and classifier is None:
         classifier = metrics_classifier(data)
@@ -157,7 +161,7 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
     pool = sample_metrics(data, M.metric_samples(pooled, pooled.shape[1], M.NUM_POOLED_SAMPLES),
                           classifier) if pooled.shape[1] else None
     if pooled_headline and pool is not None:
-        out = headline_and_variant(pool, final, FINAL) | {"headline": "posterior predictive: post-warmup draws pooled"}
+        out = headline_and_variant(pool, final, FINAL) | {"headline": f"posterior predictive: {pooled_draws} draws pooled"}
     else:
         out = headline_and_variant(final, pool, POOLED) | {"headline": f"final {metric_draws} draw(s)" + (
             "" if pool is not None or not pooled_headline else " (no post-warmup draw kept)")}

@@ -237,7 +237,8 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
         pooled = read(num_warmup_draws, num_kept, per_draw=per_draw)
         metrics |= compute_metrics(data, last, last.shape[1], small.get("disc_stats/d_eval"), stats=stats,
                                    classifier=classifier, num_warmup_draws=num_warmup_draws, pooled=pooled,
-                                   pooled_headline=sampler_run)
+                                   pooled_headline=sampler_run,
+                                   pooled_draws="sampling-stage" if EXPLORATION in phases else "post-warmup")
         # task figures (the discriminator's predictive, augmentation): every post-warmup draw (samplers) or
         # the final metric_draws draws
         final_draw, post_warmup = (max(0, num_kept - e.metric_draws), num_kept), (num_warmup_draws, num_kept)

@@ -56,6 +56,7 @@ def test_cyclical_run_files_only_sampling_stage_draws_as_the_posterior(tmp_path)
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["num_posterior_draws"] == (phase == SAMPLING).sum() == 6
     assert metrics["num_exploration_draws"] == 6 and metrics["num_warmup_draws"] == 12
+    assert metrics["headline"] == "posterior predictive: sampling-stage draws pooled"
     data = load_dataset("ring8", seed=0)
     stored = np.concatenate([np.asarray(warm), np.asarray(x)], axis=1)
     again = compute_metrics(data, stored, 1, num_warmup_draws=warm.sizes["draw"], pooled_headline=True)
