@@ -126,3 +126,12 @@ def test_conv_classifier_learns_a_spatial_rule_and_gives_its_dense_features():
     assert features.shape == (200, 128) and (features >= 0).all() and features.dtype == np.float64
     assert "CNN" in clf.definition
     assert type(metrics_classifier(data, "mlp")).__name__ == "ImageClassifier"
+
+
+def test_data_copying_z_saturates_at_its_documented_ceiling():
+    from experiments.metrics import data_copying_z
+
+    rng = np.random.default_rng(0)
+    train, held_out = rng.normal(size=(500, 5)), rng.normal(size=(300, 5))
+    far = rng.normal(size=(200, 5)) + 100.0  # every generated point farther than every held-out one
+    assert data_copying_z(train, held_out, far) == pytest.approx(np.sqrt(3 * 200 * 300 / (200 + 300 + 1)))
