@@ -206,7 +206,7 @@ def bench_particles(data, iterations, repeats):
     return rows
 
 
-def bench_mnist(iterations: int, repeats: int, networks=("mlp", "dcgan")):
+def bench_mnist(iterations: int, repeats: int, networks=("mlp", "dcgan"), particles=((1, 1), (4, 2), (10, 2))):
     """Per-iteration time of ``experiment=mnist``'s Bayesian GAN (its networks, priors, loss and SGHMC
     settings, built by the experiment's own code) at J_g = 1, 4 and 10 against J_g = J_d = 1, for the MLP
     default and the DCGAN (timed over ``iterations`` and ``iterations // 20`` iterations, at least 3: a DCGAN
@@ -226,7 +226,7 @@ def bench_mnist(iterations: int, repeats: int, networks=("mlp", "dcgan")):
     rows = []
     for network in networks:
         base = None
-        for j_g, j_d in ((1, 1), (4, 2), (10, 2)):
+        for j_g, j_d in particles:
             cfg = load_config(["experiment=mnist", f"experiment.network={network}", "out_dir=/tmp/unused",
                                f"inference.num_generators={j_g}", f"inference.num_discriminators={j_d}"])
             model, init_model = build_model(cfg, data)
