@@ -17,7 +17,7 @@ experiment.dataset.data_dir=DIR experiment.network=dcgan ...``. The dataset has 
 ``test`` and the features ``image`` (``uint8``, ``(H, W, C)``, stored as a tensor: encoding PNG would need
 TensorFlow) and ``label`` (``ClassLabel``; all 0 without labels). A source with one split (an ``.npz`` without ``x_test``, a
 folder of images, one IDX pair such as MNIST's 10,000 ``t10k`` images) is split once, here, by a fixed rule:
-20 % of it held out as ``test``, stratified by label, with seed 0 (MNIST's ``t10k`` set: 8,000 train / 2,000
+20 % of it held out as ``test``, stratified by label (where every class has 2 images or more), with seed 0 (MNIST's ``t10k`` set: 8,000 train / 2,000
 test), so every run sees the same test split. ``DIR`` defaults to tfds's
 (``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``). A bad path or array prints one line and exits with code
 2, writing nothing; the dataset is built beside ``DIR/NAME`` and replaces an earlier one only when complete.
@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import os
 import re
 import shutil
@@ -38,7 +39,7 @@ import numpy as np
 
 #: IDX file names as published on the MNIST site (and Fashion-MNIST's): PREFIX-images-idx3-ubyte[.gz] and
 #: PREFIX-labels-idx1-ubyte[.gz]; the prefix ``train`` is the train split, ``t10k`` (or ``test``) the test split.
-IDX_NAME = re.compile(r"(?P<prefix>.+)-(?P<kind>images|labels)-idx(?P<ndim>[13])-ubyte(?:\.gz)?")
+IDX_NAME = re.compile(r"(?P<prefix>.+)-(?P<kind>images|labels)[-.]idx(?P<ndim>[13])-ubyte(?:\.gz)?", re.IGNORECASE)
 IDX_SPLITS = {"train": "train", "t10k": "test", "test": "test"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp"}
 VERSION = "1.0.0"
@@ -58,8 +59,9 @@ def _as_uint8_images(x: np.ndarray, what: str) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim == 3:
         x = x[..., None]
-    if x.ndim != 4 or x.shape[0] == 0 or x.shape[-1] not in (1, 3, 4):
-        raise PrepareError(f"{what} has shape {x.shape}: expected (N, H, W) or (N, H, W, C) with C in 1, 3, 4")
+    if x.ndim != 4 or 0 in x.shape[:3] or x.shape[-1] not in (1, 3, 4):
+        raise PrepareError(f"{what} has shape {x.shape}: expected (N, H, W) or (N, H, W, C) with N, H, W >= 1 and "
+                           "C in 1, 3, 4")
     if x.dtype == np.uint8:
         return x
     if np.issubdtype(x.dtype, np.floating) and np.isfinite(x).all() and x.min() >= 0 and x.max() <= 1:
@@ -81,8 +83,9 @@ def _labels(y, n: int, what: str) -> np.ndarray:
 
 def _holdout(x, y, what: str, alternative: str = "", fraction: float = 0.2, seed: int = 0):
     """Split ``(x, y)`` into train and test: ``fraction`` of it (at least one image) held out for test,
-    stratified by label where every class has two images or more (scikit-learn's ``train_test_split``), with
-    the fixed ``seed``.
+    stratified by label (scikit-learn's ``train_test_split``), with the fixed ``seed``. Stratification needs
+    every class to have two images or more and a test split with room for every class; otherwise the split
+    is a plain random one (as before stratification was added).
 
     Raises
     ------
@@ -96,8 +99,7 @@ def _holdout(x, y, what: str, alternative: str = "", fraction: float = 0.2, seed
         raise PrepareError(f"{what} holds only {len(x)} image: the test split is held out of it (20 %, at least "
                            f"1 image), so the train split would be empty; give at least 2 images{alternative}")
     num_test = max(1, int(round(fraction * len(x))))
-    counts = np.bincount(y)
-    counts = counts[counts > 0]
+    counts = np.unique(y, return_counts=True)[1]
     stratify = y if counts.min() >= 2 and len(counts) <= min(num_test, len(x) - num_test) else None
     x_tr, x_te, y_tr, y_te = train_test_split(x, y, test_size=num_test, stratify=stratify, random_state=seed)
     return (x_tr, y_tr), (x_te, y_te)
@@ -172,31 +174,42 @@ def from_folder(path: Path):
 def _read_idx(path: Path, ndim: int) -> np.ndarray:
     """The ``uint8`` array of one IDX file (gzip or not) with ``ndim`` axes, read by ``idx2numpy``.
 
+    The header is checked first: the magic number (``uint8``, ``ndim`` axes), then that the axis sizes
+    account for exactly the bytes that follow, so a wrong or truncated file is refused before any array is
+    allocated.
+
     Raises
     ------
     PrepareError
-        If the file is not IDX (magic number), not ``uint8`` with ``ndim`` axes, truncated, or a broken gzip.
+        If the file is not IDX (magic number), not ``uint8`` with ``ndim`` axes, truncated or too long, or
+        not readable (a broken gzip stream included).
     """
     import gzip
+    import zlib
 
     import idx2numpy
     from idx2numpy import FormatError
 
+    what = "images" if ndim == 3 else "labels"
     try:
-        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as f:
-            magic = f.read(4)
-            expected = bytes([0, 0, 0x08, ndim])
-            if magic != expected:
-                raise PrepareError(f"{path}: magic number {int.from_bytes(magic, 'big') if len(magic) == 4 else magic!r}"
-                                   f" is not {int.from_bytes(expected, 'big')} (IDX, uint8, {ndim} axes, as MNIST's "
-                                   f"{'images' if ndim == 3 else 'labels'} files)")
-            f.seek(0)
-            return idx2numpy.convert_from_file(f)
-    except FormatError as err:
-        raise PrepareError(f"{path}: truncated or malformed IDX file "
-                           f"({' '.join(str(err).split())[:100]})") from None
-    except (OSError, EOFError) as err:
+        with (gzip.open if path.suffix.lower() == ".gz" else open)(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError, zlib.error) as err:
         raise PrepareError(f"{path}: cannot read it ({' '.join(str(err).split())[:100]})") from None
+    expected = bytes([0, 0, 0x08, ndim])
+    if raw[:4] != expected:
+        found = int.from_bytes(raw[:4], "big") if len(raw) >= 4 else repr(raw[:4])
+        raise PrepareError(f"{path}: magic number {found} is not {int.from_bytes(expected, 'big')} (IDX, uint8, "
+                           f"{ndim} axes, as MNIST's {what} files)")
+    header = 4 + 4 * ndim
+    sizes = [int.from_bytes(raw[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    if len(raw) < header or len(raw) - header != math.prod(sizes):
+        raise PrepareError(f"{path}: truncated or malformed IDX file (its header announces {' x '.join(map(str, sizes))}"
+                           f" = {math.prod(sizes)} bytes, {max(0, len(raw) - header)} follow)")
+    try:
+        return idx2numpy.convert_from_string(raw)
+    except FormatError as err:  # the checks above leave nothing for it; kept as the library's own word
+        raise PrepareError(f"{path}: malformed IDX file ({' '.join(str(err).split())[:100]})") from None
 
 
 def idx_files(paths: list[Path]) -> dict[str, dict[str, Path]]:
@@ -220,14 +233,16 @@ def idx_files(paths: list[Path]) -> dict[str, dict[str, Path]]:
     for f in files:
         m = IDX_NAME.fullmatch(f.name)
         if m is None or not f.is_file():
-            raise PrepareError(f"{f}: {'no such file' if not f.is_file() else 'not an IDX file name'}; expected "
-                               "PREFIX-images-idx3-ubyte[.gz] and PREFIX-labels-idx1-ubyte[.gz] (as on the MNIST site)")
-        if m["ndim"] != ("3" if m["kind"] == "images" else "1"):
-            raise PrepareError(f"{f}: {m['kind']} files are idx{'3' if m['kind'] == 'images' else '1'}-ubyte")
-        if m["kind"] in groups.setdefault(m["prefix"], {}):
-            raise PrepareError(f"{f}: a second {m['kind']} file for {m['prefix']!r} "
-                               f"(also {groups[m['prefix']][m['kind']]}); give one of them")
-        groups[m["prefix"]][m["kind"]] = f
+            why = "not a file" if f.is_dir() else "no such file" if not f.exists() else "not an IDX file name"
+            raise PrepareError(f"{f}: {why}; expected PREFIX-images-idx3-ubyte[.gz] and PREFIX-labels-idx1-ubyte[.gz] "
+                               "(as on the MNIST site)")
+        kind, prefix = m["kind"].lower(), m["prefix"]
+        if m["ndim"] != ("3" if kind == "images" else "1"):
+            raise PrepareError(f"{f}: {kind} files are idx{'3' if kind == 'images' else '1'}-ubyte")
+        if kind in groups.setdefault(prefix, {}):
+            raise PrepareError(f"{f}: a second {kind} file for {prefix!r} (also {groups[prefix][kind]}), e.g. "
+                               "the same file gzipped and not; give the files one by one, or move one away")
+        groups[prefix][kind] = f
     for prefix, pair in groups.items():
         if len(pair) < 2:
             (kind, have), = pair.items()
@@ -244,8 +259,8 @@ def from_idx(groups: dict[str, dict[str, Path]]):
     Raises
     ------
     PrepareError
-        On a malformed file (:func:`_read_idx`), a label count unequal to the image count, labels above 255,
-        two prefixes that are not a train and a test split, or images of different sizes.
+        On a malformed file (:func:`_read_idx`), a label count unequal to the image count, prefixes that are
+        not one split or a train and a test split, or train and test images of different sizes.
     """
     arrays = {}
     for prefix, pair in sorted(groups.items()):
@@ -257,11 +272,11 @@ def from_idx(groups: dict[str, dict[str, Path]]):
         (prefix, (x, y)), = arrays.items()
         splits = dict(zip(("train", "test"), _holdout(x, y, str(groups[prefix]["images"])), strict=True))
     else:
-        names = {IDX_SPLITS.get(prefix) for prefix in arrays}
+        names = {IDX_SPLITS.get(prefix.lower()) for prefix in arrays}
         if len(arrays) != 2 or names != {"train", "test"}:
             raise PrepareError(f"IDX files of {sorted(arrays)}: give one split, or a train and a test split "
                                "(prefixes train and t10k)")
-        splits = {IDX_SPLITS[prefix]: xy for prefix, xy in arrays.items()}
+        splits = {IDX_SPLITS[prefix.lower()]: xy for prefix, xy in arrays.items()}
         if splits["train"][0].shape[1:] != splits["test"][0].shape[1:]:
             raise PrepareError(f"train images are {splits['train'][0].shape[1:3]}, test images "
                                f"{splits['test'][0].shape[1:3]}")

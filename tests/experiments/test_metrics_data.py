@@ -99,6 +99,7 @@ def test_data_copying_z_detects_copies_and_blur():
     assert data_copying_z(train, held_out, 2 * r.normal(size=(2500, 2))) > 20
 
 
+@pytest.mark.slow
 def test_conv_classifier_learns_a_spatial_rule_and_gives_its_dense_features():
     """The MNIST metrics classifier (experiment.metrics_classifier=cnn) separates images by where the ink is,
     which no pixel-count rule can: class k has its bright square in quadrant k."""
@@ -126,6 +127,9 @@ def test_conv_classifier_learns_a_spatial_rule_and_gives_its_dense_features():
     assert features.shape == (200, 128) and (features >= 0).all() and features.dtype == np.float64
     assert "CNN" in clf.definition
     assert type(metrics_classifier(data, "mlp")).__name__ == "ImageClassifier"
+    few = ConvClassifier(x[:60], y[:60], (12, 12), epochs=30)  # fewer images than one batch of 128: still trains
+    assert (few.predict(x_test) == y_test).mean() >= 0.9
+    assert few.features(x_test[:0]).shape == (0, 128) and few.predict(x_test[:0]).shape == (0,)
 
 
 def test_data_copying_z_saturates_at_its_documented_ceiling():

@@ -83,6 +83,22 @@ def _bad_magic(path: Path) -> None:
     path.write_bytes(gzip.compress(bytes(data)))
 
 
+def _corrupt_stream(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[20:40] = bytes(range(20))  # inside the deflate stream: zlib's "invalid ..." error
+    path.write_bytes(bytes(data))
+
+
+def _huge_header(path: Path) -> None:
+    header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (10**6, 10**6, 10**3))
+    path.write_bytes(gzip.compress(header + bytes(100)))
+
+
+def _empty_images(path: Path) -> None:
+    header = bytes([0, 0, 8, 3]) + b"".join(n.to_bytes(4, "big") for n in (20, 0, 5))
+    path.write_bytes(gzip.compress(header))
+
+
 def _fewer_labels(path: Path) -> None:
     _write_idx(path.with_name("t10k-labels-idx1-ubyte.gz"), np.zeros(19, np.uint8))
 
@@ -91,6 +107,12 @@ def _fewer_labels(path: Path) -> None:
     (_truncate, "t10k-images-idx3-ubyte.gz: truncated or malformed IDX file"),
     (_bad_magic, "t10k-images-idx3-ubyte.gz: magic number 2049 is not 2051 (IDX, uint8, 3 axes, as MNIST's images files)"),
     (_fewer_labels, "t10k-labels-idx1-ubyte.gz: 19 labels for the 20 images of"),
+    (_corrupt_stream, "t10k-images-idx3-ubyte.gz: cannot read it ("),
+    (_huge_header, "t10k-images-idx3-ubyte.gz: truncated or malformed IDX file (its header announces 1000000 x "
+     "1000000 x 1000 = 1000000000000000 bytes, 100 follow)"),
+    (_empty_images, "has shape (20, 0, 5, 1): expected (N, H, W) or (N, H, W, C) with N, H, W >= 1"),
+    (lambda p: _write_idx(p.with_name("t10k-images-idx3-ubyte"), np.zeros((20, 6, 5), np.uint8)),
+     "a second images file for 't10k'"),
     (lambda p: p.with_name("t10k-labels-idx1-ubyte.gz").unlink(), "t10k-images-idx3-ubyte.gz: its "
      "t10k-labels-idx1-ubyte[.gz] file is missing; give both files of a split"),
     (lambda p: p.write_bytes(b"not gzip at all"), "t10k-images-idx3-ubyte.gz: cannot read it (Not a gzipped file"),
@@ -102,6 +124,14 @@ def test_a_malformed_idx_file_exits_2_in_one_line_and_writes_nothing(tmp_path, c
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and err.startswith("bgan-prepare: error: ") and message in err, err
     assert not (tmp_path / "d").exists()
+
+
+def test_dotted_names_as_some_copies_spell_them_are_read(tmp_path):
+    images, labels = _pair(tmp_path / "raw", "t10k", 20)
+    images.rename(images.with_name("t10k-images.idx3-ubyte.gz"))
+    labels.rename(labels.with_name("t10k-labels.idx1-ubyte.gz"))
+    assert prepare_main([str(tmp_path / "raw"), "--name", "mnist", "--data-dir", str(tmp_path / "d")]) == 0
+    assert sorted(_read(tmp_path / "d")[1] + _read(tmp_path / "d")[2]) == list(range(20))
 
 
 def test_a_file_not_named_as_idx_among_idx_files_is_refused(tmp_path, capsys):
