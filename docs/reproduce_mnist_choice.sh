@@ -26,4 +26,7 @@ sghmc-T0.1-eta3e-5 experiment.sghmc.step_size=3e-5 experiment.sghmc.temperature=
 sghmc-T0.01-eta3e-5 experiment.sghmc.step_size=3e-5 experiment.sghmc.temperature=0.01
 coupled_ensemble inference=coupled_ensemble
 independent_map inference=independent_map
+sghmc-friction0.1-rmsprop-eta1e-4 experiment.sghmc.friction=0.1 experiment.sghmc.rms_eps=1e-5 experiment.sghmc.step_size=1e-4
+sgld inference=sgld
+sghmc-rmsprop_running-eta5e-4 experiment.sghmc.rms_eps=1e-5 experiment.sghmc.step_size=5e-4 experiment.sghmc.preconditioner=rmsprop_running
 ROWS
