@@ -142,6 +142,7 @@ def test_a_file_not_named_as_idx_among_idx_files_is_refused(tmp_path, capsys):
     assert f"{other}: not an IDX file name" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason=f"the shared real MNIST test set is absent ({SHARED_MNIST})")
 def test_the_shared_mnist_test_set_prepares_into_8000_train_and_2000_test_images(tmp_path, capsys):
     images = gzip.decompress((SHARED_MNIST / "t10k-images-idx3-ubyte.gz").read_bytes())
