@@ -64,7 +64,7 @@ def metrics_classifier(data: Dataset, kind: str = "mlp") -> M.ImageClassifier | 
     if data.train_labels is None:
         return None
     if kind == "cnn" and data.image_shape is not None:
-        return M.METRICS_CLASSIFIERS[kind](*data.reference, data.image_shape)
+        return M.ConvClassifier(*data.reference, data.image_shape)
     return M.ImageClassifier(*data.reference)
 
 

@@ -339,7 +339,7 @@ class ConvClassifier:
 
 
 #: ``experiment.metrics_classifier`` choices: scikit-learn's one-layer MLP (the 8x8 digits), a small CNN (28x28).
-METRICS_CLASSIFIERS = {"mlp": ImageClassifier, "cnn": ConvClassifier}
+METRICS_CLASSIFIERS = ("mlp", "cnn")
 
 
 def data_copying_z(train: np.ndarray, held_out: np.ndarray, generated: np.ndarray) -> float:
