@@ -103,6 +103,7 @@ def bayesgan(
     preconditioner: str = default("sgld", "preconditioner"),
     rms_decay: float = default("sgld", "rms_decay"),
     rms_eps: float = default("sgld", "rms_eps"),
+    rms_bias_correction: bool = default("sgld", "rms_bias_correction"),
     schedule: str = default("sgld", "schedule"),
     final_step_size_ratio: float = default("sgld", "final_step_size_ratio"),
     num_cycles: int = default("sgld", "num_cycles"),
@@ -132,7 +133,7 @@ def bayesgan(
     step_size : float
         ``eta`` (> 0) at iteration 0 (its scale differs between the kernels; the registry's entries take
         each kernel's default from :mod:`inference.config`).
-    friction, temperature, preconditioner, rms_decay, rms_eps
+    friction, temperature, preconditioner, rms_decay, rms_eps, rms_bias_correction
         Passed to the kernel for both networks (``friction``: SGHMC only, required by it, refused by SGLD).
         Defaults: :mod:`inference.config`.
     schedule : {"constant", "cosine", "cyclical"}
@@ -214,7 +215,8 @@ def bayesgan(
     else:
         phase = warmup_phases(num_warmup)
         temperature_at = lambda t: None  # noqa: E731  (the kernel's own temperature)
-    kwargs = dict(temperature=temperature, preconditioner=preconditioner, rms_decay=rms_decay, rms_eps=rms_eps)
+    kwargs = dict(temperature=temperature, preconditioner=preconditioner, rms_decay=rms_decay, rms_eps=rms_eps,
+                  rms_bias_correction=rms_bias_correction)
     if kernel == "sghmc":
         if friction is None:
             raise ValueError("the sghmc kernel needs a friction in (0, 1]")

@@ -60,6 +60,7 @@ class SGLDConfig(HyperParameters):
     preconditioner: str = "rmsprop"  # rmsprop (adapted in warmup, then frozen) | rmsprop_running | none
     rms_decay: float = 0.99
     rms_eps: float = 1e-5
+    rms_bias_correction: bool = False  # Adam's bias correction of V while it adapts too (inference.base)
     schedule: str = "constant"       # constant | cosine (optax) | cyclical (Zhang et al. 2020)
     final_step_size_ratio: float = 1.0
     num_cycles: int = 4              # cyclical: M cycles after warmup
@@ -146,7 +147,7 @@ class MCDropoutConfig(MLEConfig):
 # -- controls (is it the posterior or the ensemble?): the Bayesian GAN's pieces switched on one at a time --
 #: The SGHMC keys the controls take from ``experiment.sghmc`` (the Bayesian GAN they are measured against).
 SGHMC_UPDATE_KEYS = ("num_generators", "num_discriminators", "step_size", "friction", "preconditioner", "rms_decay",
-                     "rms_eps", "schedule", "final_step_size_ratio", "n_critic", "num_warmup")
+                     "rms_eps", "rms_bias_correction", "schedule", "final_step_size_ratio", "n_critic", "num_warmup")
 
 
 @dataclass
@@ -161,6 +162,7 @@ class IndependentMAPConfig(HyperParameters):
     preconditioner: str = SGHMCConfig.preconditioner
     rms_decay: float = SGHMCConfig.rms_decay
     rms_eps: float = SGHMCConfig.rms_eps
+    rms_bias_correction: bool = SGHMCConfig.rms_bias_correction
     schedule: str = SGHMCConfig.schedule               # constant | cosine
     final_step_size_ratio: float = SGHMCConfig.final_step_size_ratio
     n_critic: int = SGHMCConfig.n_critic

@@ -78,6 +78,7 @@ def sghmc(
     preconditioner: str = "none",
     rms_decay: float = 0.99,
     rms_eps: float = 1e-5,
+    rms_bias_correction: bool = False,
 ) -> SamplingAlgorithm:
     """Build SGHMC with persistent momentum.
 
@@ -95,6 +96,8 @@ def sghmc(
         Diagonal preconditioner ``G`` (see the module docstring).
     rms_decay, rms_eps : float
         RMSprop moving-average decay and the ``eps`` in ``1 / (eps + sqrt(V))``.
+    rms_bias_correction : bool
+        Adam's bias correction of ``V`` while it adapts (:func:`inference.base.rmsprop_preconditioner`).
 
     Returns
     -------
@@ -114,7 +117,7 @@ def sghmc(
         raise ValueError(f"friction must be in (0, 1], got {friction}")
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
-    precondition = rmsprop_preconditioner(preconditioner, rms_decay, rms_eps)
+    precondition = rmsprop_preconditioner(preconditioner, rms_decay, rms_eps, rms_bias_correction)
     value_and_grad = jax.value_and_grad(logdensity_fn)
     base_temperature = temperature
 

@@ -41,6 +41,7 @@ def sgld(
     preconditioner: str = "none",
     rms_decay: float = 0.99,
     rms_eps: float = 1e-5,
+    rms_bias_correction: bool = False,
 ) -> SamplingAlgorithm:
     """Build SGLD / pSGLD.
 
@@ -53,6 +54,8 @@ def sgld(
     preconditioner : {"none", "rmsprop", "rmsprop_running"}
     rms_decay, rms_eps : float
         RMSprop moving-average decay and ``eps``.
+    rms_bias_correction : bool
+        Adam's bias correction of ``V`` while it adapts (:func:`inference.base.rmsprop_preconditioner`).
 
     Returns
     -------
@@ -68,7 +71,7 @@ def sgld(
     """
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
-    precondition = rmsprop_preconditioner(preconditioner, rms_decay, rms_eps)
+    precondition = rmsprop_preconditioner(preconditioner, rms_decay, rms_eps, rms_bias_correction)
     kernel = build_kernel()
     value_and_grad = jax.value_and_grad(logdensity_fn)
     base_temperature = temperature

@@ -287,6 +287,37 @@ def test_frozen_preconditioner_adapts_only_while_told():
     assert float(v_r["w"][0]) > float(v_f["w"][0])  # the running form kept adapting
 
 
+@pytest.mark.parametrize("kind", ["rmsprop", "rmsprop_running"])
+def test_bias_correction_while_adapting_per_step(kind):
+    """With ``bias_correction`` every adapting step's G is Adam's ``1 / (eps + sqrt(V / (1 - decay^n)))``, n
+    the adapted steps including this one, so a constant gradient gets G = 1 / (eps + |g|) from the first
+    step on; without it the first step's G is 1 / sqrt(1 - decay) times larger. After warmup the frozen
+    form keeps the n-step correction and the running form keeps adapting with n fixed at the warmup's."""
+    decay, eps, warmup = 0.9, 1e-6, 4
+    corrected = rmsprop_preconditioner(kind, decay, eps, bias_correction=True)
+    plain = rmsprop_preconditioner(kind, decay, eps)
+    v_c = v_p = {"w": jnp.zeros(2)}
+    expected, adapted = np.zeros(2), 0
+    for t in range(8):
+        g = {"w": jnp.array([2.0, -0.5])}
+        adapt = t < warmup
+        v_c, precond = corrected(v_c, g, adapt, adapted)
+        v_p, plain_precond = plain(v_p, g, adapt, adapted)
+        np.testing.assert_allclose(v_c["w"], v_p["w"])  # the correction leaves V alone
+        if adapt or kind == "rmsprop_running":
+            expected = decay * expected + (1 - decay) * 4.0 * np.array([1.0, 0.0625])
+        n = adapted + 1 if adapt else adapted
+        if kind == "rmsprop_running":
+            n = adapted + 1  # adapted stops growing after warmup
+        want = 1 / (eps + np.sqrt(expected / (1 - decay**n)))
+        np.testing.assert_allclose(precond["w"], want, rtol=1e-5)
+        if t < warmup:  # constant gradient: the corrected G is 1 / |g| from step one
+            np.testing.assert_allclose(precond["w"], 1 / (eps + np.array([2.0, 0.5])), rtol=1e-5)
+        if t == 0:  # the uncorrected first step is 1 / sqrt(1 - decay) ~ 3.16x larger
+            np.testing.assert_allclose(plain_precond["w"] / precond["w"], 1 / np.sqrt(1 - decay), rtol=1e-4)
+        adapted += int(adapt)
+
+
 def test_reflect_momentum_at_the_clipping_wall():
     """A particle pushed past the wall is put on it and its outward momentum reversed; inward momentum and
     particles inside the box are left alone (Neal 2011, sec. 5.1)."""
