@@ -72,7 +72,7 @@ def metrics_classifier(data: Dataset, kind: str = "mlp") -> M.ImageClassifier | 
 #: once, not per variant.
 SHARED_KEYS = ("definition", "frechet_classifier_distance_real", "classifier_eval_accuracy", "minority_classes",
                "minority_accuracy_real_only", "balanced_accuracy_real_only", "test_error_supervised_only",
-               "auroc_knn", "num_labelled", "num_anomalies", "num_eval")
+               "auroc_knn", "auroc_isolation_forest", "num_labelled", "num_anomalies", "num_eval")
 POOLED, FINAL = "_pooled", "_final_draw"
 
 

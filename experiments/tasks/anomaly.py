@@ -13,11 +13,12 @@ from experiments.tasks.base import MetricInputs, Task
 class Anomaly(Task):
     """``experiment.dataset.held_out_class`` is absent from training; every held-out image is scored by the
     mean and the spread of ``D(x)`` over the discriminator posterior: ``auroc``, ``auroc_spread``, beside a
-    k-nearest-neighbour baseline (``auroc_knn``)."""
+    k-nearest-neighbour baseline (``auroc_knn``) and an isolation forest (``auroc_isolation_forest``)."""
 
     name = "anomaly"
     eval_points = True
     columns = (("auroc", "pooled"), ("auroc", "final"), ("auroc_spread", "pooled"), ("auroc_knn", None),
+               ("auroc_isolation_forest", None),
                ("wall_seconds", None))
     fractions = True
 
@@ -31,4 +32,4 @@ class Anomaly(Task):
         data = inputs.data
         return M.anomaly_metrics(inputs.read(first, stop, key="disc_points/d_real"),
                                  data.eval_labels == inputs.cfg.experiment.dataset.held_out_class,
-                                 data.train, data.eval)
+                                 data.train, data.eval, seed=inputs.cfg.seed)

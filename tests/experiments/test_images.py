@@ -218,14 +218,18 @@ def test_semi_supervised_and_anomaly_metrics_known_cases():
     assert m["test_error"] == 0 and m["test_error_per_sample"] == 0.25
     is_anomaly = np.array([False, False, True, True])
     d_real = np.array([[[0.9, 0.8, 0.2, 0.1], [0.9, 0.8, 0.3, 0.0]]])
-    x_train = np.zeros((10, 2))
+    x_train = np.random.default_rng(0).normal(0, 0.05, (50, 2))
     m = M.anomaly_metrics(d_real, is_anomaly, x_train, np.array([[0, 0], [0, 0.1], [5, 5], [6, 6.0]]))
     assert m["auroc"] == 1.0 and m["auroc_knn"] == 1.0 and m["auroc_spread"] == 1.0
+    assert m["auroc_isolation_forest"] == 1.0  # the far points are isolated first
+    # the forest's score is minus score_samples: reversing the roles of normal and anomalous points flips it
+    assert M.anomaly_metrics(d_real, ~is_anomaly, x_train, np.array([[0, 0], [0, 0.1], [5, 5], [6, 6.0]]))[
+        "auroc_isolation_forest"] == 0.0
 
 
 APPLICATIONS = [
     ("digits_ssl", ("test_error", "test_error_supervised_only", "test_nll")),
-    ("digits_anomaly", ("auroc", "auroc_spread", "auroc_knn")),
+    ("digits_anomaly", ("auroc", "auroc_spread", "auroc_knn", "auroc_isolation_forest")),
     ("digits_lowdata", ("classes_covered", "class_kl")),
     ("digits_imbalanced", ("minority_accuracy", "minority_accuracy_real_only", "autoencoder_mse")),
 ]

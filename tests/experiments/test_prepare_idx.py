@@ -177,3 +177,43 @@ def test_bgan_run_mnist_on_the_shared_set_writes_the_run_directory(tmp_path, cap
     assert metrics["num_samples"] >= 2500 and 1 <= metrics["classes_covered"] <= 10
     assert {"config.yaml", "posterior.nc", "metrics.json", "samples.png", "report.md"} <= set(p.name for p in out.iterdir())
     assert {p.name for p in out.iterdir()} <= RUN_FILES
+
+
+@pytest.fixture(scope="module")
+def shared_mnist_dir(tmp_path_factory):
+    """The shared set prepared once for this module's application runs."""
+    d = tmp_path_factory.mktemp("mnist") / "d"
+    assert prepare_main([str(SHARED_MNIST), "--name", "mnist", "--data-dir", str(d)]) == 0
+    return d
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason=f"the shared real MNIST test set is absent ({SHARED_MNIST})")
+@pytest.mark.parametrize("experiment,keys", [
+    ("mnist_ssl", ("test_error", "test_error_supervised_only")),
+    ("mnist_anomaly", ("auroc", "auroc_spread", "auroc_knn", "auroc_isolation_forest")),
+    ("mnist_lowdata", ("classes_covered", "class_kl")),
+])
+def test_mnist_applications_run_on_the_shared_set(tmp_path, shared_mnist_dir, experiment, keys):
+    """experiment=mnist_ssl / mnist_anomaly / mnist_lowdata read the prepared shared set, keep digits_*'s
+    metrics.json keys, and cut the data as named: 100 labelled images, digit 9 absent from training (its
+    200 test images scored), 10 training images of every digit."""
+    import json
+
+    from experiments.build import load_configured_dataset
+    from experiments.cli import load_config
+    from experiments.cli import main as bgan_run
+
+    overrides = [f"experiment={experiment}", f"experiment.dataset.data_dir={shared_mnist_dir}"]
+    out = tmp_path / "run"
+    assert bgan_run([*overrides, "iterations=20", "experiment.num_draws=2", f"out_dir={out}", "progress=false"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert all(metrics[k] is not None and np.isfinite(metrics[k]) for k in keys)
+    data = load_configured_dataset(load_config(overrides))
+    if experiment == "mnist_ssl":
+        assert metrics["num_labelled"] == 100 and len(data.train) == 8000
+    elif experiment == "mnist_anomaly":
+        assert 9 not in set(data.train_labels.tolist()) and metrics["num_eval"] == 2000
+        assert metrics["num_anomalies"] == int((data.eval_labels == 9).sum()) > 150
+    else:
+        assert np.bincount(data.train_labels).tolist() == [10] * 10
