@@ -120,7 +120,9 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
                     classifier: M.ImageClassifier | None = None, num_warmup_draws: int = 0,
                     pooled: np.ndarray | None = None, pooled_headline: bool = True,
                     pooled_draws: str = "post-warmup") -> dict:
-    """The figures of ``metrics.json``.
+    """The figures of ``metrics.json``, with the last draw's per-particle spread
+    (:func:`experiments.metrics.particle_spread`: ``particle_spread``, ``collapsed_particles`` and, on
+    labelled images, ``classes_per_particle``).
 
     Parameters
     ----------
@@ -165,6 +167,7 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
     else:
         out = headline_and_variant(final, pool, POOLED) | {"headline": f"final {metric_draws} draw(s)" + (
             "" if pool is not None or not pooled_headline else " (no post-warmup draw kept)")}
+    out |= M.particle_spread(x_generated[:, -1], data.train, classifier)  # the last draw's particles
     post = {k: v[:, num_warmup_draws:] for k, v in stats.items()}
     out["function_space_diagnostics"] = M.convergence_diagnostics(post)
     if d_eval is not None:

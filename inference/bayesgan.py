@@ -21,16 +21,13 @@ from inference.base import (DISCRIMINATOR_PARTICLES, GENERATOR_PARTICLES, Sample
                             cyclical_phases, gathered, sampling_stage, step_size_schedule, warmup_phases)
 from inference.bridge import init_position, make_logdensity_fn
 from inference.config import default
+from inference.schedule import COUPLINGS
 from inference.sgld import sgld
 from inference.sghmc import SGHMCInfo, SGHMCState, reflect_momentum, sghmc
 from models.bgan import DISCRIMINATOR, GENERATOR, BayesGAN
 from models.priors import is_weight_site
 
 KERNELS = {"sghmc": sghmc, "sgld": sgld}
-#: How generator and discriminator particles see each other: ``full`` is Saatchi & Wilson's sweep (every
-#: generator against all J_d discriminators, every discriminator against the fakes of all J_g generators);
-#: ``paired`` makes J_g independent generator-discriminator pairs (generator j against discriminator j only).
-COUPLINGS = ("full", "paired")
 
 
 class BayesGANState(NamedTuple):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, fields
 from typing import ClassVar, Optional
 
-from inference.schedule import PRECONDITIONERS, SCHEDULES
+from inference.schedule import COUPLINGS, PRECONDITIONERS, SCHEDULES
 from models.config import require as _require
 
 
@@ -67,10 +67,14 @@ class SGLDConfig(HyperParameters):
     exploration_ratio: float = 0.8   # cyclical: the noise-free first share of each cycle (beta; csgmcmc 0.9, BlackJAX 0.25)
     n_critic: int = 1                # discriminator steps per generator step (WGAN papers: 5)
     num_warmup: Optional[int] = None  # null: experiment.warmup_fraction of the run
+    coupling: str = "full"           # full (Saatchi & Wilson's sweep) | paired (J_g independent chains, J_d = J_g)
 
     def check(self) -> None:
         super().check()
         require(0 < self.step_size < 1, "step_size", "in (0, 1)", self.step_size)
+        require(self.coupling in COUPLINGS, "coupling", f"one of {', '.join(COUPLINGS)}", self.coupling)
+        require(self.coupling != "paired" or self.num_discriminators == self.num_generators, "num_discriminators",
+                f"equal to num_generators ({self.num_generators}) with coupling=paired", self.num_discriminators)
         require(self.temperature >= 0, "temperature", ">= 0", self.temperature)
         require(self.preconditioner in PRECONDITIONERS, "preconditioner", f"one of {', '.join(PRECONDITIONERS)}",
                 self.preconditioner)

@@ -14,6 +14,10 @@ SCHEDULES = ("constant", "cosine", "cyclical")
 #: (adapted during warmup, then frozen); ``rmsprop_running`` (adapted at every step, Li et al. 2016's
 #: practice; biased).
 PRECONDITIONERS = ("none", "rmsprop", "rmsprop_running")
+#: How generator and discriminator particles see each other: ``full`` is Saatchi & Wilson's sweep (every
+#: generator against all J_d discriminators, every discriminator against the fakes of all J_g generators);
+#: ``paired`` makes J_g independent generator-discriminator pairs (generator j against discriminator j only).
+COUPLINGS = ("full", "paired")
 
 
 class Schedule(NamedTuple):

@@ -282,3 +282,25 @@ def test_application_experiments_end_to_end(tmp_path, experiment, keys, inferenc
     assert added.keys() == needed.keys() and all(0 < added[c] <= needed[c] for c in needed)
     if metrics["num_samples"] >= 2500:
         assert added == needed
+
+
+def test_particle_spread_counts_the_particles_that_ignore_z():
+    """One particle emitting the same image whatever z (collapsed), one spreading like the data, one at 5 %
+    of the data's spread (collapsed: below COLLAPSE_RATIO)."""
+    rng = np.random.default_rng(0)
+    train = rng.uniform(0, 1, (500, 16))
+    one_image = np.broadcast_to(train[0], (200, 16))
+    like_data = rng.uniform(0, 1, (200, 16))
+    faint = 0.5 + 0.05 * (like_data - 0.5)
+    out = M.particle_spread(np.stack([one_image, like_data, faint]), train)
+    assert out["collapsed_particles"] == 2
+    np.testing.assert_allclose(out["particle_spread"], [0.0, 1.0, 0.05], atol=0.06)
+    # with a classifier: each particle's own classes (a stand-in classifier labelling by the first feature)
+    class ByFirstFeature:
+        num_classes = 10
+
+        def predict(self, x):
+            return np.minimum((np.asarray(x)[:, 0] * 10).astype(int), 9)
+
+    out = M.particle_spread(np.stack([one_image, like_data]), train, ByFirstFeature())
+    assert out["classes_per_particle"] == [1, 10]
