@@ -206,7 +206,7 @@ def bench_particles(data, iterations, repeats):
     return rows
 
 
-def bench_mnist(iterations: int, repeats: int, networks=("mlp", "dcgan"), particles=((1, 1), (4, 2), (10, 2))):
+def bench_mnist(iterations: int, repeats: int, networks=("mlp", "dcgan"), particles=((1, 1), (4, 2), (4, 4), (10, 2))):
     """Per-iteration time of ``experiment=mnist``'s Bayesian GAN (its networks, priors, loss and SGHMC
     settings, built by the experiment's own code) at J_g = 1, 4 and 10 against J_g = J_d = 1, for the MLP
     default and the DCGAN (timed over ``iterations`` and ``iterations // 20`` iterations, at least 3: a DCGAN
