@@ -248,8 +248,8 @@ def rmsprop_preconditioner(kind: str, decay: float, eps: float, bias_correction:
     decay^n)))`` with ``n`` the adapting steps so far, this one included (``num_adapted + 1``). Without it the
     first steps' ``G`` is up to ``1 / sqrt(1 - decay)`` times too large (10x at ``decay = 0.99``), decaying
     over ~``1 / (1 - decay)`` steps; on real MNIST's MLPs those steps saturate the generator for good
-    (docs/images.md, "Real MNIST"). With ``"rmsprop_running"`` the correction uses ``num_adapted + 1``,
-    which stops growing after warmup (the factor is then ``1 / (1 - decay^(num_warmup + 1))``, ~1).
+    (docs/images.md, "Real MNIST"). With ``"rmsprop_running"`` ``V`` adapts at every step, so the kernels
+    count every step in ``num_adapted`` and the factor is Adam's ``1 / (1 - decay^t)`` at step ``t``.
 
     Raises
     ------

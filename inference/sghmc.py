@@ -118,6 +118,7 @@ def sghmc(
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     precondition = rmsprop_preconditioner(preconditioner, rms_decay, rms_eps, rms_bias_correction)
+    running = preconditioner == "rmsprop_running"  # V adapts at every step: every step counts
     value_and_grad = jax.value_and_grad(logdensity_fn)
     base_temperature = temperature
 
@@ -143,7 +144,7 @@ def sghmc(
             noise,
         )
         position = jax.tree.map(jnp.add, state.position, momentum)
-        num_adapted = state.num_adapted + jnp.asarray(adapt, jnp.int32)
+        num_adapted = state.num_adapted + jnp.asarray(jnp.logical_or(adapt, running), jnp.int32)
         return SGHMCState(position, momentum, square_avg, state.step_count + 1, num_adapted), SGHMCInfo(logdensity, eta)
 
     return SamplingAlgorithm(init, step)

@@ -72,6 +72,7 @@ def sgld(
     if temperature < 0:
         raise ValueError(f"temperature must be >= 0, got {temperature}")
     precondition = rmsprop_preconditioner(preconditioner, rms_decay, rms_eps, rms_bias_correction)
+    running = preconditioner == "rmsprop_running"  # V adapts at every step: every step counts
     kernel = build_kernel()
     value_and_grad = jax.value_and_grad(logdensity_fn)
     base_temperature = temperature
@@ -93,7 +94,7 @@ def sgld(
                 lambda x, g, p, n: x + eta * p * g + jnp.sqrt(2 * eta * temp * p) * n,
                 state.position, grad, precond, noise,
             )
-        num_adapted = state.num_adapted + jnp.asarray(adapt, jnp.int32)
+        num_adapted = state.num_adapted + jnp.asarray(jnp.logical_or(adapt, running), jnp.int32)
         return SGLDState(position, square_avg, state.step_count + 1, num_adapted), SGHMCInfo(logdensity, eta)
 
     return SamplingAlgorithm(init, step)

@@ -42,8 +42,7 @@ METRIC_KEYS = {"digits": ("classes_covered", "class_kl", "frechet_classifier_dis
 
 
 def test_smoke_covers_every_shipped_experiment_and_inference():
-    from tests.experiments.test_images import APPLICATIONS, IMAGE_CONFIGS  # run end to end there
-    from tests.experiments.test_prepare_idx import MNIST_APPLICATIONS  # on the shared real MNIST
+    from tests.experiments.test_images import APPLICATIONS, IMAGE_CONFIGS, MNIST_APPLICATIONS  # run there
 
     covered = {e for e, _ in SMOKE} | {e for e, _ in APPLICATIONS} | set(IMAGE_CONFIGS) | {
         e for e, _ in MNIST_APPLICATIONS}
@@ -99,6 +98,14 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     variant = "_final_draw" if sampler else "_pooled"
     for k in [*keys, *(f"{k}{variant}" for k in keys)]:  # (a non-finite figure is stored as null)
         assert (again[k] if again[k] is None or np.isfinite(again[k]) else None) == pytest.approx(metrics[k]), k
+    # per-particle collapse: one figure per generator particle of the last stored draw
+    last = np.asarray(x)[:, -1].reshape(chains, x.shape[2], -1)
+    assert metrics["particle_spread"] == pytest.approx(
+        (last.std(axis=1).mean(axis=-1) / data.train.std(axis=0).mean()).tolist(), abs=1e-4)
+    assert metrics["collapsed_particles"] == sum(s < 0.1 for s in metrics["particle_spread"])
+    assert ("classes_per_particle" in metrics) == (experiment == "digits")
+    if experiment == "digits":
+        assert len(metrics["classes_per_particle"]) == chains
 
 
 

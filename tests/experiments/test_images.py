@@ -103,6 +103,24 @@ def test_image_configs_run_on_mock_data(tmp_path, experiment):
     assert (out / "samples.png").is_file()
 
 
+#: The real-MNIST application configs (run on the shared set in test_prepare_idx.py when it is present),
+#: here on tfds mock data with a cut small enough for its 120 images.
+MNIST_APPLICATIONS = {"mnist_ssl": (["experiment.labels_per_class=2"], "test_error"),
+                      "mnist_anomaly": (["experiment.dataset.held_out_class=9"], "auroc_isolation_forest"),
+                      "mnist_lowdata": (["experiment.dataset.num_per_class=2", "experiment.batch_size=16"], "class_kl")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("experiment", sorted(MNIST_APPLICATIONS))
+def test_mnist_application_configs_run_on_mock_data(tmp_path, experiment):
+    cut, key = MNIST_APPLICATIONS[experiment]
+    out = tmp_path / "run"
+    with tfds.testing.mock_data(num_examples=120):
+        assert main([f"experiment={experiment}", *cut, *TINY_IMAGES, f"out_dir={out}"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics[key] is not None and np.isfinite(metrics[key])
+
+
 @pytest.mark.slow
 def test_bgan_prepare_digits_then_bgan_run_reads_it_through_tfds(tmp_path, capsys):
     data_dir = tmp_path / "tfds"

@@ -187,7 +187,7 @@ def shared_mnist_dir(tmp_path_factory):
     return d
 
 
-MNIST_APPLICATIONS = [
+SHARED_MNIST_APPLICATIONS = [
     ("mnist_ssl", ("test_error", "test_error_supervised_only")),
     ("mnist_anomaly", ("auroc", "auroc_spread", "auroc_knn", "auroc_isolation_forest")),
     ("mnist_lowdata", ("classes_covered", "class_kl")),
@@ -196,7 +196,7 @@ MNIST_APPLICATIONS = [
 
 @pytest.mark.slow
 @pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason=f"the shared real MNIST test set is absent ({SHARED_MNIST})")
-@pytest.mark.parametrize("experiment,keys", MNIST_APPLICATIONS)
+@pytest.mark.parametrize("experiment,keys", SHARED_MNIST_APPLICATIONS)
 def test_mnist_applications_run_on_the_shared_set(tmp_path, shared_mnist_dir, experiment, keys):
     """experiment=mnist_ssl / mnist_anomaly / mnist_lowdata read the prepared shared set, keep digits_*'s
     metrics.json keys, and cut the data as named: 100 labelled images, digit 9 absent from training (its

@@ -292,7 +292,7 @@ def test_bias_correction_while_adapting_per_step(kind):
     """With ``bias_correction`` every adapting step's G is Adam's ``1 / (eps + sqrt(V / (1 - decay^n)))``, n
     the adapted steps including this one, so a constant gradient gets G = 1 / (eps + |g|) from the first
     step on; without it the first step's G is 1 / sqrt(1 - decay) times larger. After warmup the frozen
-    form keeps the n-step correction and the running form keeps adapting with n fixed at the warmup's."""
+    form keeps the n-step correction and the running form keeps adapting, its n counting every step."""
     decay, eps, warmup = 0.9, 1e-6, 4
     corrected = rmsprop_preconditioner(kind, decay, eps, bias_correction=True)
     plain = rmsprop_preconditioner(kind, decay, eps)
@@ -306,16 +306,15 @@ def test_bias_correction_while_adapting_per_step(kind):
         np.testing.assert_allclose(v_c["w"], v_p["w"])  # the correction leaves V alone
         if adapt or kind == "rmsprop_running":
             expected = decay * expected + (1 - decay) * 4.0 * np.array([1.0, 0.0625])
-        n = adapted + 1 if adapt else adapted
-        if kind == "rmsprop_running":
-            n = adapted + 1  # adapted stops growing after warmup
+        running = kind == "rmsprop_running"  # V adapts at every step, and the kernels count every step
+        n = adapted + 1 if adapt or running else adapted
         want = 1 / (eps + np.sqrt(expected / (1 - decay**n)))
         np.testing.assert_allclose(precond["w"], want, rtol=1e-5)
         if t < warmup:  # constant gradient: the corrected G is 1 / |g| from step one
             np.testing.assert_allclose(precond["w"], 1 / (eps + np.array([2.0, 0.5])), rtol=1e-5)
         if t == 0:  # the uncorrected first step is 1 / sqrt(1 - decay) ~ 3.16x larger
             np.testing.assert_allclose(plain_precond["w"] / precond["w"], 1 / np.sqrt(1 - decay), rtol=1e-4)
-        adapted += int(adapt)
+        adapted += int(adapt or running)
 
 
 def test_reflect_momentum_at_the_clipping_wall():
@@ -330,3 +329,20 @@ def test_reflect_momentum_at_the_clipping_wall():
     # the next step moves every particle that hit the wall inwards
     nxt = projected["w"] + v
     assert np.all(np.abs(np.asarray(nxt)[:2]) < c)
+
+
+@pytest.mark.parametrize("kernel", ["sghmc", "sgld"])
+def test_the_kernels_count_every_running_step_as_adapted(kernel):
+    """The running preconditioner adapts V at every step, so its bias correction counts every step
+    (Adam's t), warmup or not; the frozen one counts only the steps told to adapt."""
+    def logdensity_fn(position):
+        return -0.5 * jnp.sum(position["w"] ** 2)
+
+    extra = {"friction": 0.5} if kernel == "sghmc" else {}
+    for kind, want in (("rmsprop_running", 5), ("rmsprop", 2)):
+        alg = {"sghmc": sghmc, "sgld": sgld}[kernel](logdensity_fn, preconditioner=kind, rms_bias_correction=True,
+                                                       **extra)
+        state = alg.init({"w": jnp.ones(3)})
+        for t in range(5):
+            state, _ = alg.step(jax.random.key(t), state, (), 1e-3, adapt=t < 2)
+        assert int(state.num_adapted) == want and int(state.step_count) == 5
