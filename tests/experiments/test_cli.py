@@ -44,8 +44,7 @@ METRIC_KEYS = {"digits": ("classes_covered", "class_kl", "frechet_classifier_dis
 def test_smoke_covers_every_shipped_experiment_and_inference():
     from tests.experiments.test_images import APPLICATIONS, IMAGE_CONFIGS, MNIST_APPLICATIONS  # run there
 
-    covered = {e for e, _ in SMOKE} | {e for e, _ in APPLICATIONS} | set(IMAGE_CONFIGS) | {
-        e for e, _ in MNIST_APPLICATIONS}
+    covered = {e for e, _ in SMOKE} | {e for e, _ in APPLICATIONS} | set(IMAGE_CONFIGS) | set(MNIST_APPLICATIONS)
     assert covered == set(group_options("experiment"))
     assert {i for _, i in SMOKE} == set(group_options("inference"))
 
