@@ -38,6 +38,8 @@ COLUMNS = {
 #: modes and reverse KL on the 2-D sets, JS divergence on the synthetic set, classifier Fréchet on images.
 VERDICT_FIGURES = {"mixture": [("modes", 1), ("reverse_kl", -1)], "classes": [("frechet_classifier_distance", -1)],
                    "synthetic": [("js_divergence", -1)]}
+#: A task's verdict figures, compared wherever the reference row has them (beside its data set's).
+TASK_VERDICT_FIGURES = [("test_error", -1), ("auroc", 1)]
 
 
 def columns() -> dict[str, list]:
@@ -166,7 +168,7 @@ def paired_difference(values: list[float], level: float = 0.95) -> tuple[float, 
 
 def paired_table(run_dirs: list[Path], against: str) -> str:
     """Every row's paired per-seed differences (row minus ``against``, same seeds) on its family's verdict
-    figures (:data:`VERDICT_FIGURES`), final against final and pooled against pooled, with the mean and its
+    figures (:data:`VERDICT_FIGURES`, and a task's :data:`TASK_VERDICT_FIGURES` where the reference has them), final against final and pooled against pooled, with the mean and its
     95 % paired-t interval. "better"/"worse" where the interval excludes 0 in the figure's good/bad
     direction, "no difference detected" where it contains 0. A seed whose reverse KL is infinite (no
     high-quality sample: stored as null) is listed and decides the reading (no interval is given); a
@@ -183,12 +185,14 @@ def paired_table(run_dirs: list[Path], against: str) -> str:
         raise KeyError(f"--against {against!r}: no such row; rows: {', '.join(sorted(groups))}")
     base = {m["seed"]: m for m in groups[against]}
     family = _family(groups[against])
+    figures = list(VERDICT_FIGURES.get(family, [])) + [
+        (k, s) for k, s in TASK_VERDICT_FIGURES if any(k in m or f"{k}_pooled" in m for m in groups[against])]
     out = [f"Paired per-seed differences, row minus {against} (95 % paired-t interval):", "",
            "| row | figure | form | seeds | per seed | mean [95 % interval] | reading |", "|---|---|---|---|---|---|---|"]
     for name, runs in sorted(groups.items()):
         if name == against or _family(runs) != family:
             continue
-        for key, sign in VERDICT_FIGURES.get(family, []):
+        for key, sign in figures:
             for kind in ("final", "pooled"):
                 pairs, collapsed, uncredited = [], [], False
                 for m in sorted(runs, key=lambda m: m["seed"]):

@@ -121,3 +121,24 @@ def test_rows_with_diverged_runs_say_so(tmp_path):
     dirs = [_run(tmp_path, f"grid25-coupled-s{s}", seed=s, headline="final 1 draw(s)", modes=25, iterations=50000,
                  **({"diverged": {"iteration": it}} if it else {})) for s, it in ((0, 25057), (1, None), (2, 25038))]
     assert "| grid25-coupled (diverged 2/3: iteration 25038–25057 of 50000) | 0,1,2 |" in summarize(dirs)
+
+
+def test_paired_table_compares_the_task_figures_too(tmp_path):
+    """Semi-supervised rows are compared on test error (lower is better) and anomaly rows on AUROC (higher
+    is better), beside their data set's verdict figure."""
+    from experiments.summarize import paired_table
+
+    dirs = []
+    for s, (bayes, twin) in enumerate(((0.10, 0.12), (0.11, 0.14), (0.09, 0.12))):
+        dirs += [_run(tmp_path, f"mnist_ssl-sghmc-s{s}", seed=s, headline=POOLED, test_error=bayes,
+                      test_error_final_draw=bayes, frechet_classifier_distance=100.0),
+                 _run(tmp_path, f"mnist_ssl-mle-s{s}", seed=s, headline="final 1 draw(s)", test_error=twin,
+                      test_error_pooled=twin, frechet_classifier_distance=100.0)]
+    table = paired_table(dirs, "mnist_ssl-mle")
+    assert "| mnist_ssl-sghmc | test_error | pooled | 0,1,2 | -0.020, -0.030, -0.030 |" in table
+    assert table.count("| test_error |") == 2 and "better |" in table.split("| test_error | pooled |")[1]
+    dirs = [_run(tmp_path, f"mnist_anomaly-{r}-s{s}", seed=s, headline="final 1 draw(s)", auroc=a,
+                 frechet_classifier_distance=100.0)
+            for s in range(3) for r, a in (("sghmc", 0.6 + 0.01 * s), ("mle", 0.8))]
+    table = paired_table(dirs, "mnist_anomaly-mle")
+    assert "| mnist_anomaly-sghmc | auroc | final | 0,1,2 | -0.200, -0.190, -0.180 |" in table and "worse |" in table
