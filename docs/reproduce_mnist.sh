@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Real MNIST generation table (docs/images.md, "Real MNIST"): the ML twin, the ensemble, the coupled MAP, the
 # Bayesian GAN (experiment=mnist's default SGHMC) and cyclical SGHMC at experiment=mnist's defaults, seeds 1-3
-# (seed 0 was the validation search's), scored on the 2,000-image test split. Needs the shared set prepared:
+# (seed 0 was the validation search's), scored on the 2,000-image test split. ONLY=<regex> keeps the matching
+# run names: ONLY='^mnist-' is the generation table; ONLY='^mnist_(ssl|anomaly)-' the application rows
+# (experiment=mnist_ssl with 100 labels, Bayesian against the twin, seeds 1-5; experiment=mnist_anomaly with
+# digits 9, 4 and 1 held out, seed 1). Needs the shared set prepared:
 #   bgan-prepare ../shared/data/mnist-t10k --name mnist --data-dir DATA_DIR
-# Usage: DATA_DIR=... JOBS=2 bash docs/reproduce_mnist.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/mnist-* --against mnist-ensemble
+# Usage: DATA_DIR=... JOBS=2 bash docs/reproduce_mnist.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/mnist-* --against mnist-ensemble (or RUNS_DIR/mnist_ssl-* --against mnist_ssl-mle)
 set -euo pipefail
 R=${1:-runs/mnist}
 D=${DATA_DIR:?set DATA_DIR to the prepared tfds directory}
@@ -11,13 +14,21 @@ JOBS=${JOBS:-1}
 BGAN=${BGAN:-bgan-run}
 jobs() {
   for seed in 1 2 3; do
-    echo "mnist-mle-s$seed inference=mle seed=$seed"
-    echo "mnist-ensemble-s$seed inference=ensemble seed=$seed"
-    echo "mnist-sghmc-s$seed seed=$seed"
-    echo "mnist-coupled_ensemble-s$seed inference=coupled_ensemble seed=$seed"
-    echo "mnist-cyclical_sghmc-s$seed inference.schedule=cyclical seed=$seed"
+    echo "mnist-mle-s$seed experiment=mnist inference=mle seed=$seed"
+    echo "mnist-ensemble-s$seed experiment=mnist inference=ensemble seed=$seed"
+    echo "mnist-sghmc-s$seed experiment=mnist seed=$seed"
+    echo "mnist-coupled_ensemble-s$seed experiment=mnist inference=coupled_ensemble seed=$seed"
+    echo "mnist-cyclical_sghmc-s$seed experiment=mnist inference.schedule=cyclical seed=$seed"
+  done
+  for seed in 1 2 3 4 5; do
+    echo "mnist_ssl-sghmc-s$seed experiment=mnist_ssl seed=$seed"
+    echo "mnist_ssl-mle-s$seed experiment=mnist_ssl inference=mle seed=$seed"
+  done
+  for digit in 9 4 1; do
+    echo "mnist_anomaly-d$digit-sghmc-s1 experiment=mnist_anomaly experiment.dataset.held_out_class=$digit seed=1"
+    echo "mnist_anomaly-d$digit-mle-s1 experiment=mnist_anomaly experiment.dataset.held_out_class=$digit inference=mle seed=1"
   done
 }
-jobs | while read -r name args; do
+jobs | grep -E -e "${ONLY:-.}" | while read -r name args; do
   [ -f "$R/$name/metrics.json" ] || echo "$name $args"
-done | xargs -r -P "$JOBS" -L 1 bash -c 'name=$0; mkdir -p '"$R"'; '"$BGAN"' experiment=mnist experiment.dataset.data_dir='"$D"' "$@" out_dir='"$R"'/$name progress=false > '"$R"'/$name.log 2>&1 || echo "failed: $name (see '"$R"'/$name.log)"'
+done | xargs -r -P "$JOBS" -L 1 bash -c 'name=$0; mkdir -p '"$R"'; '"$BGAN"' "$@" experiment.dataset.data_dir='"$D"' out_dir='"$R"'/$name progress=false > '"$R"'/$name.log 2>&1 || echo "failed: $name (see '"$R"'/$name.log)"'
