@@ -4,7 +4,7 @@
 # (seed 0 was the validation search's), scored on the 2,000-image test split. ONLY=<regex> keeps the matching
 # run names: ONLY='^mnist-' is the generation table; ONLY='^mnist_(ssl|anomaly)-' the application rows
 # (experiment=mnist_ssl with 100 labels, Bayesian against the twin, seeds 1-5; experiment=mnist_anomaly with
-# digits 9, 4 and 1 held out, seed 1). Needs the shared set prepared:
+# digits 9, 4 and 1 held out at seed 1 and digit 9 at seeds 2-5, Bayesian, twin and ensemble). Needs the shared set prepared:
 #   bgan-prepare ../shared/data/mnist-t10k --name mnist --data-dir DATA_DIR
 # Usage: DATA_DIR=... JOBS=2 bash docs/reproduce_mnist.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/mnist-* --against mnist-ensemble (or RUNS_DIR/mnist_ssl-* --against mnist_ssl-mle)
 set -euo pipefail
@@ -24,9 +24,11 @@ jobs() {
     echo "mnist_ssl-sghmc-s$seed experiment=mnist_ssl seed=$seed"
     echo "mnist_ssl-mle-s$seed experiment=mnist_ssl inference=mle seed=$seed"
   done
-  for digit in 9 4 1; do
-    echo "mnist_anomaly-d$digit-sghmc-s1 experiment=mnist_anomaly experiment.dataset.held_out_class=$digit seed=1"
-    echo "mnist_anomaly-d$digit-mle-s1 experiment=mnist_anomaly experiment.dataset.held_out_class=$digit inference=mle seed=1"
+  for run in d9-s1 d4-s1 d1-s1 d9-s2 d9-s3 d9-s4 d9-s5; do  # three digits at seed 1, then digit 9 at seeds 2-5
+    digit=${run:1:1} seed=${run:4:1}
+    for inf in sghmc mle ensemble; do
+      echo "mnist_anomaly-d$digit-$inf-s$seed experiment=mnist_anomaly experiment.dataset.held_out_class=$digit inference=$inf seed=$seed"
+    done
   done
 }
 jobs | grep -E -e "${ONLY:-.}" | while read -r name args; do

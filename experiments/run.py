@@ -189,9 +189,12 @@ def run(cfg: DictConfig) -> Path:
     # draws before the divergence: their state was finite when recorded
     draw_iterations = (np.arange(schedule.num_draws) + 1) * schedule.thin
     num_kept = schedule.num_draws if divergence is None else int(np.sum(draw_iterations <= divergence[0] - 2))
+    final = None  # the final state's samples, for figures that need the networks (one process only)
+    if divergence is None and chunks_done and jax.process_count() == 1:
+        final = jax.tree.map(np.asarray, sampler.positions(state, jax.random.key(cfg.seed)))
     if lead:
         _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, classifier, divergence,
-                       chunks_done, num_kept, seconds)
+                       chunks_done, num_kept, seconds, model=model, final_position=final)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices("bgan-run: run directory written")
     out_dir = store.out_dir
@@ -206,7 +209,7 @@ def run(cfg: DictConfig) -> Path:
 
 
 def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, classifier, divergence, chunks_done,
-                   num_kept, seconds) -> Path:
+                   num_kept, seconds, model=None, final_position=None) -> Path:
     """Assemble the run directory from the streamed chunks (one chunk in memory at a time) and move it into
     place: ``config.yaml``, ``posterior.nc``, ``metrics.json``, ``samples.png``, ``trace.png``/``rank.png``
     and ``report.md``."""
@@ -245,10 +248,12 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
         head, variant, suffix = (post_warmup, final_draw, FINAL) if sampler_run else (final_draw, post_warmup, POOLED)
         if variant[0] >= variant[1] or head[0] >= head[1]:
             head, variant = (head if head[0] < head[1] else variant), None
-        inputs = MetricInputs(cfg, data, setup, read, chains)
+        inputs = MetricInputs(cfg, data, setup, read, chains, model=model, final_position=final_position)
         figures = task.metrics(inputs, *head)
         if figures is not None:
             metrics |= headline_and_variant(figures, task.metrics(inputs, *variant) if variant else None, suffix)
+        if final_position is not None:
+            metrics |= task.final_metrics(inputs) or {}
         metrics["diverging_draws"] = int(small["stats/diverging"].sum() + small["disc_stats/diverging"].sum())
     if divergence is not None:
         iteration, network, particle, what = divergence

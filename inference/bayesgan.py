@@ -239,16 +239,17 @@ def bayesgan(
         k_z, k_gen, k_idx, k_zf, k_disc = jax.random.split(rng_key, 5)
         eta, adapt, temp = eta_at(iteration), iteration < num_warmup, temperature_at(iteration)
         z = model.sample_latent(k_z, latent_shape)
+        x_gen = model.real_minibatch(jax.random.fold_in(k_z, 1), data, latent_shape)  # feature matching only
         disc_position = gathered(state.discriminator.position)  # the mean over J_d: in particle order
         if paired:  # generator j against discriminator j alone (a J_d axis of 1)
             gen_state, gen_info = jax.vmap(
-                lambda k, s, zj, dj: gen_alg.step(k, s, (zj, jax.tree.map(lambda x: x[None], dj), num_data), eta,
-                                                  adapt, temp)
-            )(jax.random.split(k_gen, num_generators), state.generator, z, state.discriminator.position)
+                lambda k, s, zj, dj, xj: gen_alg.step(k, s, (zj, jax.tree.map(lambda x: x[None], dj), num_data, xj),
+                                                      eta, adapt, temp)
+            )(jax.random.split(k_gen, num_generators), state.generator, z, state.discriminator.position, x_gen)
         else:
             gen_state, gen_info = jax.vmap(
-                lambda k, s, zj: gen_alg.step(k, s, (zj, disc_position, num_data), eta, adapt, temp)
-            )(jax.random.split(k_gen, num_generators), state.generator, z)
+                lambda k, s, zj, xj: gen_alg.step(k, s, (zj, disc_position, num_data, xj), eta, adapt, temp)
+            )(jax.random.split(k_gen, num_generators), state.generator, z, x_gen)
 
         def disc_step(disc_state, keys):
             k_idx, k_zf, k_disc = keys

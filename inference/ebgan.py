@@ -208,8 +208,10 @@ def ebgan(
         k_z, k_gen, k_idx, k_zf = jax.random.split(rng_key, 4)
         z = model.sample_latent(k_z, latent_shape)
         disc_axis = jax.tree.map(lambda x: x[None], state.discriminator)  # J_d = 1
-        gen_state, gen_info = jax.vmap(lambda k, s, zj: gen_alg.step(k, s, (zj, disc_axis, num_data), step_size))(
-            jax.random.split(k_gen, num_generators), state.generator, z)
+        x_gen = model.real_minibatch(jax.random.fold_in(k_z, 1), data, latent_shape)  # feature matching only
+        gen_state, gen_info = jax.vmap(
+            lambda k, s, zj, xj: gen_alg.step(k, s, (zj, disc_axis, num_data, xj), step_size))(
+            jax.random.split(k_gen, num_generators), state.generator, z, x_gen)
 
         def disc_step(carry, keys):
             disc, disc_opt = carry

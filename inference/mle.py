@@ -127,8 +127,8 @@ def mle_gan(
             out[name] = w
         return out
 
-    def generator_loss(gen, disc, z):
-        return mean_loss(model.generator_terms(model.discriminator_outputs(disc, model.generate(gen, z)), z))
+    def generator_loss(gen, disc, z, x_real):
+        return mean_loss(model.generator_loglik(disc, model.generate(gen, z), z, x_real))
 
     def discriminator_loss(disc, x_real, x_fake, epsilon):
         return discriminator_mean_loss(model, disc, x_real, x_fake, epsilon, num_data)
@@ -142,7 +142,8 @@ def mle_gan(
         k_z, k_idx, k_zf = jax.random.split(rng_key, 3)
         z = model.sample_latent(k_z, (batch_size,))
         k_dg, k_dd, k_dg2, k_dd2 = (jax.random.fold_in(rng_key, 100 + i) for i in range(4))
-        g_loss, g_grad = jax.value_and_grad(lambda g: generator_loss(drop(g, k_dg), drop(disc, k_dd), z))(gen)
+        x_gen = model.real_minibatch(jax.random.fold_in(k_z, 1), data, (batch_size,))  # feature matching only
+        g_loss, g_grad = jax.value_and_grad(lambda g: generator_loss(drop(g, k_dg), drop(disc, k_dd), z, x_gen))(gen)
         updates, gen_opt = opt.update(g_grad, gen_opt, gen)
         gen = optax.apply_updates(gen, updates)
 

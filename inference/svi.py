@@ -175,7 +175,7 @@ def bayesgan_svi(
         x_fake = model.generate(jax.tree.map(lambda v: v[0], gen), z)  # no label column (BAGAN's data have one)
         disc_state = svi_d.init(k_d, x, x_fake, num_data, jnp.zeros(batch_size), init_params=locs(disc_guide, disc))
         d_draws = jax.tree.map(lambda v: jnp.repeat(v, num_discriminators, 0), disc)
-        gen_state = svi_g.init(k_g, z, d_draws, num_data,
+        gen_state = svi_g.init(k_g, z, d_draws, num_data, model.real_minibatch(jax.random.fold_in(k_z, 1), data, latent),
                                init_params=locs(gen_guide, gen))
         return VIState(gen_state, disc_state)
 
@@ -183,7 +183,8 @@ def bayesgan_svi(
         k_dd, k_z, k_gd, k_idx, k_zf = jax.random.split(rng_key, 5)
         d_draws = draws(disc_guide, svi_d, state.discriminator, k_dd, num_discriminators)
         z = model.sample_latent(k_z, latent)
-        gen_state, g_loss, g_kl = elbo_update(svi_g, state.generator, gen_kl, z, d_draws, num_data)
+        x_gen = model.real_minibatch(jax.random.fold_in(k_z, 1), data, latent)  # feature matching only
+        gen_state, g_loss, g_kl = elbo_update(svi_g, state.generator, gen_kl, z, d_draws, num_data, x_gen)
 
         def disc_step(disc_state, keys):
             k_gd, k_zf, k_idx = keys

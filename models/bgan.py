@@ -121,6 +121,49 @@ class BayesGAN:
         ``G(z)`` (the head's :meth:`~models.heads.Head.generator_terms`)."""
         return self.head.generator_terms(self.loss, outputs, z)
 
+    def generator_loglik(self, discriminator_params: dict, x_fake: jax.Array, z: jax.Array,
+                         x_real: jax.Array | None = None) -> jax.Array:
+        """The generator's per-sample log-likelihood under one discriminator.
+
+        Parameters
+        ----------
+        discriminator_params : dict of str to array
+            One discriminator's sites (no particle axis).
+        x_fake : array, shape ``(B, data_dim)``, float32
+            ``G(z)``.
+        z : array, shape ``(B, latent_dim)`` (``+ 1`` for a class-conditional head)
+        x_real : array, shape ``(B_real, data_dim)`` (``+ 1`` with a label column for a class-conditional head), optional
+            A real minibatch: needed by feature matching (:func:`models.losses.feature_matching`), unused otherwise.
+
+        Returns
+        -------
+        array, shape ``(B,)``, float32
+            The head's terms (:meth:`generator_terms`), or for feature matching ``-||mean f(x_real) -
+            mean f(x_fake)||^2`` (``f``: the last hidden layer) in every entry.
+
+        Raises
+        ------
+        ValueError
+            For feature matching without ``x_real``.
+        """
+        if not self.loss.feature_matching:
+            return self.generator_terms(self.discriminator_outputs(discriminator_params, x_fake), z)
+        if x_real is None:
+            raise ValueError("loss=feature_matching needs a real minibatch in the generator's likelihood")
+        if self.conditional:
+            x_real = x_real[..., :-1]  # the label column
+        gap = jnp.mean(self.discriminator_features(discriminator_params, x_real), axis=0) - jnp.mean(
+            self.discriminator_features(discriminator_params, x_fake), axis=0)
+        return jnp.full(x_fake.shape[:1], -jnp.sum(gap**2))
+
+    def real_minibatch(self, rng_key: jax.Array, data: jax.Array, shape: tuple[int, ...]) -> jax.Array | None:
+        """A real minibatch ``data[idx]`` of shape ``(*shape, data.shape[-1])`` (indices with replacement) for
+        the generator's likelihood when the loss matches features; ``None`` otherwise (no key is used, so
+        the other losses' random streams are unchanged)."""
+        if not self.loss.feature_matching:
+            return None
+        return data[jax.random.randint(rng_key, shape, 0, data.shape[0])]
+
     # -- networks as random modules -------------------------------------------------------------
     def generator_net(self):
         """Register the generator's weights as sample sites; return the network as a callable."""
@@ -171,6 +214,12 @@ class BayesGAN:
         """Raw discriminator outputs ``(..., 1 or K + 1)`` with given weights; ``x`` is ``(B, data_dim)``."""
         with handlers.block(), handlers.substitute(substitute_fn=_fixed(discriminator_params)):
             return self.discriminator_outputs_net()(x)
+
+    def discriminator_features(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
+        """The discriminator's last hidden layer ``(B, F)`` on ``x`` ``(B, data_dim)`` with given weights (the
+        ``f`` of feature matching)."""
+        with handlers.block(), handlers.substitute(substitute_fn=_fixed(discriminator_params)):
+            return self.discriminator_outputs_net()(x, features=True)[0]
 
     def discriminate(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
         """``D(x; theta_d)`` as real-vs-fake logits, shape ``x.shape[:-1]``; ``x`` is ``(B, data_dim)``."""
@@ -231,7 +280,8 @@ class BayesGAN:
                 if site["type"] == "sample" and not is_weight_site(name)}
 
     # -- the conditional posteriors (numpyro models) --------------------------------------------
-    def generator_model(self, z: jax.Array, discriminator_params: dict, num_data: int) -> None:
+    def generator_model(self, z: jax.Array, discriminator_params: dict, num_data: int,
+                        x_real: jax.Array | None = None) -> None:
         """Saatchi & Wilson eq. 1: ``log p(theta_g | z, theta_d)`` up to a constant.
 
         Parameters
@@ -242,10 +292,12 @@ class BayesGAN:
             Discriminator particles, each leaf with a leading axis ``J_d``.
         num_data : int
             ``N``, the training-set size the minibatch likelihood is scaled to.
+        x_real : array, shape ``(B_real, data_dim)``, optional
+            A real minibatch, for feature matching (:meth:`generator_loglik`; :meth:`real_minibatch` draws it).
         """
         x_fake = self.generator_net()(self.latent_noise(z))
-        outputs = jax.vmap(self.discriminator_outputs, in_axes=(0, None))(discriminator_params, x_fake)
-        loglik = jnp.mean(self.generator_terms(outputs, z), axis=0)  # (B,), mean over J_d
+        loglik = jnp.mean(jax.vmap(self.generator_loglik, in_axes=(0, None, None, None))(
+            discriminator_params, x_fake, z, x_real), axis=0)  # (B,), mean over J_d
         _scaled_factor("generator_loglik", loglik, num_data)
 
     def discriminator_model(self, x_real: jax.Array, x_fake: jax.Array, num_data: int,

@@ -77,7 +77,7 @@ PRIOR_SPECS = {s.name: s for s in (NormalSpec, LaplaceSpec, StudentTSpec, Hierar
 
 @dataclass
 class LossConfig:
-    """A loss without hyper-parameters (``non_saturating``, ``minimax``)."""
+    """A loss without hyper-parameters (``non_saturating``, ``minimax``, ``feature_matching``)."""
 
     name: str = "non_saturating"
 
@@ -109,4 +109,4 @@ class WassersteinGPConfig:
 
 
 LOSS_SCHEMAS = {"non_saturating": LossConfig, "minimax": LossConfig, "wasserstein": WassersteinConfig,
-                "wasserstein_gp": WassersteinGPConfig}
+                "wasserstein_gp": WassersteinGPConfig, "feature_matching": LossConfig}

@@ -25,8 +25,9 @@ class GANLoss(NamedTuple):
 
     Attributes
     ----------
-    generator : callable
-        ``log p(fooled | z, theta_g, theta_d)`` per fake sample, from ``D(G(z))`` logits.
+    generator : callable or None
+        ``log p(fooled | z, theta_g, theta_d)`` per fake sample, from ``D(G(z))`` logits; ``None`` when the
+        generator's likelihood is feature matching (``feature_matching``).
     discriminator_real : callable
         ``log D(x)`` per real sample.
     discriminator_fake : callable
@@ -41,6 +42,10 @@ class GANLoss(NamedTuple):
         If set, every discriminator weight is projected onto ``[-clip, clip]`` after each update (WGAN
         weight clipping; for SG-MCMC, projected Langevin dynamics, Bubeck et al. 2018, which samples the
         posterior restricted to that box).
+    feature_matching : bool
+        The generator's log-likelihood is ``-||mean_x f(x) - mean_z f(G(z))||^2`` per sample, ``f`` the
+        discriminator's last hidden layer (Salimans et al. 2016, sec. 3.1; :meth:`models.bgan.BayesGAN.generator_loglik`),
+        instead of ``generator``; it needs a real minibatch in the generator's conditional.
     """
 
     generator: Callable[[jax.Array], jax.Array]
@@ -48,6 +53,7 @@ class GANLoss(NamedTuple):
     discriminator_fake: Callable[[jax.Array], jax.Array]
     penalty: Optional[Callable[..., jax.Array]] = None
     clip: Optional[float] = None
+    feature_matching: bool = False
 
 
 def non_saturating() -> GANLoss:
@@ -140,11 +146,26 @@ def wasserstein_gp(penalty_weight: float = WassersteinGPConfig.penalty_weight) -
                    penalty=penalty)
 
 
+def feature_matching() -> GANLoss:
+    """Feature matching (Salimans et al. 2016, "Improved techniques for training GANs", sec. 3.1): the
+    generator matches the mean of the discriminator's last hidden layer on real data instead of fooling its
+    output, the loss behind their semi-supervised MNIST rows; the discriminator's terms are
+    :func:`non_saturating`'s (with a K + 1-class head, Salimans et al.'s unsupervised loss).
+
+    As a Bayesian GAN likelihood the generator's term is a Gibbs-type pseudo-likelihood: per sample
+    ``-||mean_x f(x) - mean_z f(G(z))||_2^2`` over the minibatches (one value for the batch, scaled to ``N``
+    like every minibatch term), averaged over the discriminator particles.
+    """
+    return GANLoss(generator=None, discriminator_real=jax.nn.log_sigmoid,
+                   discriminator_fake=lambda logits: jax.nn.log_sigmoid(-logits), feature_matching=True)
+
+
 LOSSES: dict[str, Callable[..., GANLoss]] = {
     "non_saturating": non_saturating,
     "minimax": minimax,
     "wasserstein": wasserstein,
     "wasserstein_gp": wasserstein_gp,
+    "feature_matching": feature_matching,
 }
 
 

@@ -37,7 +37,9 @@ class MLP(nnx.Module):
 
     Notes
     -----
-    Call with ``x`` of shape ``(..., in_features)`` float32; returns ``(..., out_features)`` float32.
+    Call with ``x`` of shape ``(..., in_features)`` float32; returns ``(..., out_features)`` float32, or with
+    ``features=True`` the pair ``(h, out)`` where ``h`` ``(..., hidden[-1])`` is the last hidden layer's
+    activations (the input when there is no hidden layer): what feature matching compares (Salimans et al. 2016).
     Parameter paths are ``layers.{i}.kernel`` (shape ``(fan_in, fan_out)``) and ``layers.{i}.bias``.
     """
 
@@ -60,13 +62,14 @@ class MLP(nnx.Module):
         )
         self.output_activation = output_activation
 
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, *, features: bool = False):
         for layer in self.layers[:-1]:
             x = nnx.leaky_relu(layer(x), negative_slope=0.2)
+        h = x
         x = self.layers[-1](x)
         if self.output_activation == "sigmoid":
             x = jax.nn.sigmoid(x)
-        return x
+        return (h, x) if features else x
 
     def hidden_input_kernels(self) -> list[str]:
         """Paths of the kernels whose input axis (``-2``) carries hidden units (every layer but the first):
@@ -172,7 +175,9 @@ class DCGANDiscriminator(nnx.Module):
 
     Notes
     -----
-    Call with ``x`` ``(..., H * W * C)`` float32; returns ``(..., out_features)`` logits.
+    Call with ``x`` ``(..., H * W * C)`` float32; returns ``(..., out_features)`` logits, or with
+    ``features=True`` the pair ``(h, logits)``, ``h`` the last convolution's flattened activations
+    ``(..., size * size * channels_last)`` (what feature matching compares).
     """
 
     def __init__(self, image_shape: Sequence[int], *, channels: int = 64, out_features: int = 1,
@@ -188,14 +193,16 @@ class DCGANDiscriminator(nnx.Module):
         self.norms = nnx.List([nnx.LayerNorm(width, rngs=rngs) for width in widths[2:]] if layer_norm else [])
         self.out = nnx.Linear(size * size * widths[-1], out_features, rngs=rngs)
 
-    def __call__(self, x: jax.Array) -> jax.Array:
+    def __call__(self, x: jax.Array, *, features: bool = False):
         x, batch = _to_images(x, self.image_shape)
         for i, conv in enumerate(self.convs):
             x = conv(x)
             if i > 0 and self.norms:
                 x = self.norms[i - 1](x)
             x = nnx.leaky_relu(x, negative_slope=0.2)
-        return self.out(x.reshape(x.shape[0], -1)).reshape(*batch, -1)
+        h = x.reshape(x.shape[0], -1)
+        out = self.out(h).reshape(*batch, -1)
+        return (h.reshape(*batch, -1), out) if features else out
 
     def hidden_input_kernels(self) -> list[str]:
         return [f"convs.{i}.kernel" for i in range(1, len(self.convs))] + ["out.kernel"]

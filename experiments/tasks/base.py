@@ -59,6 +59,11 @@ class MetricInputs:
         ``read(first, stop, key="x_generated", per_draw=None) -> (chain, draw, ...)`` array of the stored
         draws ``first .. stop - 1`` (``per_draw``: the first samples of each draw only).
     num_chains : int
+    model : models.bgan.BayesGAN, optional
+        The run's model (for figures that need the networks, e.g. AnoGAN's latent search).
+    final_position : (dict, dict), optional
+        The final state's generator and discriminator samples (constrained, leading particle axes
+        ``J_g`` / ``J_d``); ``None`` when the run diverged or ran on several processes.
     """
 
     cfg: Any
@@ -66,6 +71,8 @@ class MetricInputs:
     setup: TaskSetup
     read: Callable[..., np.ndarray]
     num_chains: int
+    model: Any = None
+    final_position: tuple[dict, dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -114,6 +121,11 @@ class Task:
 
     def metrics(self, inputs: MetricInputs, first: int, stop: int) -> dict | None:
         """The task's figures of draws ``first .. stop - 1`` (``None``: none beyond the dataset's)."""
+        return None
+
+    def final_metrics(self, inputs: MetricInputs) -> dict | None:
+        """The task's figures of the final state's samples (``inputs.final_position``), computed once per
+        run (``None``: none)."""
         return None
 
 
