@@ -4,7 +4,8 @@
 # (seed 0 was the validation search's), scored on the 2,000-image test split. ONLY=<regex> keeps the matching
 # run names: ONLY='^mnist-' is the generation table; ONLY='^mnist_(ssl|anomaly)-' the application rows
 # (experiment=mnist_ssl with 100 labels, Bayesian against the twin, seeds 1-5; experiment=mnist_anomaly with
-# digits 9, 4 and 1 held out at seed 1 and digit 9 at seeds 2-5, Bayesian, twin and ensemble). Needs the shared set prepared:
+# digits 9, 4 and 1 held out at seed 1 and digit 9 at seeds 2-5, Bayesian, twin and ensemble; ONLY='^mnist_augment-' the
+# low-data augmentation rows: experiment=mnist_augment at 10 and 50 images per class, Bayesian and twin, seeds 1-3). Needs the shared set prepared:
 #   bgan-prepare ../shared/data/mnist-t10k --name mnist --data-dir DATA_DIR
 # Usage: DATA_DIR=... JOBS=2 bash docs/reproduce_mnist.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/mnist-* --against mnist-ensemble (or RUNS_DIR/mnist_ssl-* --against mnist_ssl-mle)
 set -euo pipefail
@@ -28,6 +29,13 @@ jobs() {
     digit=${run:1:1} seed=${run:4:1}
     for inf in sghmc mle ensemble; do
       echo "mnist_anomaly-d$digit-$inf-s$seed experiment=mnist_anomaly experiment.dataset.held_out_class=$digit inference=$inf seed=$seed"
+    done
+  done
+  for n in 10 50; do
+    for seed in 1 2 3; do
+      for inf in sghmc mle; do
+        echo "mnist_augment-n$n-$inf-s$seed experiment=mnist_augment experiment.dataset.num_per_class=$n inference=$inf seed=$seed"
+      done
     done
   done
 }

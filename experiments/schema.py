@@ -67,7 +67,8 @@ class ExperimentConfig:
     metrics_classifier: str = "mlp"      # mlp (scikit-learn, one hidden layer) | cnn (small flax CNN, 28x28 images)
     labels_per_class: int = 10           # semi_supervised
     labelled_weight: float | None = 1.0  # semi_supervised; null: N / N_s
-    autoencoder_steps: int = 2000        # class_imbalance (BAGAN's autoencoder start)
+    autoencoder_steps: int = 2000        # class_imbalance, augmentation (BAGAN's autoencoder start)
+    generated_per_class: int = 100       # augmentation: generated images added to each class's real ones
     batch_size: int = 64
     iterations: int = 1000
     num_draws: int = 50

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from experiments.tasks.anomaly import Anomaly
 from experiments.tasks.base import MetricInputs, Task, TaskSetup
-from experiments.tasks.class_imbalance import ClassImbalance
+from experiments.tasks.class_imbalance import Augmentation, ClassImbalance
 from experiments.tasks.generation import Generation
 from experiments.tasks.semi_supervised import SemiSupervised
 from models.registry import lookup
 
-TASKS: dict[str, Task] = {t.name: t for t in (Generation(), SemiSupervised(), Anomaly(), ClassImbalance())}
+TASKS: dict[str, Task] = {t.name: t for t in (Generation(), SemiSupervised(), Anomaly(), ClassImbalance(), Augmentation())}
 
 
 def register(task: Task) -> Task:

@@ -1,5 +1,6 @@
 """Class-imbalanced generation and augmentation (BAGAN, Mariani et al. 2018): a class-conditional GAN
-started from an autoencoder, whose minority-class samples augment a classifier's training set."""
+started from an autoencoder, whose minority-class samples (``class_imbalance``) or samples of every class
+(``augmentation``, for low data) augment a classifier's training set."""
 
 from __future__ import annotations
 
@@ -69,3 +70,30 @@ class ClassImbalance(Task):
         return M.imbalance_metrics(M.metric_samples(x, x.shape[1]), M.metric_samples(c[..., None], c.shape[1])[:, 0],
                                    data.train, data.train_labels, data.eval, data.eval_labels,
                                    list(e.dataset.minority_classes), seed=inputs.cfg.seed)
+
+
+@dataclass(frozen=True)
+class Augmentation(ClassImbalance):
+    """Low-data augmentation: BAGAN's class-conditional generator (as :class:`ClassImbalance`) trained on the
+    few real images of every class (``experiment.dataset.num_per_class``); ``experiment.generated_per_class``
+    samples of every class are added to them for a downstream classifier: ``test_accuracy`` beside
+    ``test_accuracy_real_only`` (:func:`experiments.metrics.augmentation_metrics`)."""
+
+    name = "augmentation"
+    columns = (("test_accuracy", "pooled"), ("test_accuracy", "final"), ("test_accuracy_real_only", None),
+               ("wall_seconds", None))
+
+    def validate(self, e) -> None:
+        check(e.autoencoder_steps >= 1, "experiment.autoencoder_steps", "an integer >= 1", e.autoencoder_steps)
+        check(e.generated_per_class >= 1, "experiment.generated_per_class", "an integer >= 1", e.generated_per_class)
+
+    def metrics(self, inputs: MetricInputs, first: int, stop: int) -> dict:
+        from experiments import metrics as M
+
+        data, e = inputs.data, inputs.cfg.experiment
+        n = math.ceil(M.NUM_METRIC_SAMPLES / (inputs.num_chains * (stop - first)))
+        x = inputs.read(first, stop, per_draw=n)
+        c = inputs.read(first, stop, key="class_generated", per_draw=n)
+        return M.augmentation_metrics(M.metric_samples(x, x.shape[1]), M.metric_samples(c[..., None], c.shape[1])[:, 0],
+                                      data.train, data.train_labels, data.eval, data.eval_labels,
+                                      e.generated_per_class, seed=inputs.cfg.seed)
