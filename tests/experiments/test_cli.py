@@ -170,7 +170,7 @@ def test_console_script_exit_code(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("bgan-run: error: unknown experiment 'nope'; valid: cifar10, digits, digits_anomaly, "
                                    "digits_imbalanced, digits_lowdata, digits_ssl, fashion_mnist, grid25, mnist, "
-                                   "mnist_anomaly, mnist_lowdata, mnist_ssl, ring8, synthetic")
+                                   "mnist_anomaly, mnist_augment, mnist_lowdata, mnist_ssl, ring8, synthetic")
     assert proc.stdout == ""
 
 

@@ -107,7 +107,10 @@ def test_image_configs_run_on_mock_data(tmp_path, experiment):
 #: here on tfds mock data with a cut small enough for its 120 images.
 MNIST_APPLICATIONS = {"mnist_ssl": (["experiment.labels_per_class=2"], "test_error"),
                       "mnist_anomaly": (["experiment.dataset.held_out_class=9"], "auroc_isolation_forest"),
-                      "mnist_lowdata": (["experiment.dataset.num_per_class=2", "experiment.batch_size=16"], "class_kl")}
+                      "mnist_lowdata": (["experiment.dataset.num_per_class=2", "experiment.batch_size=16"], "class_kl"),
+                      "mnist_augment": (["experiment.dataset.num_per_class=2", "experiment.batch_size=16",
+                                         "experiment.autoencoder_steps=5", "experiment.metric_draws=2",
+                                         "experiment.generated_per_class=3"], "test_accuracy")}
 
 
 @pytest.mark.slow
@@ -247,7 +250,7 @@ def test_semi_supervised_and_anomaly_metrics_known_cases():
 
 APPLICATIONS = [
     ("digits_ssl", ("test_error", "test_error_supervised_only", "test_nll")),
-    ("digits_anomaly", ("auroc", "auroc_spread", "auroc_knn", "auroc_isolation_forest")),
+    ("digits_anomaly", ("auroc", "auroc_spread", "auroc_knn", "auroc_isolation_forest", "auroc_anogan")),
     ("digits_lowdata", ("classes_covered", "class_kl")),
     ("digits_imbalanced", ("minority_accuracy", "minority_accuracy_real_only", "autoencoder_mse")),
 ]

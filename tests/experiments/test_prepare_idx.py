@@ -189,8 +189,9 @@ def shared_mnist_dir(tmp_path_factory):
 
 SHARED_MNIST_APPLICATIONS = [
     ("mnist_ssl", ("test_error", "test_error_supervised_only")),
-    ("mnist_anomaly", ("auroc", "auroc_spread", "auroc_knn", "auroc_isolation_forest")),
+    ("mnist_anomaly", ("auroc", "auroc_spread", "auroc_knn", "auroc_isolation_forest", "auroc_anogan")),
     ("mnist_lowdata", ("classes_covered", "class_kl")),
+    ("mnist_augment", ("test_accuracy", "test_accuracy_real_only")),
 ]
 
 
@@ -198,7 +199,7 @@ SHARED_MNIST_APPLICATIONS = [
 @pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason=f"the shared real MNIST test set is absent ({SHARED_MNIST})")
 @pytest.mark.parametrize("experiment,keys", SHARED_MNIST_APPLICATIONS)
 def test_mnist_applications_run_on_the_shared_set(tmp_path, shared_mnist_dir, experiment, keys):
-    """experiment=mnist_ssl / mnist_anomaly / mnist_lowdata read the prepared shared set, keep digits_*'s
+    """experiment=mnist_ssl / mnist_anomaly / mnist_lowdata / mnist_augment read the prepared shared set, keep digits_*'s
     metrics.json keys, and cut the data as named: 100 labelled images, digit 9 absent from training (its
     200 test images scored), 10 training images of every digit."""
     import json
@@ -209,7 +210,8 @@ def test_mnist_applications_run_on_the_shared_set(tmp_path, shared_mnist_dir, ex
 
     overrides = [f"experiment={experiment}", f"experiment.dataset.data_dir={shared_mnist_dir}"]
     out = tmp_path / "run"
-    assert bgan_run([*overrides, "iterations=20", "experiment.num_draws=2", f"out_dir={out}", "progress=false"]) == 0
+    cut = ["experiment.autoencoder_steps=5", "experiment.metric_draws=2"] if experiment == "mnist_augment" else []
+    assert bgan_run([*overrides, *cut, "iterations=20", "experiment.num_draws=2", f"out_dir={out}", "progress=false"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert all(metrics[k] is not None and np.isfinite(metrics[k]) for k in keys)
     data = load_configured_dataset(load_config(overrides))
@@ -218,5 +220,5 @@ def test_mnist_applications_run_on_the_shared_set(tmp_path, shared_mnist_dir, ex
     elif experiment == "mnist_anomaly":
         assert 9 not in set(data.train_labels.tolist()) and metrics["num_eval"] == 2000
         assert metrics["num_anomalies"] == int((data.eval_labels == 9).sum()) > 150
-    else:
+    else:  # mnist_lowdata, mnist_augment
         assert np.bincount(data.train_labels).tolist() == [10] * 10

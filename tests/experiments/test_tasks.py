@@ -89,3 +89,15 @@ def test_each_shipped_task_builds_the_head_its_model_needs():
             assert setup.head.labelled_weight == pytest.approx(len(data.train) / setup.head.x_labelled.shape[0])
         if head is ConditionalHead:
             assert setup.init_position is not None and "autoencoder_mse" in setup.extra_metrics
+
+
+@pytest.mark.parametrize("override,message", [
+    ("experiment.generated_per_class=0", "experiment.generated_per_class=0 is invalid: must be an integer >= 1"),
+    ("experiment.autoencoder_steps=0", "experiment.autoencoder_steps=0 is invalid: must be an integer >= 1")])
+def test_augmentation_task_refuses_bad_counts_in_one_line(tmp_path, capsys, override, message):
+    from experiments.cli import main
+
+    out = tmp_path / "run"
+    assert main(["experiment=digits_lowdata", "experiment.task=augmentation", override, f"out_dir={out}"]) == 2
+    assert capsys.readouterr().err.strip() == f"bgan-run: error: {message}"
+    assert not out.exists()
