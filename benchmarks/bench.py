@@ -307,6 +307,8 @@ def main() -> None:
     # mnist is opt-in (--only mnist): its DCGAN rows take hours on a 2-core CPU
     parser.add_argument("--only", nargs="*", default=["overhead", "particles", "modes", "memory"],
                         choices=["overhead", "particles", "modes", "memory", "mnist"])
+    parser.add_argument("--mnist-networks", nargs="+", default=["mlp", "dcgan"], choices=["mlp", "dcgan"],
+                        help="the mnist rows' networks (dcgan: ~100x an MLP iteration on a CPU)")
     parser.add_argument("--mnist-iterations", type=int, default=100,
                         help="iterations per timed scan of the mnist MLP rows (DCGAN rows: a twentieth, at least 3)")
     parser.add_argument("--iterations", type=int, default=2000, help="iterations per timed scan")
@@ -322,7 +324,7 @@ def main() -> None:
     if "particles" in args.only:
         results["particles"] = bench_particles(data, args.iterations, args.repeats)
     if "mnist" in args.only:
-        results["mnist"] = bench_mnist(args.mnist_iterations, min(args.repeats, 3))
+        results["mnist"] = bench_mnist(args.mnist_iterations, min(args.repeats, 3), networks=tuple(args.mnist_networks))
     for key in ("overhead", "particles", "mnist"):
         for r in results.get(key, []):
             print(f"| {r['row']} | {r['ms_per_iteration']} ms | {r['baseline']} | "

@@ -6,6 +6,9 @@ Srivastava et al. 2017; PacGAN, Lin et al. 2018): a sample is high quality withi
 mode, a mode is captured by one high-quality sample. Every pooled sample counts (not 2,500).
 
     python docs/check_pooled.py runs/grid25-sghmc-seed0 [more run directories]
+
+Compares with ``modes``/``high_quality`` for samplers and ``modes_pooled``/``high_quality_pooled`` for
+optimisers, whose headline is the final iterate.
 """
 
 import json
@@ -24,6 +27,9 @@ MODES = {
 def evaluate(run: Path) -> dict:
     metrics = json.loads((run / "metrics.json").read_text())
     modes, sigma = MODES[metrics["experiment"]]
+    # samplers' headline is the pooled posterior predictive; optimisers' (ML twin, ensemble, MAP controls)
+    # headline is the final iterate, and their pooled post-warmup iterates are stored under *_pooled
+    pooled = "_pooled" if "modes_pooled" in metrics else ""
     pp = xr.open_dataset(run / "posterior.nc", group="posterior_predictive", engine="h5netcdf")
     x = pp["x_generated"].values.reshape(-1, 2)
     dist = np.linalg.norm(x[:, None, :] - modes[None], axis=-1)
@@ -33,8 +39,9 @@ def evaluate(run: Path) -> dict:
     return {"run": run.name, "pooled_samples": len(x), "draws": int(pp.sizes["draw"]),
             "first_iteration": int(pp["iteration"].min()), "warmup_last_iteration": int(warm["iteration"].max()),
             "num_warmup": metrics["num_warmup"],
-            "modes": int(len(np.unique(nearest[hq]))), "metrics_modes": metrics["modes"],
-            "high_quality": round(float(hq.mean()), 4), "metrics_high_quality": round(metrics["high_quality"], 4)}
+            "modes": int(len(np.unique(nearest[hq]))), "metrics_modes": metrics[f"modes{pooled}"],
+            "high_quality": round(float(hq.mean()), 4),
+            "metrics_high_quality": round(metrics[f"high_quality{pooled}"], 4), "metrics_key": f"modes{pooled}"}
 
 
 if __name__ == "__main__":
