@@ -3,7 +3,7 @@
 # Bayesian GAN (experiment=mnist's default SGHMC) and cyclical SGHMC at experiment=mnist's defaults, seeds 1-3
 # (seed 0 was the validation search's), scored on the 2,000-image test split. ONLY=<regex> keeps the matching
 # run names: ONLY='^mnist-' is the generation table; ONLY='^mnist_(ssl|anomaly)-' the application rows
-# (experiment=mnist_ssl with 100 labels, Bayesian against the twin, seeds 1-5; experiment=mnist_anomaly with
+# (experiment=mnist_ssl with 100 labels, Bayesian, twin and ensemble, seeds 1-5; experiment=mnist_anomaly with
 # digits 9, 4 and 1 held out at seed 1 and digit 9 at seeds 2-5, Bayesian, twin and ensemble; ONLY='^mnist_augment-' the
 # low-data augmentation rows: experiment=mnist_augment at 10 and 50 images per class, Bayesian and twin, seeds 1-3). Needs the shared set prepared:
 #   bgan-prepare ../shared/data/mnist-t10k --name mnist --data-dir DATA_DIR
@@ -24,6 +24,7 @@ jobs() {
   for seed in 1 2 3 4 5; do
     echo "mnist_ssl-sghmc-s$seed experiment=mnist_ssl seed=$seed"
     echo "mnist_ssl-mle-s$seed experiment=mnist_ssl inference=mle seed=$seed"
+    echo "mnist_ssl-ensemble-s$seed experiment=mnist_ssl inference=ensemble seed=$seed"
   done
   for run in d9-s1 d4-s1 d1-s1 d9-s2 d9-s3 d9-s4 d9-s5; do  # three digits at seed 1, then digit 9 at seeds 2-5
     digit=${run:1:1} seed=${run:4:1}
