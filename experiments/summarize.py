@@ -1,6 +1,7 @@
 """``bgan-summarize RUN_DIR ... [--against ROW]``: a markdown table of run directories, mean ± sd over seeds;
-with ``--against`` also every row's paired per-seed differences from the row ``ROW`` on each set's verdict
-figures, with a 95 % paired-t interval.
+where a task computes baselines in the same run (a supervised-only classifier, real-only training, a kNN
+score) every row's paired per-seed differences from them; with ``--against`` also every row's paired
+per-seed differences from the row ``ROW`` on each set's verdict figures. Intervals are 95 % paired-t.
 
 Runs are grouped by their directory name with a trailing ``-s<seed>`` or ``-seed<seed>`` removed, so
 ``grid25-sghmc-s0 .. -s2`` (or bgan-run's default ``grid25-sghmc-seed0 ..``) form one row. Every figure is read from the runs' ``metrics.json``.
@@ -166,6 +167,46 @@ def paired_difference(values: list[float], level: float = 0.95) -> tuple[float, 
     return float(d.mean()), float(d.mean() - half), float(d.mean() + half)
 
 
+def _interval_cell(diffs: list[float], sign: int, digits: int) -> tuple[str, str]:
+    """The ``mean [95 % interval]`` cell of per-seed differences and its reading: "better"/"worse" where the
+    interval excludes 0 in the direction ``sign`` (+1: higher is better), "no difference detected" where it
+    contains 0, "one seed" with a single difference."""
+    ci = paired_difference(diffs)
+    if ci is None:
+        return f"{diffs[0]:+.{digits}f}", "one seed"
+    mean, low, high = ci
+    good_low, good_high = sorted((sign * low, sign * high))  # in the "higher is better" direction
+    reading = "better" if good_low > 0 else "worse" if good_high < 0 else "no difference detected"
+    return f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]", reading
+
+
+def baseline_table(run_dirs: list[Path]) -> str:
+    """Every row's paired per-seed differences from the baselines its task computes in the same run
+    (:attr:`experiments.tasks.base.Task.baselines`, e.g. ``test_error`` minus ``test_error_supervised_only``),
+    final and pooled, with the mean and its 95 % paired-t interval; ``""`` when no row has a baseline."""
+    groups = _groups(run_dirs)
+    triples = list(dict.fromkeys(b for task in TASKS.values() for b in task.baselines))
+    out = []
+    for name, runs in sorted(groups.items()):
+        runs = sorted(runs, key=lambda m: m["seed"])
+        for key, base, sign in triples:
+            two_forms = any(f"{key}_final_draw" in m or f"{key}_pooled" in m for m in runs)
+            for kind in ("final", "pooled") if two_forms else (None,):
+                pairs = [(m["seed"], figure(m, key, kind) - m[base]) for m in runs
+                         if m.get(base) is not None and figure(m, key, kind) is not None]
+                if not pairs:
+                    continue
+                cell, reading = _interval_cell([d for _, d in pairs], sign, 3)
+                out.append(f"| {name}{_diverged_note(runs)} | {key} − {base} | {kind or '–'} | "
+                           f"{','.join(str(s) for s, _ in pairs)} | {', '.join(f'{d:+.3f}' for _, d in pairs)} | "
+                           f"{cell} | {reading} |")
+    if not out:
+        return ""
+    return "\n".join(["Paired per-seed differences from the baselines computed in the same run (95 % paired-t "
+                      "interval):", "", "| row | figure | form | seeds | per seed | mean [95 % interval] | reading |",
+                      "|---|---|---|---|---|---|---|", *out]) + "\n"
+
+
 def paired_table(run_dirs: list[Path], against: str) -> str:
     """Every row's paired per-seed differences (row minus ``against``, same seeds) on its family's verdict
     figures (:data:`VERDICT_FIGURES`, and a task's :data:`TASK_VERDICT_FIGURES` where the reference has them), final against final and pooled against pooled, with the mean and its
@@ -214,20 +255,14 @@ def paired_table(run_dirs: list[Path], against: str) -> str:
                     continue
                 digits = 1 if key == "modes" else 3
                 per_seed = ", ".join(f"{d:+.{digits}f}" for _, d in pairs)
-                ci = paired_difference([d for _, d in pairs])
                 if collapsed:  # an infinite difference: no interval, the reading is the collapse
                     per_seed += "".join(f", s{s}: {who} infinite" for s, who in collapsed)
                     who = {w for _, w in collapsed}
                     cell = "–"
                     reading = ("worse (no high-quality sample)" if who == {"row"} else
                                "better (the reference has no high-quality sample)" if who == {against} else "–")
-                elif ci is None:
-                    cell, reading = f"{pairs[0][1]:+.{digits}f}", "one seed"
                 else:
-                    mean, low, high = ci
-                    cell = f"{mean:+.{digits}f} [{low:+.{digits}f}, {high:+.{digits}f}]"
-                    good_low, good_high = sorted((sign * low, sign * high))  # in the "higher is better" direction
-                    reading = "better" if good_low > 0 else "worse" if good_high < 0 else "no difference detected"
+                    cell, reading = _interval_cell([d for _, d in pairs], sign, digits)
                 if uncredited:
                     reading += f" (not credited: < {MIN_HIGH_QUALITY:.0%} high quality on a seed)"
                 seeds = ",".join(str(s) for s, _ in sorted(pairs + collapsed))
@@ -237,6 +272,9 @@ def paired_table(run_dirs: list[Path], against: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        print("usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW]\n\n" + (__doc__ or ""))
+        return 0
     against = None
     if "--against" in argv:
         i = argv.index("--against")
@@ -250,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         text = summarize([Path(a) for a in argv])
+        baselines = baseline_table([Path(a) for a in argv])
+        if baselines:
+            text += "\n" + baselines
         if against is not None:
             text += "\n" + paired_table([Path(a) for a in argv], against)
         print(text)

@@ -22,6 +22,7 @@ class Anomaly(Task):
                ("auroc_anogan", None), ("auroc_isolation_forest", None),
                ("wall_seconds", None))
     fractions = True
+    baselines = (("auroc", "auroc_knn", 1), ("auroc_spread", "auroc_knn", 1), ("auroc_anogan", "auroc_knn", 1))
 
     def validate(self, e) -> None:
         check(e.dataset.held_out_class is not None, "experiment.dataset.held_out_class",

@@ -91,12 +91,18 @@ class Task:
         or ``None``; see :func:`experiments.summarize.columns`); empty: the dataset's columns only.
     fractions : bool
         The columns' figures are fractions (printed with three decimals).
+    baselines : tuple of (str, str, int)
+        ``(key, baseline_key, sign)``: a figure and the baseline computed in the same run on the same data
+        (e.g. ``test_error`` and ``test_error_supervised_only``); ``bgan-summarize`` reports their paired
+        per-seed difference with its interval (:func:`experiments.summarize.baseline_table`). ``sign`` +1:
+        higher is better, -1: lower is better.
     """
 
     name: ClassVar[str] = "generation"
     eval_points: ClassVar[bool] = False
     columns: ClassVar[tuple] = ()
     fractions: ClassVar[bool] = False
+    baselines: ClassVar[tuple] = ()
 
     def validate(self, experiment) -> None:
         """Check the experiment's keys this task reads.

@@ -42,6 +42,8 @@ class ClassImbalance(Task):
     columns = (("minority_accuracy", "pooled"), ("minority_accuracy", "final"), ("minority_accuracy_real_only", None),
                ("balanced_accuracy", "pooled"), ("balanced_accuracy_real_only", None), ("wall_seconds", None))
     fractions = True
+    baselines = (("minority_accuracy", "minority_accuracy_real_only", 1),
+                 ("balanced_accuracy", "balanced_accuracy_real_only", 1))
 
     def validate(self, e) -> None:
         check(bool(e.dataset.minority_classes), "experiment.dataset.minority_classes",
@@ -82,6 +84,7 @@ class Augmentation(ClassImbalance):
     name = "augmentation"
     columns = (("test_accuracy", "pooled"), ("test_accuracy", "final"), ("test_accuracy_real_only", None),
                ("wall_seconds", None))
+    baselines = (("test_accuracy", "test_accuracy_real_only", 1),)
 
     def validate(self, e) -> None:
         check(e.autoencoder_steps >= 1, "experiment.autoencoder_steps", "an integer >= 1", e.autoencoder_steps)

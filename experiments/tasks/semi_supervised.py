@@ -44,6 +44,7 @@ class SemiSupervised(Task):
     columns = (("test_error", "pooled"), ("test_error", "final"), ("test_error_supervised_only", None),
                ("wall_seconds", None))
     fractions = True
+    baselines = (("test_error", "test_error_supervised_only", -1),)
 
     def validate(self, e) -> None:
         check(e.labels_per_class >= 1, "experiment.labels_per_class", "an integer >= 1", e.labels_per_class)

@@ -46,10 +46,12 @@ def test_application_tables(tmp_path):
     dirs = [_run(tmp_path, f"digits_ssl-sghmc-s{s}", seed=s, headline=POOLED, test_error=e, test_error_final_draw=0.2,
                  test_error_supervised_only=0.09, wall_seconds=10.0) for s, e in ((0, 0.08), (1, 0.10))]
     dirs += [_run(tmp_path, f"digits_anomaly-mle-s{s}", seed=s, auroc=a, auroc_pooled=0.7, auroc_spread_pooled=None,
-                  auroc_knn=0.97, auroc_isolation_forest=0.6, wall_seconds=5.0) for s, a in ((0, 0.9), (1, 0.8))]
+                  auroc_knn=0.97, auroc_anogan=0.55, auroc_isolation_forest=0.6, wall_seconds=5.0)
+             for s, a in ((0, 0.9), (1, 0.8))]
     table = summarize(dirs)
     assert "| digits_ssl-sghmc | 0,1 | 0.090 ± 0.014 | 0.200 ± 0.000 | 0.090 ± 0.000 | 10.0 ± 0.0 |" in table
-    assert "| digits_anomaly-mle | 0,1 | 0.700 ± 0.000 | 0.850 ± 0.071 | – | 0.970 ± 0.000 | 0.600 ± 0.000 | 5.0 ± 0.0 |" in table
+    assert ("| digits_anomaly-mle | 0,1 | 0.700 ± 0.000 | 0.850 ± 0.071 | – | 0.970 ± 0.000 | 0.550 ± 0.000 | 0.600 ± 0.000 "
+            "| 5.0 ± 0.0 |") in table
 
 
 def test_bgan_summarize_prints_the_docs_table_exactly():
@@ -142,3 +144,31 @@ def test_paired_table_compares_the_task_figures_too(tmp_path):
             for s in range(3) for r, a in (("sghmc", 0.6 + 0.01 * s), ("mle", 0.8))]
     table = paired_table(dirs, "mnist_anomaly-mle")
     assert "| mnist_anomaly-sghmc | auroc | final | 0,1,2 | -0.200, -0.190, -0.180 |" in table and "worse |" in table
+
+
+def test_baseline_table_pairs_each_figure_with_the_baseline_of_its_own_run(tmp_path, capsys):
+    """A task's in-run baselines (supervised-only error, real-only accuracy, kNN AUROC) are differenced seed
+    by seed within each run, in the figure's direction, both forms of a figure with two and the one form of
+    a figure with one (the AnoGAN score); bgan-summarize prints the table without --against."""
+    from experiments.summarize import baseline_table
+
+    dirs = [_run(tmp_path, f"mnist_ssl-sghmc-s{s}", seed=s, headline=POOLED, test_error=e, test_error_final_draw=0.3,
+                 test_error_supervised_only=0.2) for s, e in ((1, 0.10), (2, 0.12), (3, 0.11))]
+    dirs += [_run(tmp_path, f"mnist_augment-mle-s{s}", seed=s, headline="final 1 draw(s)", test_accuracy=a,
+                  test_accuracy_pooled=a, test_accuracy_real_only=0.75) for s, a in ((1, 0.70), (2, 0.72), (3, 0.71))]
+    dirs += [_run(tmp_path, f"mnist_anomaly-sghmc-s{s}", seed=s, headline=POOLED, auroc=0.6, auroc_final_draw=0.6,
+                  auroc_anogan=g, auroc_knn=0.5) for s, g in ((1, 0.4), (2, 0.45))]
+    table = baseline_table(dirs)
+    assert ("| mnist_ssl-sghmc | test_error − test_error_supervised_only | pooled | 1,2,3 | -0.100, -0.080, -0.090 | "
+            "-0.090 [-0.115, -0.065] | better |") in table
+    assert "| mnist_ssl-sghmc | test_error − test_error_supervised_only | final | 1,2,3 | +0.100, +0.100, +0.100 |" in table
+    assert ("| mnist_augment-mle | test_accuracy − test_accuracy_real_only | final | 1,2,3 | -0.050, -0.030, -0.040 | "
+            "-0.040 [-0.065, -0.015] | worse |") in table
+    assert "| mnist_anomaly-sghmc | auroc_anogan − auroc_knn | – | 1,2 | -0.100, -0.050 |" in table
+    assert "auroc_anogan − auroc_knn | pooled" not in table and "auroc_spread" not in table
+    assert main([str(d) for d in dirs]) == 0 and "| mnist_ssl-sghmc | test_error − test_error_supervised_only" in capsys.readouterr().out
+    assert baseline_table(dirs[:0] + [_run(tmp_path, "grid25-sghmc-s0", seed=0, modes=25)]) == ""
+
+
+def test_help_prints_the_usage(capsys):
+    assert main(["--help"]) == 0 and "usage: bgan-summarize" in capsys.readouterr().out
