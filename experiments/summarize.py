@@ -1,7 +1,8 @@
-"""``bgan-summarize RUN_DIR ... [--against ROW]``: a markdown table of run directories, mean ± sd over seeds;
+"""``bgan-summarize RUN_DIR ... [--against ROW ...]``: a markdown table of run directories, mean ± sd over seeds;
 where a task computes baselines in the same run (a supervised-only classifier, real-only training, a kNN
 score) every row's paired per-seed differences from them; with ``--against`` also every row's paired
-per-seed differences from the row ``ROW`` on each set's verdict figures. Intervals are 95 % paired-t.
+per-seed differences from the row ``ROW`` on each set's verdict figures (``--against`` may be repeated: one
+table per reference row). Intervals are 95 % paired-t.
 
 Runs are grouped by their directory name with a trailing ``-s<seed>`` or ``-seed<seed>`` removed, so
 ``grid25-sghmc-s0 .. -s2`` (or bgan-run's default ``grid25-sghmc-seed0 ..``) form one row. Every figure is read from the runs' ``metrics.json``.
@@ -270,29 +271,33 @@ def paired_table(run_dirs: list[Path], against: str) -> str:
     return "\n".join(out) + "\n"
 
 
+USAGE = "usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW ...]"
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help"):
-        print("usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW]\n\n" + (__doc__ or ""))
+        print(USAGE + "\n\n" + (__doc__ or ""))
         return 0
-    against = None
-    if "--against" in argv:
+    against = []
+    while "--against" in argv:
         i = argv.index("--against")
-        if i + 1 >= len(argv):
+        if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
             print("bgan-summarize: error: --against needs a row name (a run directory name without -s<seed>)",
                   file=sys.stderr)
             return 2
-        against, argv = argv[i + 1], argv[:i] + argv[i + 2:]
+        against.append(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
     if not argv:
-        print("usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW]", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
         return 2
     try:
         text = summarize([Path(a) for a in argv])
         baselines = baseline_table([Path(a) for a in argv])
         if baselines:
             text += "\n" + baselines
-        if against is not None:
-            text += "\n" + paired_table([Path(a) for a in argv], against)
+        for row in against:
+            text += "\n" + paired_table([Path(a) for a in argv], row)
         print(text)
     except (FileNotFoundError, json.JSONDecodeError, KeyError) as err:
         print(f"bgan-summarize: error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)

@@ -172,3 +172,16 @@ def test_baseline_table_pairs_each_figure_with_the_baseline_of_its_own_run(tmp_p
 
 def test_help_prints_the_usage(capsys):
     assert main(["--help"]) == 0 and "usage: bgan-summarize" in capsys.readouterr().out
+
+
+def test_against_repeated_prints_one_paired_table_per_reference_row(tmp_path, capsys):
+    dirs = [_run(tmp_path, f"digits-{r}-s{s}", seed=s, headline="final 1 draw(s)", frechet_classifier_distance=f + s,
+                 classes_covered=10) for s in range(3) for r, f in (("sghmc", 10.0), ("mle", 20.0), ("ensemble", 30.0))]
+    args = [str(d) for d in dirs]
+    assert main([*args, "--against", "digits-mle", "--against", "digits-ensemble"]) == 0
+    out = capsys.readouterr().out
+    assert "row minus digits-mle" in out and "row minus digits-ensemble" in out
+    assert "| digits-sghmc | frechet_classifier_distance | final | 0,1,2 | -10.000, -10.000, -10.000 |" in out
+    assert "| digits-sghmc | frechet_classifier_distance | final | 0,1,2 | -20.000, -20.000, -20.000 |" in out
+    assert main([*args, "--against"]) == 2 and "--against needs a row name" in capsys.readouterr().err
+    assert main([*args, "--against", "nope"]) == 2 and "--against 'nope': no such row" in capsys.readouterr().err
