@@ -41,7 +41,7 @@ COLUMNS = {
 VERDICT_FIGURES = {"mixture": [("modes", 1), ("reverse_kl", -1)], "classes": [("frechet_classifier_distance", -1)],
                    "synthetic": [("js_divergence", -1)]}
 #: A task's verdict figures, compared wherever the reference row has them (beside its data set's).
-TASK_VERDICT_FIGURES = [("test_error", -1), ("auroc", 1)]
+TASK_VERDICT_FIGURES = [("test_error", -1), ("auroc", 1), ("test_accuracy", 1), ("minority_accuracy", 1)]
 
 
 def columns() -> dict[str, list]:

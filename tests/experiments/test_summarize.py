@@ -185,3 +185,15 @@ def test_against_repeated_prints_one_paired_table_per_reference_row(tmp_path, ca
     assert "| digits-sghmc | frechet_classifier_distance | final | 0,1,2 | -20.000, -20.000, -20.000 |" in out
     assert main([*args, "--against"]) == 2 and "--against needs a row name" in capsys.readouterr().err
     assert main([*args, "--against", "nope"]) == 2 and "--against 'nope': no such row" in capsys.readouterr().err
+
+
+def test_paired_table_compares_downstream_accuracy_higher_is_better(tmp_path):
+    from experiments.summarize import paired_table
+
+    dirs = [_run(tmp_path, f"mnist_augment-n10-{r}-s{s}", seed=s, headline="final 1 draw(s)", test_accuracy=a + 0.01 * s,
+                 test_accuracy_pooled=a, frechet_classifier_distance=100.0)
+            for s in range(3) for r, a in (("sghmc", 0.80), ("mle", 0.75))]
+    table = paired_table(dirs, "mnist_augment-n10-mle")
+    row = [line for line in table.splitlines() if "| test_accuracy | final |" in line]
+    assert row == ["| mnist_augment-n10-sghmc | test_accuracy | final | 0,1,2 | +0.050, +0.050, +0.050 | "
+                   "+0.050 [+0.050, +0.050] | better |"]
