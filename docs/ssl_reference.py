@@ -49,13 +49,10 @@ log(f"# {time.strftime('%H:%M:%S')} args={vars(args)}")
 # ---------------- data (prepared tfds ArrayRecord) ----------------
 import tensorflow_datasets as tfds
 root = args.data_dir
-try:
-    src = {s: tfds.data_source("mnist", split=s, data_dir=root, download=False) for s in ("train", "test")}
-except Exception:
-    import glob
-    d = sorted(glob.glob(f"{root}/mnist/*/dataset_info.json"))[-1]
-    b = tfds.builder_from_directory(os.path.dirname(d))
-    src = {s: b.as_data_source(split=s) for s in ("train", "test")}
+import glob
+info = sorted(glob.glob(f"{root}/mnist/*/dataset_info.json"))[-1]  # the version bgan-prepare wrote
+builder = tfds.builder_from_directory(os.path.dirname(info))
+src = {s: builder.as_data_source(split=s) for s in ("train", "test")}
 def load(s):
     recs = [src[s][i] for i in range(len(src[s]))]
     x = np.stack([r["image"] for r in recs]).reshape(len(recs), -1).astype(np.float32) / 255.0
