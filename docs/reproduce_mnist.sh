@@ -5,7 +5,7 @@
 # run names: ONLY='^mnist-' is the generation table; ONLY='^mnist_(ssl|anomaly)-' the application rows
 # (experiment=mnist_ssl with 100 labels, Bayesian, twin and ensemble, seeds 1-5; experiment=mnist_anomaly with
 # digits 9, 4 and 1 held out at seed 1 and digit 9 at seeds 2-5, Bayesian, twin and ensemble; ONLY='^mnist_augment-' the
-# low-data augmentation rows: experiment=mnist_augment at 10 and 50 images per class, Bayesian and twin, seeds 1-3). Needs the shared set prepared:
+# low-data augmentation rows: experiment=mnist_augment at 10 and 50 images per class, Bayesian, twin and ensemble, seeds 1-3). Needs the shared set prepared:
 #   bgan-prepare ../shared/data/mnist-t10k --name mnist --data-dir DATA_DIR
 # Usage: DATA_DIR=... JOBS=2 bash docs/reproduce_mnist.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/mnist-* --against mnist-ensemble (or RUNS_DIR/mnist_ssl-* --against mnist_ssl-mle)
 set -euo pipefail
@@ -34,7 +34,7 @@ jobs() {
   done
   for n in 10 50; do
     for seed in 1 2 3; do
-      for inf in sghmc mle; do
+      for inf in sghmc mle ensemble; do
         echo "mnist_augment-n$n-$inf-s$seed experiment=mnist_augment experiment.dataset.num_per_class=$n inference=$inf seed=$seed"
       done
     done
