@@ -30,7 +30,11 @@ def evaluate(run: Path) -> dict:
     # samplers' headline is the pooled posterior predictive; optimisers' (ML twin, ensemble, MAP controls)
     # headline is the final iterate, and their pooled post-warmup iterates are stored under *_pooled
     pooled = "_pooled" if "modes_pooled" in metrics else ""
-    pp = xr.open_dataset(run / "posterior.nc", group="posterior_predictive", engine="h5netcdf")
+    try:
+        pp = xr.open_dataset(run / "posterior.nc", group="posterior_predictive", engine="h5netcdf")
+    except OSError:  # a run that diverged before its first post-warmup draw stores no posterior_predictive
+        return {"run": run.name, "pooled_samples": 0, "diverged": metrics.get("diverged"),
+                "metrics_pooled_figures": any(k.endswith("_pooled") for k in metrics)}
     x = pp["x_generated"].values.reshape(-1, 2)
     dist = np.linalg.norm(x[:, None, :] - modes[None], axis=-1)
     nearest, d = dist.argmin(1), dist.min(1)
