@@ -7,6 +7,12 @@ the sampler interface existed. A short run of each configuration must reproduce 
 derivation of a default run were kept (the ML twin's and MC dropout's, which dropped a size-1 particle axis,
 match to 5e-7 after these 8 iterations, not bit for bit). The fast tier checks the Bayesian GAN on ring8;
 the slow tier checks all 40.
+
+The stored values carry the rounding of the CPU that wrote them. ``synthetic-sghmc`` (100-D data, the widest
+networks) amplifies it: the file first written differed from this machine's run by up to 3e-3 after 8
+iterations, while commit 96b9c00 and the current code agree bit for bit here. It was rewritten on 2026-12-02
+from 96b9c00's code on the 2-core CI machine class (with :func:`fingerprint` run against that checkout), so it
+still pins the pre-refactor floating-point path.
 """
 
 from __future__ import annotations
