@@ -2,9 +2,10 @@
 
 Usage: ``python docs/plot_particles.py RUNS_DIR OUT.png`` over the run directories of
 ``docs/reproduce_particles.sh`` (named ``grid25-<method>-J<j>-s<seed>``). Each point is the mean over seeds
-of a method's headline figure (the Bayesian GAN's pooled posterior predictive, the optimisers' final
-iterate) with a bar of one standard deviation; a run that diverged is drawn hollow (its figures are those of
-its last finite draw). Uses matplotlib only.
+of a method's headline figure (solid: the Bayesian GAN's pooled posterior predictive, the optimisers' final
+iterate) and of the other form (dashed: the sampler's final draw, the optimisers' pooled post-warmup
+iterates), so pooling is compared with pooling, with a bar of one standard deviation; a J_g where a seed
+diverged is ringed (its figures are those of its last finite draw). Uses matplotlib only.
 """
 
 from __future__ import annotations
@@ -35,25 +36,59 @@ def collect(runs_dir: Path) -> dict:
     return out
 
 
+def figure(run: dict, key: str) -> float:
+    """``run[key]`` as a float, NaN where the run has no such figure (e.g. no pooled draws)."""
+    value = run.get(key)
+    return float(value) if value is not None else np.nan
+
+
+def other_form(key: str, by_j: dict) -> str | None:
+    """The form beside the headline: a sampler's final draw (``*_final_draw``) or an optimiser's pooled
+    post-warmup iterates (``*_pooled``), whichever the runs report; None if neither."""
+    runs = [r for rs in by_j.values() for r in rs]
+    for suffix in ("_pooled", "_final_draw"):
+        if any(f"{key}{suffix}" in r for r in runs):
+            return f"{key}{suffix}"
+    return None
+
+
+def form_name(form: str, by_j: dict) -> str:
+    """``final``/``pooled`` for a line's legend: what the headline is (from ``metrics.json``'s
+    ``headline``) or the suffix of the other form."""
+    if form.endswith("_pooled"):
+        return "pooled"
+    if form.endswith("_final_draw"):
+        return "final"
+    heads = {r.get("headline", "") for rs in by_j.values() for r in rs}
+    return "final" if all(h.startswith("final") for h in heads) else "pooled"
+
+
 def plot(data: dict, path: Path) -> None:
     fig, axes = plt.subplots(2, len(FIGURES), figsize=(4 * len(FIGURES), 7), constrained_layout=True)
     for method, by_j in sorted(data.items()):
         js = sorted(by_j)
         for col, (key, label) in enumerate(FIGURES):
-            values = [[r.get(key) if r.get(key) is not None else np.nan for r in by_j[j]] for j in js]
-            mean, sd = np.array([np.nanmean(v) for v in values]), np.array([np.nanstd(v) for v in values])
             wall = np.array([np.mean([r["wall_seconds"] for r in by_j[j]]) for j in js])
+            diverged = np.array([any(r.get("diverged") for r in by_j[j]) for j in js])
             for row, x in enumerate((np.array(js), wall)):
                 ax = axes[row, col]
-                line = ax.errorbar(x, mean, yerr=sd, marker="o", capsize=3, label=method)
-                diverged = [any(r.get("diverged") for r in by_j[j]) for j in js]
-                ax.scatter(x[diverged], mean[diverged], s=120, facecolors="none",
-                           edgecolors=line[0].get_color())
+                color = None
+                for form, style in ((key, "-"), (other_form(key, by_j), "--")):
+                    if form is None:
+                        continue
+                    values = [[figure(r, form) for r in by_j[j]] for j in js]
+                    mean = np.array([np.nanmean(v) if np.isfinite(v).any() else np.nan for v in values])
+                    sd = np.array([np.nanstd(v) if np.isfinite(v).any() else np.nan for v in values])
+                    line = ax.errorbar(x, mean, yerr=sd, marker="o" if style == "-" else "x", capsize=3,
+                                       linestyle=style, color=color,
+                                       label=f"{method} ({form_name(form, by_j)})")
+                    color = line[0].get_color()
+                ax.scatter(x[diverged], mean[diverged], s=120, facecolors="none", edgecolors=color)
                 ax.set_xscale("log", base=2 if row == 0 else 10)
                 ax.set_xlabel("J_g" if row == 0 else "wall seconds")
                 ax.set_ylabel(label)
     axes[0, 0].legend()
-    fig.suptitle("grid25: particles against quality (mean ± sd over seeds; hollow: a seed diverged)")
+    fig.suptitle("grid25: particles against quality (mean ± sd over seeds; solid: headline, dashed: the other form; ringed: a seed diverged)")
     fig.savefig(path, dpi=110)
 
 
