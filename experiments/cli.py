@@ -25,7 +25,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
-from omegaconf import DictConfig
+import yaml
+from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.schema import ConfigError, ExperimentConfig, validate
@@ -33,7 +34,8 @@ from inference.config import INFERENCE_SCHEMAS
 from models.config import LOSS_SCHEMAS, PRIOR_SPECS
 
 GROUPS = ("experiment", "inference", "prior", "loss")
-TOP_KEYS = ("seed", "iterations", "out_dir", "progress", "checkpoint_every", "resume", "distributed")
+TOP_KEYS = ("seed", "iterations", "out_dir", "progress", "checkpoint_every", "resume", "skip_complete",
+            "distributed")
 
 
 def config_dir() -> str:
@@ -204,6 +206,24 @@ def expand_sweeps(overrides: list[str]) -> list[list[str]]:
     return [list(job) for job in itertools.product(*axes)]
 
 
+def is_complete(cfg: DictConfig) -> bool:
+    """Whether ``cfg.out_dir`` holds a complete run (``metrics.json`` and ``config.yaml``) of this config,
+    compared as a resume compares it (:func:`resume_key`: ``progress``, ``resume``, ``skip_complete`` and
+    ``distributed`` aside). Reads only; a diverged run's directory is complete (the same config diverges
+    again at the same iteration)."""
+    from experiments.run import resume_key
+
+    out = Path(cfg.out_dir)
+    saved = out / "config.yaml"
+    if not ((out / "metrics.json").is_file() and saved.is_file()):
+        return False
+    try:
+        saved_cfg = OmegaConf.create(saved.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, OmegaConfBaseException):
+        return False  # an unreadable config.yaml is not this run's: it is run again (and replaced)
+    return resume_key(saved_cfg) == resume_key(cfg)
+
+
 def multirun(overrides: list[str]) -> int:
     """Validate every job of a sweep first (any mistake: exit 2 before anything runs), then run them with the
     launcher of ``hydra/launcher=NAME`` (:mod:`experiments.launch`: in turn in this process by default, in
@@ -224,6 +244,15 @@ def multirun(overrides: list[str]) -> int:
         same = next(d for d in dirs if dirs.count(d) > 1)
         raise ConfigError(f"out_dir={same!r} is invalid: several jobs of the sweep would write it; put the swept "
                           "keys in it, e.g. out_dir='runs/sweep/${inference.name}-seed${seed}'")
+    kept = [is_complete(c) if c.skip_complete else False for c in configs]
+    for job, cfg, keep in zip(jobs, configs, kept, strict=True):
+        if keep:
+            print(f"bgan-run: kept {cfg.out_dir}: it holds this config's complete run (skip_complete=true; "
+                  f"{' '.join(job)})", flush=True)
+    jobs = [j for j, keep in zip(jobs, kept, strict=True) if not keep]
+    configs = [c for c, keep in zip(configs, kept, strict=True) if not keep]
+    if not jobs:
+        return 0
     sweep_dir = Path(os.path.commonpath([str(Path(d).resolve().parent) for d in dirs]))
     settings = launcher_config(launcher, settings, sweep_dir)
     if launcher != "basic":
@@ -274,6 +303,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"bgan-run: error: {err}", file=sys.stderr)
         return 2
+    if cfg.skip_complete and is_complete(cfg):
+        print(f"bgan-run: kept {cfg.out_dir}: it holds this config's complete run (skip_complete=true)")
+        return 0
     try:
         out = run(cfg)
     except ConfigError as err:

@@ -64,7 +64,7 @@ class Diverged(RuntimeError):
 
 
 #: Config keys that do not change the draws (a resumed run may differ in them).
-NOT_RESUME_KEYS = ("progress", "resume", "distributed")
+NOT_RESUME_KEYS = ("progress", "resume", "skip_complete", "distributed")
 
 
 def resume_key(cfg: DictConfig) -> str:

@@ -104,6 +104,7 @@ class RunConfig:
     progress: bool | None = None
     checkpoint_every: int | None = None
     resume: bool = True
+    skip_complete: bool = False
     distributed: DistributedConfig = field(default_factory=DistributedConfig)
     experiment: ExperimentConfig = field(default_factory=ExperimentConfig)
     inference: Any = None

@@ -121,3 +121,28 @@ def test_a_job_that_crashes_in_its_worker_is_reported_and_the_sweep_goes_on(monk
     results = L.launch("joblib", {"n_jobs": 1, "backend": "sequential"}, [[*SMALL, f"seed={s}"] for s in (0, 1)])
     assert results[0] == (0, "ok")
     assert results[1][0] == L.CRASHED and "MemoryError: RESOURCE_EXHAUSTED" in results[1][1]
+
+
+def test_skip_complete_keeps_a_finished_run_of_the_same_config_and_runs_the_rest(tmp_path, capsys):
+    """``skip_complete=true`` (what the reproduce scripts pass): a job whose out_dir holds a complete run of the
+    same config is not run again; a job without one, or whose out_dir holds another config's run, runs."""
+    first = tmp_path / "r-0"
+    assert main([*SMALL, "seed=0", f"out_dir={first}"]) == 0
+    stamp = (first / "metrics.json").stat().st_mtime_ns
+    capsys.readouterr()
+    assert main(["-m", *SMALL, "seed=0,1", f"out_dir={tmp_path}/r-${{seed}}", "skip_complete=true",
+                 "progress=true"]) == 0  # progress is no part of the comparison, as for a resume
+    out = capsys.readouterr().out
+    assert f"kept {first}" in out and f"wrote {tmp_path / 'r-1'}" in out and f"wrote {first}" not in out, out
+    assert (first / "metrics.json").stat().st_mtime_ns == stamp
+    assert (tmp_path / "r-1" / "metrics.json").is_file()
+    # a single run: kept likewise; another config in the same out_dir is run again (and replaces it)
+    assert main([*SMALL, "seed=0", f"out_dir={first}", "skip_complete=true"]) == 0
+    assert "kept" in capsys.readouterr().out and (first / "metrics.json").stat().st_mtime_ns == stamp
+    assert main([*SMALL, "seed=0", "iterations=20", f"out_dir={first}", "skip_complete=true"]) == 0
+    assert f"wrote {first}" in capsys.readouterr().out
+    assert (first / "metrics.json").stat().st_mtime_ns != stamp
+    # without skip_complete a finished run is run again, as before
+    stamp = (first / "metrics.json").stat().st_mtime_ns
+    assert main([*SMALL, "seed=0", "iterations=20", f"out_dir={first}"]) == 0
+    assert (first / "metrics.json").stat().st_mtime_ns != stamp
