@@ -3,19 +3,20 @@
 # used (7), every new method of the verdict tables on grid25 at its default budget, then an evaluator outside
 # the zoo (docs/check_pooled.py: numpy + xarray, every pooled posterior_predictive sample) against each run's
 # metrics.json (the headline for samplers, *_pooled for optimisers).
+# One Hydra sweep per method in JOBS joblib lanes; a finished run is kept (skip_complete=true).
 # Usage: JOBS=2 bash docs/reproduce_evaluator.sh [RUNS_DIR]; then python docs/check_pooled.py RUNS_DIR/*-s7
-set -euo pipefail
+set -uo pipefail
 R=${1:-runs/evaluator}
 JOBS=${JOBS:-1}
 BGAN=${BGAN:-bgan-run}
-jobs() {
-  echo "grid25-ensemble-s7 experiment=grid25 inference=ensemble seed=7"
-  echo "grid25-independent_map-s7 experiment=grid25 inference=independent_map seed=7"
-  echo "grid25-coupled_ensemble-s7 experiment=grid25 inference=coupled_ensemble seed=7"
-  echo "grid25-coupled_ensemble_running-s7 experiment=grid25 inference=coupled_ensemble inference.preconditioner=rmsprop_running seed=7"
-  echo "grid25-cyclical_sghmc-s7 experiment=grid25 inference.schedule=cyclical seed=7"
-  echo "grid25-ebgan-s7 experiment=grid25 inference=ebgan seed=7"
+run() {  # NAME OVERRIDES...: out_dir RUNS_DIR/grid25-NAME-s7
+  local name=$1; shift
+  $BGAN -m experiment=grid25 "$@" seed=7 "out_dir=$R/grid25-$name-s\${seed}" skip_complete=true progress=false \
+    hydra/launcher=joblib hydra.launcher.n_jobs="$JOBS" || echo "$name: exit $? (see above)"
 }
-jobs | while read -r name args; do
-  [ -f "$R/$name/metrics.json" ] || echo "$name $args"
-done | xargs -r -P "$JOBS" -L 1 bash -c 'name=$0; mkdir -p '"$R"'; '"$BGAN"' "$@" out_dir='"$R"'/$name progress=false > '"$R"'/$name.log 2>&1 || echo "failed: $name (see '"$R"'/$name.log)"'
+run ensemble inference=ensemble
+run independent_map inference=independent_map
+run coupled_ensemble inference=coupled_ensemble
+run coupled_ensemble_running inference=coupled_ensemble inference.preconditioner=rmsprop_running
+run cyclical_sghmc inference.schedule=cyclical
+run ebgan inference=ebgan

@@ -3,38 +3,31 @@
 # Rows: ML twin, ensemble, coupled MAP and Bayesian GAN (SGHMC) at seeds 0-4; independent MAP, cyclical SGHMC,
 # EBGAN and SVI at seeds 0-2; and EBGAN in its authors' synthetic set-up (minimax loss, 2,500 iterations). Finished runs are skipped (the default SGHMC and twin runs of seeds 0-2 are those
 # of docs/reproduce_trust.sh, which this script finds when given the same RUNS_DIR or linked in).
+# One Hydra sweep per row in JOBS joblib lanes; a finished run is kept (skip_complete=true).
 # Usage: JOBS=2 bash docs/reproduce_verdict.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/<set>-*
-# ONLY=<regex> keeps the matching run names (e.g. ONLY='^(grid25|synthetic)-').
-set -euo pipefail
+# SETS=grid25,ring8 limits the sets (default: grid25,synthetic,ring8,digits).
+set -uo pipefail
 R=${1:-runs/verdict}
 JOBS=${JOBS:-1}
 BGAN=${BGAN:-bgan-run}
-jobs() {
-  for seed in 0 1 2; do
-    echo "synthetic-ebgan_minimax_2500-s$seed experiment=synthetic inference=ebgan loss=minimax iterations=2500 seed=$seed"
-  done
-  for exp in grid25 synthetic ring8 digits; do
-    for seed in 0 1 2 3 4; do
-      echo "$exp-sghmc-s$seed experiment=$exp seed=$seed"
-      echo "$exp-mle-s$seed experiment=$exp inference=mle seed=$seed"
-      echo "$exp-ensemble-s$seed experiment=$exp inference=ensemble seed=$seed"
-      echo "$exp-coupled_ensemble-s$seed experiment=$exp inference=coupled_ensemble seed=$seed"
-    done
-  done
-  # the coupled MAP with the preconditioner adapting throughout (the default freezes it after warmup, and
-  # without noise the sweep then diverges within ~70 iterations on grid25)
-  for seed in 0 1 2 3 4; do
-    echo "grid25-coupled_ensemble_running-s$seed experiment=grid25 inference=coupled_ensemble inference.preconditioner=rmsprop_running seed=$seed"
-  done
-  for exp in grid25 synthetic ring8 digits; do
-    for seed in 0 1 2; do
-      echo "$exp-independent_map-s$seed experiment=$exp inference=independent_map seed=$seed"
-      echo "$exp-cyclical_sghmc-s$seed experiment=$exp inference.schedule=cyclical seed=$seed"
-      echo "$exp-ebgan-s$seed experiment=$exp inference=ebgan seed=$seed"
-      echo "$exp-svi-s$seed experiment=$exp inference=svi seed=$seed"
-    done
-  done
+SETS=${SETS:-grid25,synthetic,ring8,digits}
+row() {  # NAME SETS SEEDS OVERRIDES...: out_dir RUNS_DIR/<set>-NAME-s<seed>
+  local name=$1 sets=$2 seeds=$3; shift 3
+  $BGAN -m "experiment=$sets" "$@" "seed=$seeds" "out_dir=$R/\${experiment.name}-$name-s\${seed}" \
+    skip_complete=true progress=false hydra/launcher=joblib hydra.launcher.n_jobs="$JOBS" \
+    || echo "row $name: exit $? (see above)"
 }
-jobs | grep -E -e "${ONLY:-.}" | while read -r name args; do
-  [ -f "$R/$name/metrics.json" ] || echo "$name $args"
-done | xargs -r -P "$JOBS" -L 1 bash -c 'name=$0; mkdir -p '"$R"'; '"$BGAN"' "$@" out_dir='"$R"'/$name progress=false > '"$R"'/$name.log 2>&1 || echo "failed: $name (see '"$R"'/$name.log)"'
+case ",$SETS," in *,synthetic,*)
+  row ebgan_minimax_2500 synthetic 0,1,2 inference=ebgan loss=minimax iterations=2500 ;; esac
+row sghmc "$SETS" 0,1,2,3,4 inference=sghmc
+row mle "$SETS" 0,1,2,3,4 inference=mle
+row ensemble "$SETS" 0,1,2,3,4 inference=ensemble
+row coupled_ensemble "$SETS" 0,1,2,3,4 inference=coupled_ensemble
+# the coupled MAP with the preconditioner adapting throughout (the default freezes it after warmup, and
+# without noise the sweep then diverges within ~70 iterations on grid25)
+case ",$SETS," in *,grid25,*)
+  row coupled_ensemble_running grid25 0,1,2,3,4 inference=coupled_ensemble inference.preconditioner=rmsprop_running ;; esac
+row independent_map "$SETS" 0,1,2 inference=independent_map
+row cyclical_sghmc "$SETS" 0,1,2 inference.schedule=cyclical
+row ebgan "$SETS" 0,1,2 inference=ebgan
+row svi "$SETS" 0,1,2 inference=svi

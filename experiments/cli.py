@@ -209,7 +209,7 @@ def expand_sweeps(overrides: list[str]) -> list[list[str]]:
 def is_complete(cfg: DictConfig) -> bool:
     """Whether ``cfg.out_dir`` holds a complete run (``metrics.json`` and ``config.yaml``) of this config,
     compared as a resume compares it (:func:`resume_key`: ``progress``, ``resume``, ``skip_complete`` and
-    ``distributed`` aside). Reads only; a diverged run's directory is complete (the same config diverges
+    ``distributed`` aside) and ``out_dir`` aside (a run moved or linked there is the same run). Reads only; a diverged run's directory is complete (the same config diverges
     again at the same iteration)."""
     from experiments.run import resume_key
 
@@ -221,6 +221,7 @@ def is_complete(cfg: DictConfig) -> bool:
         saved_cfg = OmegaConf.create(saved.read_text())
     except (OSError, UnicodeDecodeError, yaml.YAMLError, OmegaConfBaseException):
         return False  # an unreadable config.yaml is not this run's: it is run again (and replaced)
+    saved_cfg.out_dir = cfg.out_dir  # a run moved or linked here is still this config's run
     return resume_key(saved_cfg) == resume_key(cfg)
 
 

@@ -136,9 +136,16 @@ def test_skip_complete_keeps_a_finished_run_of_the_same_config_and_runs_the_rest
     assert f"kept {first}" in out and f"wrote {tmp_path / 'r-1'}" in out and f"wrote {first}" not in out, out
     assert (first / "metrics.json").stat().st_mtime_ns == stamp
     assert (tmp_path / "r-1" / "metrics.json").is_file()
-    # a single run: kept likewise; another config in the same out_dir is run again (and replaces it)
+    # a single run: kept likewise, also where the run was moved to (out_dir is no part of the comparison);
+    # another config in the same out_dir is run again (and replaces it)
     assert main([*SMALL, "seed=0", f"out_dir={first}", "skip_complete=true"]) == 0
     assert "kept" in capsys.readouterr().out and (first / "metrics.json").stat().st_mtime_ns == stamp
+    import shutil
+
+    moved = tmp_path / "moved"
+    shutil.copytree(first, moved)
+    assert main([*SMALL, "seed=0", f"out_dir={moved}", "skip_complete=true"]) == 0
+    assert f"kept {moved}" in capsys.readouterr().out
     assert main([*SMALL, "seed=0", "iterations=20", f"out_dir={first}", "skip_complete=true"]) == 0
     assert f"wrote {first}" in capsys.readouterr().out
     assert (first / "metrics.json").stat().st_mtime_ns != stamp
