@@ -1,6 +1,7 @@
 """The particle-study figure: modes, high quality and reverse KL against J_g and against wall time.
 
-Usage: ``python docs/plot_particles.py RUNS_DIR OUT.png`` over the run directories of
+Usage: ``python docs/plot_particles.py RUNS_DIR OUT.png`` (the figure; its numbers are printed as a markdown
+table) over the run directories of
 ``docs/reproduce_particles.sh`` (named ``grid25-<method>-J<j>-s<seed>``). Each point is the mean over seeds
 of a method's headline figure (solid: the Bayesian GAN's pooled posterior predictive, the optimisers' final
 iterate) and of the other form (dashed: the sampler's final draw, the optimisers' pooled post-warmup
@@ -92,6 +93,33 @@ def plot(data: dict, path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def table(data: dict) -> str:
+    """The figure's numbers as a markdown table: per method and J_g, mean ± sd over seeds of the headline and
+    the other form of each figure, and the wall seconds."""
+    def cell(runs, key):
+        v = np.array([figure(r, key) for r in runs])
+        v = v[np.isfinite(v)]
+        if not len(v):
+            return "–"
+        scale = 100 if key.startswith("high_quality") else 1
+        fmt = "{:.1f} ± {:.1f}" if not key.startswith("reverse_kl") else "{:.3f} ± {:.3f}"
+        return fmt.format(scale * v.mean(), scale * v.std())
+
+    lines = ["| method | J_g | seeds | modes | high quality (%) | reverse KL | other form: modes / HQ (%) / "
+             "reverse KL | wall seconds |", "|---|---|---|---|---|---|---|---|"]
+    for method, by_j in sorted(data.items()):
+        for j in sorted(by_j):
+            runs = by_j[j]
+            head, other = form_name("modes", by_j), other_form("modes", by_j)
+            alt = " / ".join(cell(runs, other_form(k, by_j)) for k, _ in FIGURES) if other else "–"
+            seeds = ",".join(str(r["seed"]) for r in runs)
+            div = sum(bool(r.get("diverged")) for r in runs)
+            lines.append(f"| {method} ({head}) | {j} | {seeds}{f' ({div} diverged)' if div else ''} | "
+                         + " | ".join(cell(runs, k) for k, _ in FIGURES)
+                         + f" | {alt} | {cell(runs, 'wall_seconds')} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 2:
@@ -102,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"plot_particles: error: {argv[0]}: no grid25-<method>-J<j>-s<seed> run directory", file=sys.stderr)
         return 2
     plot(data, Path(argv[1]))
+    print(table(data))
     return 0
 
 
