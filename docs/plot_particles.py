@@ -83,8 +83,9 @@ def plot(data: dict, path: Path) -> None:
                     line = ax.errorbar(x, mean, yerr=sd, marker="o" if style == "-" else "x", capsize=3,
                                        linestyle=style, color=color,
                                        label=f"{method} ({form_name(form, by_j)})")
-                    color = line[0].get_color()
-                ax.scatter(x[diverged], mean[diverged], s=120, facecolors="none", edgecolors=color)
+                    if color is None:
+                        color, head_mean = line[0].get_color(), mean
+                ax.scatter(x[diverged], head_mean[diverged], s=120, facecolors="none", edgecolors=color)
                 ax.set_xscale("log", base=2 if row == 0 else 10)
                 ax.set_xlabel("J_g" if row == 0 else "wall seconds")
                 ax.set_ylabel(label)

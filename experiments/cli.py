@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import os
 import sys
 from pathlib import Path
@@ -29,8 +30,8 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments.schema import ConfigError, ExperimentConfig, validate
-from inference.config import INFERENCE_SCHEMAS
+from experiments.schema import ConfigError, ExperimentConfig, RunConfig, validate
+from inference.config import INFERENCE_CONFIGS, INFERENCE_SCHEMAS
 from models.config import LOSS_SCHEMAS, PRIOR_SPECS
 
 GROUPS = ("experiment", "inference", "prior", "loss")
@@ -206,23 +207,62 @@ def expand_sweeps(overrides: list[str]) -> list[list[str]]:
     return [list(job) for job in itertools.product(*axes)]
 
 
-def is_complete(cfg: DictConfig) -> bool:
-    """Whether ``cfg.out_dir`` holds a complete run (``metrics.json`` and ``config.yaml``) of this config,
-    compared as a resume compares it (:func:`resume_key`: ``progress``, ``resume``, ``skip_complete`` and
-    ``distributed`` aside) and ``out_dir`` aside (a run moved or linked there is the same run). Reads only; a diverged run's directory is complete (the same config diverges
-    again at the same iteration)."""
-    from experiments.run import resume_key
+def _fill_new_keys(saved: dict, current: dict, defaults: dict) -> None:
+    """Give ``saved`` (an older run's config) every key of ``current`` it lacks whose current value is the
+    schema default (a key added to the schema after that run; its default keeps the older behaviour)."""
+    for key, value in current.items():
+        if key not in saved:
+            if key in defaults and defaults[key] == value:
+                saved[key] = value
+        elif isinstance(value, dict) and isinstance(saved[key], dict):
+            _fill_new_keys(saved[key], value, defaults.get(key) if isinstance(defaults.get(key), dict) else {})
+
+
+def complete_run(cfg: DictConfig) -> tuple[str, str]:
+    """Whether ``cfg.out_dir`` holds a complete run (``metrics.json`` and ``config.yaml``) of this config:
+    what ``skip_complete=true`` keeps. Reads only.
+
+    The configs are compared as a resume compares them (:func:`experiments.run.resume_key`: ``progress``,
+    ``resume``, ``skip_complete`` and ``distributed`` aside), ``out_dir`` aside too (a run moved or linked
+    there is the same run); a key the schema gained after the run was written counts as equal where this
+    config leaves it at its schema default.
+
+    Returns
+    -------
+    (str, str)
+        ``("kept", message)``; ``("diverged", message)`` for a complete run that diverged (the same config
+        diverges again at the same iteration; exit code 3 as for a fresh run); ``("other", message)`` when
+        ``out_dir`` holds another config's complete run (it is run again and replaced); ``("none", "")``
+        when there is no complete run.
+    """
+    from experiments.run import NOT_RESUME_KEYS, resume_key
+    from experiments.rundir.store import _differences
 
     out = Path(cfg.out_dir)
-    saved = out / "config.yaml"
-    if not ((out / "metrics.json").is_file() and saved.is_file()):
-        return False
+    saved_path, metrics_path = out / "config.yaml", out / "metrics.json"
+    if not (metrics_path.is_file() and saved_path.is_file()):
+        return "none", ""
     try:
-        saved_cfg = OmegaConf.create(saved.read_text())
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, OmegaConfBaseException):
-        return False  # an unreadable config.yaml is not this run's: it is run again (and replaced)
-    saved_cfg.out_dir = cfg.out_dir  # a run moved or linked here is still this config's run
-    return resume_key(saved_cfg) == resume_key(cfg)
+        saved = yaml.safe_load(saved_path.read_text())
+        diverged = (json.loads(metrics_path.read_text()) or {}).get("diverged")
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError):
+        return "other", f"rerunning {out}: its config.yaml or metrics.json cannot be read"
+    if not isinstance(saved, dict):
+        return "other", f"rerunning {out}: its config.yaml is not a config"
+    current = OmegaConf.to_container(cfg, resolve=True)
+    defaults = OmegaConf.to_container(OmegaConf.structured(RunConfig))
+    defaults["inference"] = dataclasses.asdict(INFERENCE_CONFIGS[cfg.inference.name])
+    _fill_new_keys(saved, current, defaults)
+    saved["out_dir"] = cfg.out_dir
+    if yaml.safe_load(resume_key(OmegaConf.create(saved))) != yaml.safe_load(resume_key(cfg)):  # key order aside
+        diff = _differences({k: v for k, v in saved.items() if k not in NOT_RESUME_KEYS},
+                            {k: v for k, v in current.items() if k not in NOT_RESUME_KEYS})
+        more = f"; {len(diff) - 3} more" if len(diff) > 3 else ""
+        return "other", f"rerunning {out}: it holds another config's run ({'; '.join(diff[:3])}{more})"
+    if diverged:
+        return "diverged", (f"kept {out}: it holds this config's complete run, which diverged at iteration "
+                            f"{diverged.get('iteration')} (skip_complete=true)")
+    return "kept", f"kept {out}: it holds this config's complete run (skip_complete=true)"
 
 
 def multirun(overrides: list[str]) -> int:
@@ -245,24 +285,26 @@ def multirun(overrides: list[str]) -> int:
         same = next(d for d in dirs if dirs.count(d) > 1)
         raise ConfigError(f"out_dir={same!r} is invalid: several jobs of the sweep would write it; put the swept "
                           "keys in it, e.g. out_dir='runs/sweep/${inference.name}-seed${seed}'")
-    kept = [is_complete(c) if c.skip_complete else False for c in configs]
-    for job, cfg, keep in zip(jobs, configs, kept, strict=True):
-        if keep:
-            print(f"bgan-run: kept {cfg.out_dir}: it holds this config's complete run (skip_complete=true; "
-                  f"{' '.join(job)})", flush=True)
-    jobs = [j for j, keep in zip(jobs, kept, strict=True) if not keep]
-    configs = [c for c, keep in zip(configs, kept, strict=True) if not keep]
-    if not jobs:
-        return 0
     sweep_dir = Path(os.path.commonpath([str(Path(d).resolve().parent) for d in dirs]))
     settings = launcher_config(launcher, settings, sweep_dir)
+    if launcher != "basic" and configs[0].distributed.enabled:
+        raise ConfigError(f"distributed.enabled=true with hydra/launcher={launcher}: a distributed run is "
+                          "started once per process by the cluster's own launcher (docs/scaling.md)")
+    code, todo = 0, []
+    for job, cfg in zip(jobs, configs, strict=True):
+        state, message = complete_run(cfg) if cfg.skip_complete else ("none", "")
+        if message:
+            print(f"bgan-run: {message} ({' '.join(job)})", flush=True)
+        if state in ("kept", "diverged"):
+            code = max(code, 3 if state == "diverged" else 0)
+        else:
+            todo.append((job, cfg))
+    if not todo:
+        return code
+    jobs, configs = [j for j, _ in todo], [c for _, c in todo]
     if launcher != "basic":
-        if configs[0].distributed.enabled:
-            raise ConfigError(f"distributed.enabled=true with hydra/launcher={launcher}: a distributed run is "
-                              "started once per process by the cluster's own launcher (docs/scaling.md)")
         for i, job in enumerate(jobs):
             print(f"bgan-run: [{i + 1}/{len(jobs)}] {' '.join(job)} (hydra/launcher={launcher})", flush=True)
-        code = 0
         for job, (job_code, message) in zip(jobs, launch(launcher, settings, jobs), strict=True):
             if job_code == 0:
                 print(f"bgan-run: wrote {message}", flush=True)
@@ -273,7 +315,6 @@ def multirun(overrides: list[str]) -> int:
     start_distributed(configs[0])
     from experiments.run import Diverged, run
 
-    code = 0
     for i, (job, cfg) in enumerate(zip(jobs, configs, strict=True)):
         print(f"bgan-run: [{i + 1}/{len(jobs)}] {' '.join(job)}", flush=True)
         try:
@@ -304,9 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"bgan-run: error: {err}", file=sys.stderr)
         return 2
-    if cfg.skip_complete and is_complete(cfg):
-        print(f"bgan-run: kept {cfg.out_dir}: it holds this config's complete run (skip_complete=true)")
-        return 0
+    if cfg.skip_complete:
+        state, message = complete_run(cfg)
+        if message:
+            print(f"bgan-run: {message}")
+        if state in ("kept", "diverged"):
+            return 3 if state == "diverged" else 0
     try:
         out = run(cfg)
     except ConfigError as err:

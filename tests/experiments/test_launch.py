@@ -149,6 +149,27 @@ def test_skip_complete_keeps_a_finished_run_of_the_same_config_and_runs_the_rest
     assert main([*SMALL, "seed=0", "iterations=20", f"out_dir={first}", "skip_complete=true"]) == 0
     assert f"wrote {first}" in capsys.readouterr().out
     assert (first / "metrics.json").stat().st_mtime_ns != stamp
+    # a run written before the schema gained a key (left at its default here) is this config's run
+    import json
+
+    import yaml
+
+    saved = yaml.safe_load((first / "config.yaml").read_text())
+    del saved["experiment"]["generated_per_class"]
+    (first / "config.yaml").write_text(yaml.safe_dump(saved))
+    stamp = (first / "metrics.json").stat().st_mtime_ns
+    assert main([*SMALL, "seed=0", "iterations=20", f"out_dir={first}", "skip_complete=true"]) == 0
+    assert f"kept {first}" in capsys.readouterr().out
+    # a kept run that diverged keeps its exit code (3), in a sweep too, where another config's run is rerun
+    metrics = json.loads((first / "metrics.json").read_text())
+    (first / "metrics.json").write_text(json.dumps(metrics | {"diverged": {"iteration": 17}}))
+    assert main([*SMALL, "seed=0", "iterations=20", f"out_dir={first}", "skip_complete=true"]) == 3
+    assert "diverged at iteration 17" in capsys.readouterr().out
+    assert main(["-m", *SMALL, "seed=0,1", "iterations=20", f"out_dir={tmp_path}/r-${{seed}}",
+                 "skip_complete=true"]) == 3
+    out = capsys.readouterr().out
+    assert f"kept {first}" in out and f"rerunning {tmp_path / 'r-1'}: it holds another config's run (" in out
+    assert "iterations: 30 -> 20" in out and f"wrote {tmp_path / 'r-1'}" in out, out
     # without skip_complete a finished run is run again, as before
     stamp = (first / "metrics.json").stat().st_mtime_ns
     assert main([*SMALL, "seed=0", "iterations=20", f"out_dir={first}"]) == 0
