@@ -38,6 +38,9 @@ p.add_argument("--chunk", type=int, default=400)
 p.add_argument("--train_hidden_scale", action="store_true")
 p.add_argument("--noise_scale", type=float, default=1.0,
                help="multiplies D's Gaussian-noise standard deviations (0: no noise, an ablation)")
+p.add_argument("--hidden_noise_scale", type=float, default=None,
+               help="multiplies the hidden layers' noise only (default: --noise_scale); with --noise_scale "
+                    "it separates input noise from hidden-layer noise")
 p.add_argument("--log", default=None, help="also append the log lines to this file")
 p.add_argument("--data_dir", required=True, help="the tfds directory bgan-prepare wrote")
 args = p.parse_args()
@@ -81,7 +84,8 @@ log(f"# labelled {txs.shape} per class {np.bincount(tys)}")
 
 # ---------------- models ----------------
 D_UNITS = [1000, 500, 250, 250, 250, 10]
-D_NOISE = [args.noise_scale * s for s in (0.3, 0.5, 0.5, 0.5, 0.5, 0.5)]  # noise before each dense layer
+_HIDDEN = args.noise_scale if args.hidden_noise_scale is None else args.hidden_noise_scale
+D_NOISE = [args.noise_scale * 0.3] + [_HIDDEN * 0.5] * 5  # noise before each dense layer
 
 def d_init_params(key):
     ps, n_in = [], 784
