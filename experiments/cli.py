@@ -270,7 +270,7 @@ def multirun(overrides: list[str]) -> int:
     launcher of ``hydra/launcher=NAME`` (:mod:`experiments.launch`: in turn in this process by default, in
     joblib lanes, or through submitit). Returns 0, 3 if any job diverged, 2 if a job found a mistake at run
     time, 1 if a job crashed in its worker (the others still run)."""
-    from experiments.launch import launch, launcher_config, split_launcher
+    from experiments.launch import launch, launcher_config, prepare, split_launcher
 
     launcher, settings, overrides = split_launcher(overrides)
     jobs = expand_sweeps(overrides)
@@ -290,6 +290,7 @@ def multirun(overrides: list[str]) -> int:
     if launcher != "basic" and configs[0].distributed.enabled:
         raise ConfigError(f"distributed.enabled=true with hydra/launcher={launcher}: a distributed run is "
                           "started once per process by the cluster's own launcher (docs/scaling.md)")
+    executor = prepare(launcher, settings) if launcher != "basic" else None  # its settings checked now
     code, todo = 0, []
     for job, cfg in zip(jobs, configs, strict=True):
         state, message = complete_run(cfg) if cfg.skip_complete else ("none", "")
@@ -305,7 +306,7 @@ def multirun(overrides: list[str]) -> int:
     if launcher != "basic":
         for i, job in enumerate(jobs):
             print(f"bgan-run: [{i + 1}/{len(jobs)}] {' '.join(job)} (hydra/launcher={launcher})", flush=True)
-        for job, (job_code, message) in zip(jobs, launch(launcher, settings, jobs), strict=True):
+        for job, (job_code, message) in zip(jobs, launch(launcher, settings, jobs, executor), strict=True):
             if job_code == 0:
                 print(f"bgan-run: wrote {message}", flush=True)
             else:

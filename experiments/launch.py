@@ -132,33 +132,28 @@ def run_job(job: list[str]) -> tuple[int, str]:
         return CRASHED, f"crashed: {type(err).__name__}: {text}"
 
 
-def launch(name: str, settings: dict, jobs: list[list[str]]) -> list[tuple[int, str]]:
-    """Run every (validated) job with the launcher ``name`` and return each job's ``(code, message)``, in
-    the order of ``jobs``. A job that crashed in its worker returns :data:`CRASHED` and a line naming its
-    log.
+def prepare(name: str, settings: dict):
+    """Build the executor of the launcher ``name`` from its settings (a ``joblib.Parallel`` pool, or a
+    ``submitit.AutoExecutor`` with its parameters), so that a mistake in them is found before anything runs.
 
     Raises
     ------
     ConfigError
-        When submitit cannot build the executor (e.g. ``submitit_slurm`` where there is no Slurm) or rejects
-        a setting; nothing has been submitted then.
+        When joblib or submitit rejects a setting, or submitit cannot build the executor (e.g.
+        ``submitit_slurm`` where there is no Slurm); nothing has been run or submitted then.
     """
     if name == "joblib":
-        from joblib import Parallel, delayed
+        from joblib import Parallel
 
         try:  # joblib checks its settings when the pool is made: the user's to fix, before anything runs
             if settings.get("n_jobs") == 0:
                 raise ValueError("hydra.launcher.n_jobs=0 has no meaning (a number of lanes, or -1: every core)")
-            parallel = Parallel(**settings)
+            return Parallel(**settings)
         except (ValueError, TypeError) as err:
             raise ConfigError(f"hydra/launcher=joblib: {' '.join(str(err).split())[:300]}") from None
-        try:
-            return list(parallel(delayed(run_job)(job) for job in jobs))
-        except Exception as err:  # noqa: BLE001 -- a worker killed (out of memory): joblib stops the pool
-            line = f"crashed: the joblib pool stopped ({type(err).__name__}: {' '.join(str(err).split())[:200]})"
-            return [(CRASHED, line)] * len(jobs)
     import submitit
 
+    settings = dict(settings)
     cluster = name.removeprefix("submitit_")
     init = {"folder": settings.pop("submitit_folder")}
     if "max_num_timeout" in settings:  # as hydra-submitit-launcher builds its executor
@@ -171,6 +166,29 @@ def launch(name: str, settings: dict, jobs: list[list[str]]) -> list[tuple[int, 
         executor.update_parameters(**{k if k in base else f"{cluster}_{k}": v for k, v in settings.items()})
     except (RuntimeError, ValueError, NameError, TypeError) as err:
         raise ConfigError(f"hydra/launcher={name}: {' '.join(str(err).split())[:300]}") from None
+    return executor
+
+
+def launch(name: str, settings: dict, jobs: list[list[str]], executor=None) -> list[tuple[int, str]]:
+    """Run every (validated) job with the launcher ``name`` and return each job's ``(code, message)``, in
+    the order of ``jobs``. A job that crashed in its worker returns :data:`CRASHED` and a line naming its
+    log. ``executor``: what :func:`prepare` built from ``settings`` (built here when not given).
+
+    Raises
+    ------
+    ConfigError
+        As :func:`prepare`; nothing has been run or submitted then.
+    """
+    if executor is None:
+        executor = prepare(name, settings)
+    if name == "joblib":
+        from joblib import delayed
+
+        try:
+            return list(executor(delayed(run_job)(job) for job in jobs))
+        except Exception as err:  # noqa: BLE001 -- a worker killed (out of memory): joblib stops the pool
+            line = f"crashed: the joblib pool stopped ({type(err).__name__}: {' '.join(str(err).split())[:200]})"
+            return [(CRASHED, line)] * len(jobs)
     submitted = executor.map_array(run_job, jobs)
     results = []
     for job, sub in zip(jobs, submitted, strict=True):

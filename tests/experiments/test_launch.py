@@ -25,6 +25,7 @@ SMALL = ["experiment=ring8", "iterations=30", "experiment.num_draws=3", "experim
     (["hydra/launcher=joblib", "hydra.launcher.n_jobs=0"], "hydra.launcher.n_jobs=0 has no meaning"),
     (["+hydra.launcher.n_jobs=2"], "needs a launcher"),
     (["hydra/launcher=joblib", "inference.step_size=-1"], "inference.step_size"),
+    (["hydra/launcher=joblib", "distributed.enabled=true"], "a distributed run is started once per process"),
 ])
 def test_bad_launcher_overrides_are_one_line_and_exit_2_before_anything_runs(tmp_path, capsys, args, message):
     assert main(["-m", *SMALL, "seed=0,1", f"out_dir={tmp_path}/r-${{seed}}", *args]) == 2
@@ -170,6 +171,10 @@ def test_skip_complete_keeps_a_finished_run_of_the_same_config_and_runs_the_rest
     out = capsys.readouterr().out
     assert f"kept {first}" in out and f"rerunning {tmp_path / 'r-1'}: it holds another config's run (" in out
     assert "iterations: 30 -> 20" in out and f"wrote {tmp_path / 'r-1'}" in out, out
+    # the launcher's settings are checked even when every job is kept
+    assert main(["-m", *SMALL, "seed=0,1", "iterations=20", f"out_dir={tmp_path}/r-${{seed}}", "skip_complete=true",
+                 "hydra/launcher=joblib", "hydra.launcher.n_jobs=0"]) == 2
+    assert "n_jobs=0 has no meaning" in capsys.readouterr().err
     # without skip_complete a finished run is run again, as before
     stamp = (first / "metrics.json").stat().st_mtime_ns
     assert main([*SMALL, "seed=0", "iterations=20", f"out_dir={first}"]) == 0
