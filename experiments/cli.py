@@ -235,7 +235,7 @@ def complete_run(cfg: DictConfig) -> tuple[str, str]:
         ``out_dir`` holds another config's complete run (it is run again and replaced); ``("none", "")``
         when there is no complete run.
     """
-    from experiments.run import NOT_RESUME_KEYS, resume_key
+    from experiments.run import resume_key
     from experiments.rundir.store import _differences
 
     out = Path(cfg.out_dir)
@@ -254,15 +254,24 @@ def complete_run(cfg: DictConfig) -> tuple[str, str]:
     defaults["inference"] = dataclasses.asdict(INFERENCE_CONFIGS[cfg.inference.name])
     _fill_new_keys(saved, current, defaults)
     saved["out_dir"] = cfg.out_dir
-    if yaml.safe_load(resume_key(OmegaConf.create(saved))) != yaml.safe_load(resume_key(cfg)):  # key order aside
-        diff = _differences({k: v for k, v in saved.items() if k not in NOT_RESUME_KEYS},
-                            {k: v for k, v in current.items() if k not in NOT_RESUME_KEYS})
+    was, now = yaml.safe_load(resume_key(OmegaConf.create(saved))), yaml.safe_load(resume_key(cfg))
+    if was != now:  # compared as dicts: key order aside
+        diff = _differences(was, now)
         more = f"; {len(diff) - 3} more" if len(diff) > 3 else ""
         return "other", f"rerunning {out}: it holds another config's run ({'; '.join(diff[:3])}{more})"
     if diverged:
         return "diverged", (f"kept {out}: it holds this config's complete run, which diverged at iteration "
                             f"{diverged.get('iteration')} (skip_complete=true)")
     return "kept", f"kept {out}: it holds this config's complete run (skip_complete=true)"
+
+
+def skip_if_complete(cfg: DictConfig, job: str = "") -> int | None:
+    """With ``skip_complete=true``: print what :func:`complete_run` found and return the exit code of a kept
+    run (0, or 3 if it diverged); ``None`` when the job is to run."""
+    state, message = complete_run(cfg) if cfg.skip_complete else ("none", "")
+    if message:
+        print(f"bgan-run: {message}{f' ({job})' if job else ''}", flush=True)
+    return {"kept": 0, "diverged": 3}.get(state)
 
 
 def multirun(overrides: list[str]) -> int:
@@ -293,13 +302,11 @@ def multirun(overrides: list[str]) -> int:
     executor = prepare(launcher, settings) if launcher != "basic" else None  # its settings checked now
     code, todo = 0, []
     for job, cfg in zip(jobs, configs, strict=True):
-        state, message = complete_run(cfg) if cfg.skip_complete else ("none", "")
-        if message:
-            print(f"bgan-run: {message} ({' '.join(job)})", flush=True)
-        if state in ("kept", "diverged"):
-            code = max(code, 3 if state == "diverged" else 0)
-        else:
+        kept = skip_if_complete(cfg, " ".join(job))
+        if kept is None:
             todo.append((job, cfg))
+        else:
+            code = max(code, kept)
     if not todo:
         return code
     jobs, configs = [j for j, _ in todo], [c for _, c in todo]
@@ -346,12 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as err:
         print(f"bgan-run: error: {err}", file=sys.stderr)
         return 2
-    if cfg.skip_complete:
-        state, message = complete_run(cfg)
-        if message:
-            print(f"bgan-run: {message}")
-        if state in ("kept", "diverged"):
-            return 3 if state == "diverged" else 0
+    kept = skip_if_complete(cfg)
+    if kept is not None:
+        return kept
     try:
         out = run(cfg)
     except ConfigError as err:
