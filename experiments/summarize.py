@@ -2,7 +2,10 @@
 where a task computes baselines in the same run (a supervised-only classifier, real-only training, a kNN
 score) every row's paired per-seed differences from them; with ``--against`` also every row's paired
 per-seed differences from the row ``ROW`` on each set's verdict figures (``--against`` may be repeated: one
-table per reference row). Intervals are 95 % paired-t.
+table per reference row). Intervals are 95 % paired-t. With ``--equal-count`` the pooled count-dependent
+figures (modes, high quality, reverse KL, classes covered, class KL) are those of the pool's first 2,500
+samples (``*_pooled_2500``), the final draw's count and the published rows' (PacGAN, VEEGAN): the column
+reads ``pooled_2500``.
 
 Runs are grouped by their directory name with a trailing ``-s<seed>`` or ``-seed<seed>`` removed, so
 ``grid25-sghmc-s0 .. -s2`` (or bgan-run's default ``grid25-sghmc-seed0 ..``) form one row. Every figure is read from the runs' ``metrics.json``.
@@ -59,11 +62,28 @@ def three_digit_keys() -> set[str]:
 MIN_HIGH_QUALITY = 0.10
 
 
+#: The pooled form at the final draw's sample count (``--equal-count``): ``<key>_pooled_2500`` for every run,
+#: sampler or optimiser (:func:`experiments.evaluation.equal_count_figures`).
+EQUAL = "pooled_2500"
+
+
+def equal_count(cols: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """``cols`` with every pooled count-dependent figure (:data:`experiments.evaluation.COUNT_KEYS`) read
+    at the final draw's count (kind :data:`EQUAL`), so pooled and final figures count the same number of
+    samples."""
+    from experiments.evaluation import COUNT_KEYS
+
+    return [(k, EQUAL if kind == "pooled" and k in COUNT_KEYS else kind) for k, kind in cols]
+
+
 def figure(metrics: dict, key: str, kind: str | None):
-    """A run's ``key`` in the form ``kind`` (see :func:`columns`); ``None`` if the run lacks it (runs made
-    before the pooled figures existed have only final-draw figures)."""
+    """A run's ``key`` in the form ``kind`` (see :func:`columns`; :data:`EQUAL` is the pooled form at the
+    final draw's count); ``None`` if the run lacks it (runs made before the pooled figures existed have only
+    final-draw figures, runs made before the equal-count figures have no ``*_pooled_2500``)."""
     if kind is None:
         return metrics.get(key)
+    if kind == EQUAL:
+        return metrics.get(f"{key}_{EQUAL}")
     pooled_headline = str(metrics.get("headline", "")).startswith("posterior predictive")
     if kind == "pooled":
         return metrics.get(key if pooled_headline else f"{key}_pooled")
@@ -86,7 +106,7 @@ def _cell(runs: list[dict], key: str, kind: str | None) -> str:
     cell = _fmt([figure(m, key, kind) for m in runs], key)
     if key == "reverse_kl" and cell != "–":  # with the high-quality samples it rests on
         hq = [figure(m, "high_quality", kind) for m in runs]
-        n = [figure(m, "num_samples", kind) or 2500 for m in runs]
+        n = [2500 if kind == EQUAL else figure(m, "num_samples", kind) or 2500 for m in runs]
         if all(h is not None for h in hq):
             mean_hq = float(np.mean(hq))
             count = float(np.mean([h * k for h, k in zip(hq, n, strict=True)]))
@@ -126,8 +146,9 @@ def _diverged_note(runs: list[dict]) -> str:
     return f" (diverged {len(its)}/{len(runs)}: iteration {span} of {runs[0].get('iterations', '?')})"
 
 
-def summarize(run_dirs: list[Path]) -> str:
-    """Markdown tables (one per metric family) of the given run directories.
+def summarize(run_dirs: list[Path], equal: bool = False) -> str:
+    """Markdown tables (one per metric family) of the given run directories; ``equal``: the pooled
+    count-dependent figures at the final draw's count (:func:`equal_count`).
 
     Raises
     ------
@@ -137,6 +158,7 @@ def summarize(run_dirs: list[Path]) -> str:
     groups = _groups(run_dirs)
     out = []
     for family, cols in columns().items():
+        cols = equal_count(cols) if equal else cols
         first = cols[0][0]  # a row is in every table whose figures it has (a task's beside its data set's)
         rows = {k: v for k, v in groups.items() if any(key in v[0] for key in (first, f"{first}_pooled"))}
         if not rows:
@@ -208,10 +230,11 @@ def baseline_table(run_dirs: list[Path]) -> str:
                       "|---|---|---|---|---|---|---|", *out]) + "\n"
 
 
-def paired_table(run_dirs: list[Path], against: str) -> str:
+def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str:
     """Every row's paired per-seed differences (row minus ``against``, same seeds) on its family's verdict
     figures (:data:`VERDICT_FIGURES`, and a task's :data:`TASK_VERDICT_FIGURES` where the reference has them), final against final and pooled against pooled, with the mean and its
-    95 % paired-t interval. "better"/"worse" where the interval excludes 0 in the figure's good/bad
+    95 % paired-t interval; ``equal``: pooled count-dependent figures at the final draw's count
+    (:func:`equal_count`). "better"/"worse" where the interval excludes 0 in the figure's good/bad
     direction, "no difference detected" where it contains 0. A seed whose reverse KL is infinite (no
     high-quality sample: stored as null) is listed and decides the reading (no interval is given); a
     reverse KL resting on fewer than :data:`MIN_HIGH_QUALITY` high-quality samples on a seed is marked not
@@ -235,7 +258,7 @@ def paired_table(run_dirs: list[Path], against: str) -> str:
         if name == against or _family(runs) != family:
             continue
         for key, sign in figures:
-            for kind in ("final", "pooled"):
+            for kind in ("final", *(k for _, k in equal_count([(key, "pooled")]))) if equal else ("final", "pooled"):
                 pairs, collapsed, uncredited = [], [], False
                 for m in sorted(runs, key=lambda m: m["seed"]):
                     if m["seed"] not in base:
@@ -271,7 +294,7 @@ def paired_table(run_dirs: list[Path], against: str) -> str:
     return "\n".join(out) + "\n"
 
 
-USAGE = "usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW ...]"
+USAGE = "usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW ...] [--equal-count]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,6 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE + "\n\n" + (__doc__ or ""))
         return 0
     against = []
+    equal = "--equal-count" in argv
+    argv = [a for a in argv if a != "--equal-count"]
     while "--against" in argv:
         i = argv.index("--against")
         if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
@@ -292,12 +317,12 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE, file=sys.stderr)
         return 2
     try:
-        text = summarize([Path(a) for a in argv])
+        text = summarize([Path(a) for a in argv], equal)
         baselines = baseline_table([Path(a) for a in argv])
         if baselines:
             text += "\n" + baselines
         for row in against:
-            text += "\n" + paired_table([Path(a) for a in argv], row)
+            text += "\n" + paired_table([Path(a) for a in argv], row, equal)
         print(text)
     except (FileNotFoundError, json.JSONDecodeError, KeyError) as err:
         print(f"bgan-summarize: error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
