@@ -139,3 +139,22 @@ def test_data_copying_z_saturates_at_its_documented_ceiling():
     train, held_out = rng.normal(size=(500, 5)), rng.normal(size=(300, 5))
     far = rng.normal(size=(200, 5)) + 100.0  # every generated point farther than every held-out one
     assert data_copying_z(train, held_out, far) == pytest.approx(np.sqrt(3 * 200 * 300 / (200 + 300 + 1)))
+
+
+def test_pooled_figures_are_also_reported_at_the_final_draws_count():
+    """A uniform generator on grid25's modes: its plug-in reverse KL is ~0.005 at 2,500 samples and ~0.0005
+    at 25,000 (a count effect, not quality), so compute_metrics reports the pooled figures at 2,500 too, and
+    those match the final draw's scale."""
+    from experiments.evaluation import compute_metrics
+
+    d = grid25(num_train=1000, num_eval=10)
+    rng = np.random.default_rng(0)
+    chains, draws, samples = 2, 10, 2500
+    modes = rng.integers(0, 25, size=(chains, draws, samples))  # every mode equally often
+    x = d.modes[modes] + 0.01 * rng.normal(size=(chains, draws, samples, 2))
+    m = compute_metrics(d, x.astype(np.float32), 1, pooled_headline=True)
+    assert m["pooled_samples"] == 25_000 and m["final_draw_samples"] == 2500
+    assert m["num_high_quality_pooled_2500"] == 2500  # every sample is within 3 sigma: counted over 2,500
+    assert m["reverse_kl"] < 0.0015 < 0.002 < m["reverse_kl_pooled_2500"] < 0.012
+    assert 0.002 < m["reverse_kl_final_draw"] < 0.012
+    assert m["modes"] == m["modes_pooled_2500"] == 25 and m["high_quality_pooled_2500"] == 1.0

@@ -197,3 +197,26 @@ def test_paired_table_compares_downstream_accuracy_higher_is_better(tmp_path):
     row = [line for line in table.splitlines() if "| test_accuracy | final |" in line]
     assert row == ["| mnist_augment-n10-sghmc | test_accuracy | final | 0,1,2 | +0.050, +0.050, +0.050 | "
                    "+0.050 [+0.050, +0.050] | better |"]
+
+
+def test_equal_count_reads_the_pooled_figures_at_2500(tmp_path, capsys):
+    """--equal-count: the pooled count-dependent columns read ``*_pooled_2500`` for samplers and optimisers,
+    the others (final draw, z, wall seconds) stay; paired tables pair those too."""
+    sampler = [_run(tmp_path, f"grid25-sghmc-s{s}", seed=s, headline=POOLED, modes=25, high_quality=0.9,
+                    reverse_kl=0.001, modes_pooled_2500=24 - s, high_quality_pooled_2500=0.8,
+                    reverse_kl_pooled_2500=0.01 * (s + 1), modes_final_draw=23, high_quality_final_draw=0.7,
+                    reverse_kl_final_draw=0.2, data_copying_z=1.0, wall_seconds=5.0) for s in (0, 1)]
+    twin = [_run(tmp_path, f"grid25-mle-s{s}", seed=s, headline="final 1 draw(s)", modes=20, high_quality=0.6,
+                 reverse_kl=1.0, modes_pooled=22, high_quality_pooled=0.6, reverse_kl_pooled=0.9,
+                 modes_pooled_2500=21, high_quality_pooled_2500=0.5, reverse_kl_pooled_2500=0.95,
+                 data_copying_z_pooled=2.0, wall_seconds=1.0) for s in (0, 1)]
+    table = summarize(sampler + twin, equal=True)
+    assert "modes pooled_2500 | high_quality (%) pooled_2500 | reverse_kl pooled_2500 | modes final" in table
+    assert ("| grid25-sghmc | 0,1 | 23.5 ± 0.7 | 80.0 ± 0.0 | 0.01 ± 0.01 [2000 HQ] | 23.0 ± 0.0 | 70.0 ± 0.0 | "
+            "0.20 ± 0.00 [1750 HQ] | 1.00 ± 0.00 | 5.0 ± 0.0 |") in table
+    assert "| grid25-mle | 0,1 | 21.0 ± 0.0 | 50.0 ± 0.0 | 0.95 ± 0.00 [1250 HQ] | 20.0 ± 0.0 |" in table
+    assert "| grid25-sghmc | 0,1 | 25.0 ± 0.0 | 90.0 ± 0.0 |" in summarize(sampler)  # without: the whole pool
+    assert main([*map(str, sampler + twin), "--against", "grid25-mle", "--equal-count"]) == 0
+    out = capsys.readouterr().out
+    assert "| grid25-sghmc | modes | pooled_2500 | 0,1 | +3.0, +2.0 |" in out
+    assert "| modes | pooled |" not in out

@@ -17,8 +17,8 @@ from tests.models.test_losses_priors import model_with
 DATA = jnp.asarray(np.random.default_rng(0).normal(size=(500, 2)), jnp.float32)
 
 
-def tiny_model():
-    prior = build_prior("normal")
+def tiny_model(prior=None):
+    prior = prior or build_prior("normal")
     return BayesGAN(make_generator(2, [16], 2, output_activation="linear"), make_discriminator(2, [16]),
                     prior, prior, build_loss("non_saturating"), latent_dim=2)
 

@@ -346,3 +346,41 @@ def test_the_kernels_count_every_running_step_as_adapted(kernel):
         for t in range(5):
             state, _ = alg.step(jax.random.key(t), state, (), 1e-3, adapt=t < 2)
         assert int(state.num_adapted) == want and int(state.step_count) == 5
+
+
+def _edge_of_stability_chain(preconditioner, temperature, seed, warmup=2000, iterations=2300, dim=200):
+    """SGHMC on N(0, I) (200 dims) from its mode, step size 0.1, friction 0.1, gradients with N(0, 1e-6)
+    noise (a minibatch's), ``V`` adapted during the first ``warmup`` steps; the largest |x| after each step."""
+    kernel = sghmc(lambda p, noise: (-0.5 * p["x"] ** 2 + noise * p["x"]).sum(), friction=0.1,
+                   temperature=temperature, preconditioner=preconditioner, rms_decay=0.99, rms_eps=1e-5)
+
+    def one(state, inp):
+        t, key = inp
+        k_noise, k_step = jax.random.split(key)
+        state, _ = kernel.step(k_step, state, (1e-3 * jax.random.normal(k_noise, (dim,)),), 0.1, t < warmup)
+        return state, jnp.abs(state.position["x"]).max()
+
+    _, xmax = jax.lax.scan(one, kernel.init({"x": jnp.zeros(dim)}),
+                           (jnp.arange(iterations), jax.random.split(jax.random.key(seed), iterations)))
+    return np.asarray(xmax)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_frozen_preconditioner_diverges_at_zero_temperature_after_warmup(seed):
+    """Why the T = 0 controls (coupled and independent MAP) diverge right after warmup with the default
+    frozen RMSprop ``G`` (docs/results.md): it is a property of frozen preconditioning at T = 0, seen on a
+    Gaussian. Noise-free, RMSprop's ``G = 1 / (eps + sqrt(V))`` tunes itself during warmup to the edge of
+    stability (``V`` is set by the chain's own oscillation about the mode: a larger ``G`` grows it, which grows
+    ``V``); frozen there, the first fluctuation beyond the edge grows geometrically, within ~30 steps of
+    warmup's end (on 6 of 6 seeds tried). The same chain with ``V`` adapting at every step stays at the mode
+    (|x| < 0.2), and at T = 1 the injected noise sets ``V`` at the posterior's gradient scale (``G`` ~ 1, far
+    from the edge), so the frozen sampler stays bounded (|x| ~ 4, 200 draws of N(0, 1))."""
+    frozen = _edge_of_stability_chain("rmsprop", 0.0, seed)
+    # (the first steps jump to |x| ~ 1: V starts at 0, so G starts at 1 / eps)
+    assert np.all(np.isfinite(frozen[:2000])) and frozen[1000:2000].max() < 0.5  # at the mode while V adapts
+    blown = ~np.isfinite(frozen) | (frozen > 1e3)
+    assert blown.any() and 2000 <= np.argmax(blown) < 2100, np.argmax(blown)  # right after warmup's end
+    running = _edge_of_stability_chain("rmsprop_running", 0.0, seed)
+    assert np.all(np.isfinite(running)) and running[1000:].max() < 0.5
+    sampling = _edge_of_stability_chain("rmsprop", 1.0, seed)
+    assert np.all(np.isfinite(sampling)) and sampling[2000:].max() < 10
