@@ -105,7 +105,7 @@ def bayesgan(
     final_step_size_ratio: float = default("sgld", "final_step_size_ratio"),
     num_cycles: int = default("sgld", "num_cycles"),
     exploration_ratio: float = default("sgld", "exploration_ratio"),
-    coupling: str = "full",
+    coupling: str = default("sgld", "coupling"),
     iterations: int | None = None,
     num_warmup: int = 0,
     init_model: BayesGAN | None = None,
@@ -185,8 +185,6 @@ def bayesgan(
         ``coupled_ensemble``) the sweep is an optimiser, whose headline is the final iterate.
     """
     num_data = int(data.shape[0])
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     if kernel == "sgld" and friction is not None:
         raise ValueError("the sgld kernel has no friction (it is SGHMC's)")
     if kernel not in KERNELS:

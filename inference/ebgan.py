@@ -185,11 +185,9 @@ def ebgan(
     Raises
     ------
     ValueError
-        For an ``n_critic`` below 1 or an out-of-range MSGLD parameter (:func:`msgld`).
+        For an out-of-range MSGLD parameter (:func:`msgld`).
     """
     num_data = int(data.shape[0])
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     step_size = learning_rate / num_data
     gen_alg = msgld(make_logdensity_fn(model.generator_model), temperature, drift_scale, drift_decay)
 

@@ -145,8 +145,6 @@ def bayesgan_svi(
     inference.base.Sampler
     """
     num_data = int(data.shape[0])
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     if model.loss.clip is not None:
         raise ValueError("weight clipping (loss=wasserstein) has no variational counterpart: q has unbounded "
                          "support; use loss=wasserstein_gp with inference=svi")
