@@ -36,10 +36,9 @@ from blackjax.util import generate_gaussian_noise
 
 from inference.base import GENERATOR_PARTICLES, SamplingAlgorithm, Sampler, critic_steps, gathered, named_key, \
     warmup_phases
-from inference.bayesgan import init_particles
 from inference.bridge import make_logdensity_fn
+from inference.common import discriminator_mean_loss, init_particles
 from inference.config import default
-from inference.mle import discriminator_mean_loss
 from inference.sghmc import SGHMCInfo
 from models.bgan import BayesGAN
 

@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 
 from inference.base import GENERATOR_PARTICLES, Sampler, critic_steps, named_key, warmup_phases
-from inference.bayesgan import init_particles
+from inference.common import discriminator_mean_loss, init_particles
 from inference.config import default
 from models.bgan import BayesGAN
 from models.losses import mean_loss
@@ -37,16 +37,6 @@ class MLEInfo(NamedTuple):
 
     generator_loss: jax.Array
     discriminator_loss: jax.Array
-
-
-def discriminator_mean_loss(model: BayesGAN, disc: dict, x_real: jax.Array, x_fake: jax.Array,
-                            epsilon: jax.Array | None, num_data: int) -> jax.Array:
-    """The discriminator's loss per datum (no prior): the mean of each of the loss's terms
-    (:meth:`models.bgan.BayesGAN.discriminator_terms`), each weighted as in the Bayesian log density relative
-    to its ``N``-scaled terms. ``disc``: one network's sites (no particle axis); ``x_real`` ``(B, D)``,
-    ``x_fake`` ``(B_fake, D)``; returns a float32 scalar (nats per datum)."""
-    terms = model.discriminator_terms(lambda x: model.discriminator_outputs(disc, x), x_real, x_fake, epsilon)
-    return sum(mean_loss(v) * (model.term_scale(name, v.shape[0], num_data) / num_data) for name, v in terms.items())
 
 
 def mle_gan(
@@ -86,7 +76,7 @@ def mle_gan(
         Discriminator updates per generator update (>= 1), each on a fresh minibatch (Arjovsky et al.
         2017, Algorithm 1; 5 in the WGAN papers).
     init_position : (dict, dict), optional
-        Starting weights (see :func:`inference.bayesgan.init_particles`' ``start``).
+        Starting weights (see :func:`inference.common.init_particles`' ``start``).
     dropout : (float, int, int), optional
         ``(dropout_rate, num_generators, num_discriminators)`` of MC dropout (see :func:`mc_dropout_gan`,
         which passes them); ``None``: the plain twin, one generator and one discriminator, no dropout.

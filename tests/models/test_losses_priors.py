@@ -8,7 +8,8 @@ import pytest
 from omegaconf import OmegaConf
 
 from experiments.schema import ConfigError, resolve_priors
-from inference.bayesgan import bayesgan, init_particles
+from inference.bayesgan import bayesgan
+from inference.common import init_particles
 from inference.bridge import make_logdensity_fn
 from inference.mle import mle_gan
 from models.bgan import BayesGAN
