@@ -14,7 +14,7 @@ import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from experiments.cli import config_dir, group_options
+from experiments.compose import config_dir, group_options
 from experiments.schema import ExperimentConfig
 from inference.config import INFERENCE_CONFIGS
 from inference.registry import INFERENCE

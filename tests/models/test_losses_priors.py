@@ -7,7 +7,8 @@ import numpyro.distributions as dist
 import pytest
 from omegaconf import OmegaConf
 
-from experiments.schema import ConfigError, resolve_priors
+from experiments.errors import ConfigError
+from experiments.prior_config import resolve_priors
 from inference.bayesgan import bayesgan
 from inference.common import init_particles
 from inference.bridge import make_logdensity_fn
