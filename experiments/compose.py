@@ -35,15 +35,30 @@ def group_options(group: str) -> list[str]:
                   if p.name.endswith(".yaml"))
 
 
-def _explain(overrides: list[str], err: Exception) -> str:
-    """Turn a Hydra composition error into one line naming the bad key and the valid choices."""
+def _check_names(overrides: list[str]) -> None:
+    """Refuse, before Hydra composes anything, an override that is not ``KEY=VALUE``, one of Hydra's own keys
+    or an unknown option of a config group.
+
+    Raises
+    ------
+    ConfigError
+        Naming the override (the group's valid options for an unknown one).
+    """
+    for ov in overrides:
+        if "=" not in ov:
+            raise ConfigError(f"malformed override {ov!r}: expected KEY=VALUE (e.g. experiment=grid25)")
     for ov in overrides:
         key, _, value = ov.lstrip("+~").partition("=")
         if key.startswith("hydra"):
             raise ConfigError(f"{key}: Hydra's own keys are not bgan-run's; a sweep (bgan-run -m) takes "
                               "hydra/launcher=NAME and hydra.launcher.KEY=VALUE (docs/scaling.md)")
         if key in GROUPS and value not in group_options(key):
-            return f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}"
+            raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}")
+
+
+def _explain(overrides: list[str], err: Exception) -> str:
+    """Turn a Hydra composition error into one line naming the bad key and the valid choices (the names
+    :func:`_check_names` refuses never reach Hydra)."""
     text = " ".join(str(err).split())
     if "is not in struct" in text or "Could not override" in text:
         keys = [ov.lstrip("+~").partition("=")[0] for ov in overrides]
@@ -127,16 +142,7 @@ def load_config(overrides: list[str]) -> DictConfig:
     ConfigError
         With a one-line message for the user.
     """
-    for ov in overrides:
-        if "=" not in ov:
-            raise ConfigError(f"malformed override {ov!r}: expected KEY=VALUE (e.g. experiment=grid25)")
-    for ov in overrides:
-        key, _, value = ov.lstrip("+~").partition("=")
-        if key.startswith("hydra"):
-            raise ConfigError(f"{key}: Hydra's own keys are not bgan-run's; a sweep (bgan-run -m) takes "
-                              "hydra/launcher=NAME and hydra.launcher.KEY=VALUE (docs/scaling.md)")
-        if key in GROUPS and value not in group_options(key):
-            raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}")
+    _check_names(overrides)
     overrides = [_block_override(ov) for ov in overrides]
     GlobalHydra.instance().clear()
     register_group_defaults()
