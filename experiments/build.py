@@ -12,7 +12,8 @@ import dataclasses
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.datasets import Dataset, load_dataset
-from experiments.schema import ConfigError, resolve_priors
+from experiments.errors import ConfigError
+from experiments.prior_config import resolve_priors
 from models.bgan import BayesGAN
 from models.heads import Head, PlainHead
 from models.losses import build_loss
@@ -60,7 +61,7 @@ def experiment_networks(cfg: DictConfig, data: Dataset, out_features: int, **kwa
 
 
 def build_priors(cfg: DictConfig, init: bool = False) -> dict:
-    """Each network's prior (with per-path overrides: :func:`experiments.schema.resolve_priors`). With
+    """Each network's prior (with per-path overrides: :func:`experiments.prior_config.resolve_priors`). With
     ``init=True`` the prior's ``init_scale`` (if set) replaces the ``scale`` of every spec: the prior whose
     draws initialise the sampler."""
     init_scale = cfg.prior.get("init_scale") if init else None

@@ -20,146 +20,14 @@ import json
 import os
 import sys
 from pathlib import Path
-from importlib import resources
 
-from hydra import compose, initialize_config_dir
-from hydra.core.config_store import ConfigStore
-from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException
 import yaml
 from omegaconf import DictConfig, OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
-from experiments.schema import ConfigError, ExperimentConfig, RunConfig, validate
-from inference.config import INFERENCE_CONFIGS, INFERENCE_SCHEMAS
-from models.config import LOSS_SCHEMAS, PRIOR_SPECS
-
-GROUPS = ("experiment", "inference", "prior", "loss")
-TOP_KEYS = ("seed", "iterations", "out_dir", "progress", "checkpoint_every", "resume", "skip_complete",
-            "distributed")
-
-
-def config_dir() -> str:
-    return str(resources.files("experiments") / "conf")
-
-
-def group_options(group: str) -> list[str]:
-    """Names of the shipped options of a config group (the yaml files in ``conf/<group>``)."""
-    return sorted(p.name.removesuffix(".yaml") for p in (resources.files("experiments") / "conf" / group).iterdir()
-                  if p.name.endswith(".yaml"))
-
-
-def _explain(overrides: list[str], err: Exception) -> str:
-    """Turn a Hydra composition error into one line naming the bad key and the valid choices."""
-    for ov in overrides:
-        key, _, value = ov.lstrip("+~").partition("=")
-        if key.startswith("hydra"):
-            raise ConfigError(f"{key}: Hydra's own keys are not bgan-run's; a sweep (bgan-run -m) takes "
-                              "hydra/launcher=NAME and hydra.launcher.KEY=VALUE (docs/scaling.md)")
-        if key in GROUPS and value not in group_options(key):
-            return f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}"
-    text = " ".join(str(err).split())
-    if "is not in struct" in text or "Could not override" in text:
-        keys = [ov.lstrip("+~").partition("=")[0] for ov in overrides]
-        bad = max((k for k in keys if f"'{k}'" in text), key=len, default=None)
-        return f"unknown config key {bad or text!r}; valid top-level keys: {', '.join(TOP_KEYS)}, " \
-               f"{', '.join(GROUPS)} (and their fields, e.g. inference.step_size)"
-    cause = err.__cause__  # Hydra wraps OmegaConf's error, which names the key and the reason
-    if isinstance(cause, OmegaConfBaseException) and getattr(cause, "full_key", None):
-        return f"{cause.full_key}: {str(cause).splitlines()[0].strip()}"
-    return f"bad override in {' '.join(overrides)!r}: {text}"
-
-
-def _value(v) -> str:
-    """``v`` in OmegaConf's interpolation grammar (the default argument of ``oc.select``)."""
-    if v is None:
-        return "null"
-    if isinstance(v, bool):
-        return str(v).lower()
-    return repr(v) if isinstance(v, float) else str(v)
-
-
-def _selecting(schema, block: str) -> dict:
-    """A group option's node: each key of ``schema`` (a dataclass: the one place its default is written)
-    as ``${oc.select:<block>.<key>,<default>}``, so an experiment's block (e.g. ``experiment.sghmc``)
-    overrides the default and the command line overrides both. A key the schema ``inherits`` from another
-    algorithm (:class:`inference.config.HyperParameters`) is looked up in that algorithm's block before the
-    default."""
-    out = {"name": schema.name}
-    inherits = getattr(schema, "inherits", {})
-    for f in dataclasses.fields(schema):
-        if f.name != "name":
-            value = _value(f.default)
-            for other, keys in reversed(inherits.items()):
-                if f.name in keys:
-                    value = f"${{oc.select:experiment.{other}.{f.name},{value}}}"
-            out[f.name] = f"${{oc.select:{block}.{f.name},{value}}}"
-    return out
-
-
-def register_group_defaults() -> None:
-    """Put every config group's generated defaults into Hydra's ``ConfigStore``: ``experiment/base`` (the
-    typed :class:`experiments.schema.ExperimentConfig`), ``inference/_<name>_defaults`` (from
-    :mod:`inference.config`), ``prior/_<name>_defaults`` and ``loss/_<name>_defaults`` (from
-    :mod:`models.config`). The shipped ``conf/<group>/<name>.yaml`` files only name them in their defaults
-    list (and document the option)."""
-    store = ConfigStore.instance()
-    store.store(group="experiment", name="base", node=ExperimentConfig)
-    for name, schema in INFERENCE_SCHEMAS.items():
-        store.store(group="inference", name=f"_{name}_defaults", node=_selecting(schema, f"experiment.{name}"))
-    for name, spec in PRIOR_SPECS.items():
-        node = _selecting(spec, "experiment.prior") | {"init_scale": "${oc.select:experiment.prior.init_scale,null}",
-                                                     "generator": None, "discriminator": None, "path_overrides": []}
-        store.store(group="prior", name=f"_{name}_defaults", node=node)
-    for name, schema in LOSS_SCHEMAS.items():
-        store.store(group="loss", name=f"_{name}_defaults", node=dataclasses.asdict(schema()) | {"name": name})
-
-
-def _block_override(override: str) -> str:
-    """``experiment.<algorithm>.<key>=v`` (or ``experiment.prior.<key>=v``) as ``++...``: an experiment's
-    block holds only what the experiment changes, so a key it does not set must be added, not overridden;
-    only the algorithm's (the prior families') own keys are accepted this way."""
-    key, _, _ = override.partition("=")
-    parts = key.split(".")
-    if len(parts) == 3 and parts[0] == "experiment":
-        if parts[1] in INFERENCE_SCHEMAS:
-            known = {f.name for f in dataclasses.fields(INFERENCE_SCHEMAS[parts[1]])}
-        elif parts[1] == "prior":
-            known = {f.name for spec in PRIOR_SPECS.values() for f in dataclasses.fields(spec)} | {"init_scale"}
-        else:
-            return override
-        if parts[2] in known and parts[2] != "name":
-            return "++" + override
-    return override
-
-
-def load_config(overrides: list[str]) -> DictConfig:
-    """Compose and validate the config for ``overrides``.
-
-    Raises
-    ------
-    ConfigError
-        With a one-line message for the user.
-    """
-    for ov in overrides:
-        if "=" not in ov:
-            raise ConfigError(f"malformed override {ov!r}: expected KEY=VALUE (e.g. experiment=grid25)")
-    for ov in overrides:
-        key, _, value = ov.lstrip("+~").partition("=")
-        if key.startswith("hydra"):
-            raise ConfigError(f"{key}: Hydra's own keys are not bgan-run's; a sweep (bgan-run -m) takes "
-                              "hydra/launcher=NAME and hydra.launcher.KEY=VALUE (docs/scaling.md)")
-        if key in GROUPS and value not in group_options(key):
-            raise ConfigError(f"unknown {key} {value!r}; valid: {', '.join(group_options(key))}")
-    overrides = [_block_override(ov) for ov in overrides]
-    GlobalHydra.instance().clear()
-    register_group_defaults()
-    try:
-        with initialize_config_dir(config_dir=config_dir(), version_base="1.3"):
-            cfg = compose(config_name="config", overrides=overrides)
-    except (HydraException, OmegaConfBaseException, ValueError, TypeError) as err:
-        raise ConfigError(_explain(overrides, err)) from None
-    return validate(cfg)
+from experiments.compose import GROUPS, group_options, load_config
+from experiments.schema import ConfigError, RunConfig
+from inference.config import INFERENCE_CONFIGS
 
 
 def start_distributed(cfg: DictConfig) -> None:

@@ -12,9 +12,9 @@
 ``bgan-run`` builds and validates its sweeps itself (:func:`experiments.cli.multirun`: every job's config is
 checked before any runs, a mistake is one line and exit code 2), so the launchers here take the validated
 job list and only decide where each job runs: the keys are the plugins' own config dataclasses, the work is
-joblib's and submitit's, and each job is :func:`run_job` -- the same ``load_config`` + ``run`` as a single
-``bgan-run``. Run directories land where each job's ``out_dir`` says; ``bgan-summarize`` reads them from
-there.
+joblib's and submitit's, and each job is :func:`run_job` -- the same ``load_config``
+(:mod:`experiments.compose`) + ``run`` as a single ``bgan-run``. Run directories land where each job's
+``out_dir`` says; ``bgan-summarize`` reads them from there.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from pathlib import Path
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from experiments.compose import load_config
 from experiments.errors import ConfigError
 
 #: The launchers and the Hydra plugin config dataclass whose keys and defaults each takes (import path).
@@ -116,8 +117,6 @@ def run_job(job: list[str]) -> tuple[int, str]:
         ``(0, run directory)``, or the exit code and one-line message of a single ``bgan-run`` (2: a mistake
         found at run time, 3: diverged).
     """
-    from experiments.cli import load_config
-
     try:
         cfg = load_config(job)
         from experiments.run import Diverged, run

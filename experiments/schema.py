@@ -7,12 +7,11 @@ registries (``INFERENCE``, ``PRIORS``, ``DATASETS``).
 
 from __future__ import annotations
 
-import fnmatch
 import inspect
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field, make_dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
@@ -20,11 +19,12 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from experiments.datasets import DATASETS, DIGITS_SIZE
-from experiments.errors import ConfigError, check  # noqa: F401  (re-exported)
+from experiments.errors import ConfigError, check, merge, one_line  # noqa: F401  (re-exported)
 from experiments.metrics import METRICS_CLASSIFIERS  # no JAX at import
+from experiments.prior_config import PRIOR_SCHEMAS, check_spec, resolve_priors
 from inference.config import INFERENCE_SCHEMAS, config_keys  # no JAX: before jax.distributed
 from inference.schedule import make_schedule
-from models.config import LOSS_SCHEMAS, PRIOR_SPECS  # no JAX
+from models.config import LOSS_SCHEMAS  # no JAX
 from models.networks import NETWORKS as ARCHITECTURES
 
 # diagnostics.png: the rank plot's name before trace.png / rank.png (still replaced, not refused)
@@ -112,103 +112,6 @@ class RunConfig:
     loss: Any = None
 
 
-# -- priors: a family's hyper-parameters ("spec", models.config), and the group's top level (spec + per-network
-# -- and per-parameter-path overrides + init_scale)
-PRIOR_TOP_KEYS = ("init_scale", "generator", "discriminator", "path_overrides")
-NETWORKS = ("generator", "discriminator")
-
-
-def _prior_schema(spec):
-    return make_dataclass(f"{spec.__name__}Config", [
-        ("init_scale", Optional[float], None),
-        ("generator", Optional[dict[str, Any]], None),
-        ("discriminator", Optional[dict[str, Any]], None),
-        ("path_overrides", list[dict[str, Any]], field(default_factory=list)),
-    ], bases=(spec,))
-
-
-PRIOR_SCHEMAS = {name: _prior_schema(spec) for name, spec in PRIOR_SPECS.items()}
-
-
-def _one_line(err: Exception) -> str:
-    msg = str(err).strip().splitlines()
-    return msg[0] if msg else type(err).__name__
-
-
-def _merge(schema, node, where: str) -> DictConfig:
-    try:
-        return OmegaConf.merge(OmegaConf.structured(schema), node)
-    except OmegaConfBaseException as err:
-        key = getattr(err, "full_key", None)
-        full = where if not key else (key if where == "config" else f"{where}.{key}")
-        raise ConfigError(f"{full}: {_one_line(err)}") from None
-
-
-def _check_spec(spec, key: str) -> None:
-    """The family's own range checks (:mod:`models.config`, which the prior builders call too), naming
-    ``key``'s sub-keys. Raises ConfigError."""
-    values = {k: v for k, v in spec.items() if k in PRIOR_SPECS[spec.name].__dataclass_fields__}
-    try:
-        PRIOR_SPECS[spec.name](**values).check(key)
-    except ValueError as err:
-        raise ConfigError(str(err)) from None
-
-
-def _spec(base: dict, override, key: str) -> DictConfig:
-    """``override`` (a dict of spec keys) on top of ``base``; a new ``name`` keeps only the base keys that
-    family has. Raises ConfigError naming ``key``."""
-    if not isinstance(override, (dict, DictConfig)):
-        raise ConfigError(f"{key}={override!r} is invalid: must be a mapping of prior keys, e.g. {{name: laplace, scale: 0.5}}")
-    override = dict(override)
-    name = override.get("name", base["name"])
-    check(name in PRIOR_SPECS, f"{key}.name", f"one of {', '.join(sorted(PRIOR_SPECS))}", name)
-    fields = PRIOR_SPECS[name].__dataclass_fields__
-    merged = {k: v for k, v in base.items() if k in fields} | override | {"name": name}
-    spec = _merge(PRIOR_SPECS[name], merged, key)
-    _check_spec(spec, key)
-    return spec
-
-
-def resolve_priors(prior: DictConfig) -> dict[str, tuple[dict, list[tuple[str, dict]]]]:
-    """Each network's prior spec and its per-path overrides, from the ``prior`` group.
-
-    ``prior``'s own keys are the default for both networks; ``prior.generator`` / ``prior.discriminator``
-    override keys for one network (``{name: laplace, scale: 0.5}``); each entry of ``prior.path_overrides``
-    is ``{path: GLOB, ...keys}``, applied on top of the matching network's spec to the sites whose full name
-    (``generator__layers.2.kernel``) matches ``GLOB`` (``fnmatch``; the last match wins).
-
-    Returns
-    -------
-    dict
-        ``{"generator": (spec, [(glob, spec), ...]), "discriminator": ...}``; specs are plain dicts with
-        ``name`` and the family's keyword hyper-parameters (for :func:`models.priors.build_prior`).
-
-    Raises
-    ------
-    ConfigError
-        For an unknown family or key, a bad value, or a path glob that names neither network.
-    """
-    top = OmegaConf.to_container(prior)
-    base = {k: v for k, v in top.items() if k not in PRIOR_TOP_KEYS}
-    out = {}
-    for net in NETWORKS:
-        spec = OmegaConf.to_container(_spec(base, top.get(net) or {}, f"prior.{net}"))
-        out[net] = (spec, [])
-    for i, entry in enumerate(top.get("path_overrides") or []):
-        key = f"prior.path_overrides[{i}]"
-        if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-            raise ConfigError(f"{key}={entry!r} is invalid: must be a mapping with a 'path' glob, e.g. "
-                              "{path: 'generator__layers.2.*', scale: 0.1}")
-        pattern = entry["path"]
-        nets = [n for n in NETWORKS if fnmatch.fnmatchcase(n, pattern.split("__", 1)[0])]
-        check(bool(nets), f"{key}.path", "a glob on site names starting 'generator__' or 'discriminator__' "
-               "(e.g. 'generator__layers.2.*')", pattern)
-        rest = {k: v for k, v in entry.items() if k != "path"}
-        for net in nets:
-            out[net][1].append((pattern, OmegaConf.to_container(_spec(out[net][0], rest, key))))
-    return out
-
-
 def check_out_dir(out_dir: str) -> None:
     """Refuse an ``out_dir`` that a run could not write, or whose replacement would destroy other files.
 
@@ -258,7 +161,7 @@ def validate(cfg: DictConfig) -> DictConfig:
     try:
         OmegaConf.resolve(cfg)
     except OmegaConfBaseException as err:
-        raise ConfigError(f"cannot resolve config: {_one_line(err)}") from None
+        raise ConfigError(f"cannot resolve config: {one_line(err)}") from None
     inference, prior, loss = cfg.get("inference"), cfg.get("prior"), cfg.get("loss")
     inf_name = inference.get("name") if inference else None
     prior_name = prior.get("name") if prior else None
@@ -266,16 +169,16 @@ def validate(cfg: DictConfig) -> DictConfig:
     check(prior_name in PRIOR_SCHEMAS, "prior", f"one of {', '.join(sorted(PRIOR_SCHEMAS))}", prior_name)
     loss_name = loss.get("name") if loss else None
     check(loss_name in LOSS_SCHEMAS, "loss", f"one of {', '.join(sorted(LOSS_SCHEMAS))}", loss_name)
-    typed = _merge(RunConfig, {k: v for k, v in cfg.items() if k not in ("inference", "prior", "loss")}, "config")
-    typed.inference = _merge(INFERENCE_SCHEMAS[inf_name], inference, "inference")
+    typed = merge(RunConfig, {k: v for k, v in cfg.items() if k not in ("inference", "prior", "loss")}, "config")
+    typed.inference = merge(INFERENCE_SCHEMAS[inf_name], inference, "inference")
     paths = prior.get("path_overrides") or []
     check(isinstance(paths, (list, ListConfig)), "prior.path_overrides",
            "a list of mappings, e.g. [{path: 'generator__layers.2.*', scale: 0.1}]", paths)
     for i, entry in enumerate(paths):
         check(isinstance(entry, (dict, DictConfig)), f"prior.path_overrides[{i}]",
                "a mapping with a 'path' glob, e.g. {path: 'generator__layers.2.*', scale: 0.1}", entry)
-    typed.prior = _merge(PRIOR_SCHEMAS[prior_name], prior, "prior")
-    typed.loss = _merge(LOSS_SCHEMAS[loss_name], loss, "loss")
+    typed.prior = merge(PRIOR_SCHEMAS[prior_name], prior, "prior")
+    typed.loss = merge(LOSS_SCHEMAS[loss_name], loss, "loss")
 
     e, i = typed.experiment, typed.inference
     for name in INFERENCE_SCHEMAS:  # an algorithm's block in the experiment: only that algorithm's keys
@@ -360,7 +263,7 @@ def validate(cfg: DictConfig) -> DictConfig:
         check(i.num_cycles <= run_iterations - i.num_warmup, "inference.num_cycles",
                f"at most the {run_iterations - i.num_warmup} iterations after warmup (one cycle needs one)",
                i.num_cycles)
-    _check_spec(typed.prior, "prior")
+    check_spec(typed.prior, "prior")
     resolve_priors(typed.prior)
     try:  # the loss's own range checks (models.config, which the loss builders call too)
         getattr(OmegaConf.to_object(typed.loss), "check", lambda: None)()

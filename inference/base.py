@@ -120,20 +120,13 @@ def critic_steps(critic_step: Callable, carry: Any, first_keys: tuple, rng_key: 
     rng_key : jax.Array
         Update ``i >= 1`` uses ``split(fold_in(rng_key, i), len(first_keys))``.
     n_critic : int
-        ``>= 1``.
+        ``>= 1`` (range-checked once, by the algorithms' configs: :class:`inference.config.HyperParameters`).
 
     Returns
     -------
     (carry, out)
         The state after the last update and the last update's ``out``.
-
-    Raises
-    ------
-    ValueError
-        If ``n_critic < 1``.
     """
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     carry, out = critic_step(carry, first_keys)
     if n_critic > 1:
         num_keys = len(first_keys)

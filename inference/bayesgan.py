@@ -14,18 +14,16 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-import numpy as np
-from numpyro import handlers
 
 from inference.base import (DISCRIMINATOR_PARTICLES, GENERATOR_PARTICLES, Sampler, critic_steps, cycle_length,
                             cyclical_phases, gathered, sampling_stage, step_size_schedule, warmup_phases)
-from inference.bridge import init_position, make_logdensity_fn
+from inference.bridge import make_logdensity_fn
+from inference.common import init_particles
 from inference.config import default
 from inference.schedule import COUPLINGS
 from inference.sgld import sgld
 from inference.sghmc import SGHMCInfo, SGHMCState, reflect_momentum, sghmc
-from models.bgan import DISCRIMINATOR, GENERATOR, BayesGAN
-from models.priors import is_weight_site
+from models.bgan import BayesGAN
 
 KERNELS = {"sghmc": sghmc, "sgld": sgld}
 
@@ -43,47 +41,6 @@ class BayesGANInfo(NamedTuple):
 
     generator: SGHMCInfo
     discriminator: SGHMCInfo
-
-
-def split_sites(position: dict) -> tuple[dict, dict]:
-    """Split a dict of numpyro sites into the generator's and the discriminator's sites."""
-    gen = {k: v for k, v in position.items() if k.startswith(GENERATOR + "__")}
-    disc = {k: v for k, v in position.items() if k.startswith(DISCRIMINATOR + "__")}
-    return gen, disc
-
-
-def init_particles(rng_key: jax.Array, model: BayesGAN, num_generators: int, num_discriminators: int,
-                   start: tuple[dict, dict] | None = None):
-    """Prior draws (``init_to_sample``) of ``J_g`` generator and ``J_d`` discriminator particles.
-
-    Hyper-parameter sites (a hierarchical prior's precisions) start at their hyperprior mean and the
-    weights are drawn given it (it also spares compiling a Gamma sampler per site). ``start``
-    ``(generator_sites, discriminator_sites)`` (no particle axis) replaces the draws of the sites it names in
-    every particle (e.g. BAGAN's autoencoder weights, :mod:`experiments.tasks.autoencoder`); the rest stay prior draws.
-
-    Returns
-    -------
-    (dict, dict)
-        Generator sites with leading axis ``J_g``; discriminator sites with leading axis ``J_d``
-        (unconstrained).
-    """
-    def at_mean(site):
-        if site["type"] == "sample" and not is_weight_site(site["name"]):
-            return jnp.asarray(site["fn"].mean, dtype=jnp.float32)  # strong-typed: no re-tracing
-        return None
-
-    prior_model = handlers.substitute(model.prior_model, substitute_fn=at_mean)
-    k_g, k_d = jax.random.split(rng_key)
-    gen, _ = split_sites(init_position(k_g, prior_model, num_generators))
-    _, disc = split_sites(init_position(k_d, prior_model, num_discriminators))
-    if start is not None:
-        for sites, fixed in ((gen, start[0]), (disc, start[1])):
-            for name, value in fixed.items():
-                if name not in sites or sites[name].shape[1:] != np.shape(value):
-                    raise ValueError(f"start: {name} {np.shape(value)} is not a site of this model "
-                                     f"({sites.get(name, np.zeros(0)).shape[1:]})")
-                sites[name] = jnp.broadcast_to(jnp.asarray(value, jnp.float32), sites[name].shape)
-    return gen, disc
 
 
 def bayesgan(
@@ -105,7 +62,7 @@ def bayesgan(
     final_step_size_ratio: float = default("sgld", "final_step_size_ratio"),
     num_cycles: int = default("sgld", "num_cycles"),
     exploration_ratio: float = default("sgld", "exploration_ratio"),
-    coupling: str = "full",
+    coupling: str = default("sgld", "coupling"),
     iterations: int | None = None,
     num_warmup: int = 0,
     init_model: BayesGAN | None = None,
@@ -162,7 +119,7 @@ def bayesgan(
         Discriminator steps per generator step (>= 1), each on a fresh minibatch: the ``n_critic`` of
         Arjovsky et al. (2017, Algorithm 1), 5 in the WGAN papers; 1 is Saatchi & Wilson's alternation.
     init_position : (dict, dict), optional
-        Starting weights shared by every particle (see :func:`init_particles`' ``start``).
+        Starting weights shared by every particle (see :func:`inference.common.init_particles`' ``start``).
 
     Notes
     -----
@@ -185,8 +142,6 @@ def bayesgan(
         ``coupled_ensemble``) the sweep is an optimiser, whose headline is the final iterate.
     """
     num_data = int(data.shape[0])
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     if kernel == "sgld" and friction is not None:
         raise ValueError("the sgld kernel has no friction (it is SGHMC's)")
     if kernel not in KERNELS:

@@ -2,7 +2,7 @@
 
 One dataclass per ``inference=`` choice. The builders' signatures (:mod:`inference.registry`) take their
 defaults from here, the typed config schema (:mod:`experiments.schema`) is these dataclasses, and the
-``conf/inference/*.yaml`` group options are generated from them (:func:`experiments.cli.load_config`): an
+``conf/inference/*.yaml`` group options are generated from them (:func:`experiments.compose.load_config`): an
 experiment's own block (``experiment.sghmc: {...}``) and the command line override them. Imports no JAX
 (the config is validated before ``jax.distributed`` starts).
 """
@@ -27,7 +27,7 @@ class HyperParameters:
     ``inherits`` (class attribute) maps another algorithm to the keys this one takes from that algorithm's
     experiment block before its own default: a control built to match the Bayesian GAN reads
     ``experiment.sghmc``'s particle counts and step sizes, so every experiment's controls run at its Bayesian
-    GAN's settings without restating them (:func:`experiments.cli.register_group_defaults`).
+    GAN's settings without restating them (:func:`experiments.compose.register_group_defaults`).
     """
 
     inherits: ClassVar[dict[str, tuple[str, ...]]] = {}

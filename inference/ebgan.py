@@ -36,10 +36,9 @@ from blackjax.util import generate_gaussian_noise
 
 from inference.base import GENERATOR_PARTICLES, SamplingAlgorithm, Sampler, critic_steps, gathered, named_key, \
     warmup_phases
-from inference.bayesgan import init_particles
 from inference.bridge import make_logdensity_fn
+from inference.common import discriminator_mean_loss, init_particles
 from inference.config import default
-from inference.mle import discriminator_mean_loss
 from inference.sghmc import SGHMCInfo
 from models.bgan import BayesGAN
 
@@ -185,11 +184,9 @@ def ebgan(
     Raises
     ------
     ValueError
-        For an ``n_critic`` below 1 or an out-of-range MSGLD parameter (:func:`msgld`).
+        For an out-of-range MSGLD parameter (:func:`msgld`).
     """
     num_data = int(data.shape[0])
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     step_size = learning_rate / num_data
     gen_alg = msgld(make_logdensity_fn(model.generator_model), temperature, drift_scale, drift_decay)
 

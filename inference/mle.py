@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import optax
 
 from inference.base import GENERATOR_PARTICLES, Sampler, critic_steps, named_key, warmup_phases
-from inference.bayesgan import init_particles
+from inference.common import discriminator_mean_loss, init_particles
 from inference.config import default
 from models.bgan import BayesGAN
 from models.losses import mean_loss
@@ -39,16 +39,6 @@ class MLEInfo(NamedTuple):
     discriminator_loss: jax.Array
 
 
-def discriminator_mean_loss(model: BayesGAN, disc: dict, x_real: jax.Array, x_fake: jax.Array,
-                            epsilon: jax.Array | None, num_data: int) -> jax.Array:
-    """The discriminator's loss per datum (no prior): the mean of each of the loss's terms
-    (:meth:`models.bgan.BayesGAN.discriminator_terms`), each weighted as in the Bayesian log density relative
-    to its ``N``-scaled terms. ``disc``: one network's sites (no particle axis); ``x_real`` ``(B, D)``,
-    ``x_fake`` ``(B_fake, D)``; returns a float32 scalar (nats per datum)."""
-    terms = model.discriminator_terms(lambda x: model.discriminator_outputs(disc, x), x_real, x_fake, epsilon)
-    return sum(mean_loss(v) * (model.term_scale(name, v.shape[0], num_data) / num_data) for name, v in terms.items())
-
-
 def mle_gan(
     model: BayesGAN,
     data: jax.Array,
@@ -60,14 +50,12 @@ def mle_gan(
     iterations: int | None = None,
     num_warmup: int = 0,
     init_model: BayesGAN | None = None,
-    dropout_rate: float = 0.0,
-    num_generators: int = 1,
-    num_discriminators: int = 1,
     n_critic: int = default("mle", "n_critic"),
     init_position: tuple[dict, dict] | None = None,
+    dropout: tuple[float, int, int] | None = None,
 ) -> Sampler:
     """Maximum-likelihood GAN (Goodfellow et al. 2014) with optax Adam (Kingma & Ba 2015), optionally with
-    MC dropout (Gal & Ghahramani 2016).
+    MC dropout (Gal & Ghahramani 2016; :func:`mc_dropout_gan`).
 
     Parameters
     ----------
@@ -84,29 +72,28 @@ def mle_gan(
     init_model : models.bgan.BayesGAN, optional
         Whose prior draws initialise the weights; default ``model`` (the same draws as the Bayesian GAN
         with the same seed and init prior).
-    dropout_rate : float
-        ``p`` in [0, 1): with ``p > 0`` every hidden unit of both networks is dropped with probability
-        ``p`` at each training step (inverted dropout, kept units scaled by ``1 / (1 - p)``), and each
-        recorded draw is ``num_generators`` / ``num_discriminators`` networks with fresh masks: samples of
-        Gal & Ghahramani's Bernoulli variational posterior. A mask on the hidden units feeding layer ``l``
-        is a mask on the rows of ``layers.l.kernel``, so draws are ordinary weight sets.
-    num_generators, num_discriminators : int
-        Masked networks per recorded draw (the ``chain`` axis); 1 without dropout.
     n_critic : int
         Discriminator updates per generator update (>= 1), each on a fresh minibatch (Arjovsky et al.
         2017, Algorithm 1; 5 in the WGAN papers).
     init_position : (dict, dict), optional
-        Starting weights (see :func:`inference.bayesgan.init_particles`' ``start``).
+        Starting weights (see :func:`inference.common.init_particles`' ``start``).
+    dropout : (float, int, int), optional
+        ``(dropout_rate, num_generators, num_discriminators)`` of MC dropout (see :func:`mc_dropout_gan`,
+        which passes them); ``None``: the plain twin, one generator and one discriminator, no dropout.
 
     Returns
     -------
     inference.base.Sampler
         ``init(rng_key) -> MLEState`` and ``step(rng_key, state) -> (MLEState, MLEInfo)``.
+
+    Raises
+    ------
+    ValueError
+        For a ``dropout_rate`` outside [0, 1), or several networks per draw without dropout.
     """
+    dropout_rate, num_generators, num_discriminators = (0.0, 1, 1) if dropout is None else dropout
     num_data = int(data.shape[0])
     opt = optax.adam(learning_rate, b1=b1, b2=b2)
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
     if dropout_rate == 0.0 and (num_generators, num_discriminators) != (1, 1):
@@ -185,6 +172,46 @@ def mle_gan(
 
     return Sampler(init, step, positions, stats, ("generator_loss", "discriminator_loss"),
                    phase=warmup_phases(num_warmup))
+
+
+def mc_dropout_gan(
+    model: BayesGAN,
+    data: jax.Array,
+    *,
+    dropout_rate: float = default("mc_dropout", "dropout_rate"),
+    num_generators: int = default("mc_dropout", "num_generators"),
+    num_discriminators: int = default("mc_dropout", "num_discriminators"),
+    **twin,
+) -> Sampler:
+    """MC dropout (Gal & Ghahramani 2016) on the ML twin: the control ``inference=mc_dropout``.
+
+    Parameters
+    ----------
+    model, data
+        As :func:`mle_gan`.
+    dropout_rate : float
+        ``p`` in [0, 1): with ``p > 0`` every hidden unit of both networks is dropped with probability
+        ``p`` at each training step (inverted dropout, kept units scaled by ``1 / (1 - p)``), and each
+        recorded draw is ``num_generators`` / ``num_discriminators`` networks with fresh masks: samples of
+        Gal & Ghahramani's Bernoulli variational posterior. A mask on the hidden units feeding layer ``l``
+        is a mask on the rows of ``layers.l.kernel``, so draws are ordinary weight sets.
+    num_generators, num_discriminators : int
+        Masked networks per recorded draw (the ``chain`` axis); 1 each when ``dropout_rate`` is 0.
+    **twin
+        :func:`mle_gan`'s keywords (``batch_size``, ``learning_rate``, ``b1``, ``b2``, ``n_critic``,
+        ``iterations``, ``num_warmup``, ``init_model``, ``init_position``).
+
+    Returns
+    -------
+    inference.base.Sampler
+        As :func:`mle_gan`, with ``num_generators`` / ``num_discriminators`` chains per draw.
+
+    Raises
+    ------
+    ValueError
+        As :func:`mle_gan`.
+    """
+    return mle_gan(model, data, dropout=(dropout_rate, num_generators, num_discriminators), **twin)
 
 
 def ensemble_gan(

@@ -3,8 +3,9 @@
 Every builder has the signature
 ``builder(model, data, *, batch_size, iterations, init_model, init_position, **hyper) -> Sampler``
 (:class:`inference.base.Sampler`), so the driver, the ArviZ export and the metrics work on every algorithm
-alike; ``hyper`` are the keys of the algorithm's dataclass in :mod:`inference.config`, whose defaults the
-builder's signature takes.
+alike; ``hyper`` are the keys of the algorithm's dataclass in :mod:`inference.config`, whose defaults each
+entry passes explicitly (:func:`inference.config.hyper_defaults`; the builders' signatures take the same
+defaults from there).
 """
 
 from __future__ import annotations
@@ -17,17 +18,17 @@ from inference.base import Sampler
 from inference.bayesgan import bayesgan, coupled_ensemble, independent_map
 from inference.config import INFERENCE_SCHEMAS, hyper_defaults
 from inference.ebgan import ebgan
-from inference.mle import ensemble_gan, mle_gan
+from inference.mle import ensemble_gan, mc_dropout_gan, mle_gan
 from inference.svi import bayesgan_svi
 from models.registry import lookup
 
 INFERENCE: dict[str, Callable[..., Sampler]] = {
     "sghmc": partial(bayesgan, kernel="sghmc", **hyper_defaults("sghmc")),
     "sgld": partial(bayesgan, kernel="sgld", **hyper_defaults("sgld")),
-    "svi": bayesgan_svi,
-    "mc_dropout": partial(mle_gan, **hyper_defaults("mc_dropout")),
-    "mle": mle_gan,
-    "ebgan": ebgan,
+    "svi": partial(bayesgan_svi, **hyper_defaults("svi")),
+    "mc_dropout": partial(mc_dropout_gan, **hyper_defaults("mc_dropout")),
+    "mle": partial(mle_gan, **hyper_defaults("mle")),
+    "ebgan": partial(ebgan, **hyper_defaults("ebgan")),
     # controls: is it the posterior or the ensemble? (docs/results.md, "Posterior or ensemble?")
     "ensemble": partial(ensemble_gan, **hyper_defaults("ensemble")),
     "independent_map": partial(independent_map, **hyper_defaults("independent_map")),

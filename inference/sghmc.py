@@ -35,9 +35,9 @@ import jax.numpy as jnp
 from blackjax.util import generate_gaussian_noise
 
 from inference.base import SamplingAlgorithm, rmsprop_preconditioner
+from inference.config import default
 
 ArrayTree = dict
-
 
 
 class SGHMCState(NamedTuple):
@@ -73,14 +73,14 @@ class SGHMCInfo(NamedTuple):
 
 def sghmc(
     logdensity_fn: Callable,
-    friction: float = 0.1,
-    temperature: float = 1.0,
-    preconditioner: str = "none",
-    rms_decay: float = 0.99,
-    rms_eps: float = 1e-5,
-    rms_bias_correction: bool = False,
+    friction: float = default("sghmc", "friction"),
+    temperature: float = default("sghmc", "temperature"),
+    preconditioner: str = default("sghmc", "preconditioner"),
+    rms_decay: float = default("sghmc", "rms_decay"),
+    rms_eps: float = default("sghmc", "rms_eps"),
+    rms_bias_correction: bool = default("sghmc", "rms_bias_correction"),
 ) -> SamplingAlgorithm:
-    """Build SGHMC with persistent momentum.
+    """Build SGHMC with persistent momentum (defaults: ``inference=sghmc``'s, :mod:`inference.config`).
 
     Parameters
     ----------

@@ -21,6 +21,7 @@ from blackjax.sgmcmc.sgld import build_kernel
 from blackjax.util import generate_gaussian_noise
 
 from inference.base import SamplingAlgorithm, rmsprop_preconditioner
+from inference.config import default
 from inference.sghmc import SGHMCInfo
 
 
@@ -37,13 +38,13 @@ class SGLDState(NamedTuple):
 
 def sgld(
     logdensity_fn: Callable,
-    temperature: float = 1.0,
-    preconditioner: str = "none",
-    rms_decay: float = 0.99,
-    rms_eps: float = 1e-5,
-    rms_bias_correction: bool = False,
+    temperature: float = default("sgld", "temperature"),
+    preconditioner: str = default("sgld", "preconditioner"),
+    rms_decay: float = default("sgld", "rms_decay"),
+    rms_eps: float = default("sgld", "rms_eps"),
+    rms_bias_correction: bool = default("sgld", "rms_bias_correction"),
 ) -> SamplingAlgorithm:
-    """Build SGLD / pSGLD.
+    """Build SGLD / pSGLD (defaults: ``inference=sgld``'s, :mod:`inference.config`).
 
     Parameters
     ----------

@@ -23,7 +23,7 @@ from numpyro.infer.autoguide import AutoNormal
 from numpyro.infer.svi import SVIState
 
 from inference.base import Sampler, critic_steps, named_key, warmup_phases
-from inference.bayesgan import init_particles
+from inference.common import init_particles
 from inference.config import default
 from models.bgan import BayesGAN
 from models.priors import is_weight_site
@@ -138,15 +138,13 @@ def bayesgan_svi(
     n_critic : int
         ``q_d`` updates per ``q_g`` update (>= 1), each on a fresh minibatch (WGAN's ``n_critic``).
     init_position : (dict, dict), optional
-        Starting means of ``q`` (see :func:`inference.bayesgan.init_particles`' ``start``).
+        Starting means of ``q`` (see :func:`inference.common.init_particles`' ``start``).
 
     Returns
     -------
     inference.base.Sampler
     """
     num_data = int(data.shape[0])
-    if n_critic < 1:
-        raise ValueError(f"n_critic must be >= 1, got {n_critic}")
     if model.loss.clip is not None:
         raise ValueError("weight clipping (loss=wasserstein) has no variational counterpart: q has unbounded "
                          "support; use loss=wasserstein_gp with inference=svi")

@@ -2,7 +2,7 @@
 
 The builders of :mod:`models.priors` and :mod:`models.losses` take their signatures' defaults from these
 dataclasses and call their ``check`` (the one range check per value), the typed schema (:mod:`experiments.schema`) validates against them, and the ``prior`` and
-``loss`` config groups are generated from them (:func:`experiments.cli.load_config`). Imports no JAX
+``loss`` config groups are generated from them (:func:`experiments.compose.load_config`). Imports no JAX
 (configs are validated before ``jax.distributed`` starts).
 """
 

@@ -7,7 +7,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from experiments.metrics import anogan_scores, augmentation_metrics
-from inference.bayesgan import init_particles
+from inference.common import init_particles
 from models.bgan import BayesGAN
 from models.heads import ConditionalHead
 from models.losses import build_loss

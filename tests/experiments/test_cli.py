@@ -12,7 +12,8 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
-from experiments.cli import config_dir, group_options, load_config, main
+from experiments.cli import load_config, main
+from experiments.compose import config_dir, group_options
 from experiments.diagnose import main as diagnose_main
 from experiments.datasets import DATASETS
 from experiments.datasets import load_dataset

@@ -1,22 +1,26 @@
 """Every config key's default is written once: in the dataclass of its component (``inference/config.py``,
-``models/config.py``, ``experiments.schema.ExperimentConfig``). The builders' signatures take it from
-there, the shipped group options only name the generated node, and no experiment file restates a value
-it already inherits."""
+``models/config.py``, ``experiments.schema.ExperimentConfig``). The builders' and the kernels' signatures
+take it from there, the shipped group options only name the generated node, no experiment file restates a
+value it already inherits, and a range (``n_critic >= 1``) is checked in one place."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import functools
 import inspect
+import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 from omegaconf import OmegaConf
 
-from experiments.cli import config_dir, group_options
+from experiments.compose import config_dir, group_options
 from experiments.schema import ExperimentConfig
-from inference.config import INFERENCE_CONFIGS
+from inference.bayesgan import KERNELS
+from inference.config import INFERENCE_CONFIGS, INFERENCE_SCHEMAS
+from inference.ebgan import msgld
 from inference.registry import INFERENCE
 from models.config import LOSS_SCHEMAS, PRIOR_SPECS
 from models.losses import LOSSES
@@ -64,6 +68,86 @@ def test_builders_take_their_defaults_from_the_config_dataclasses():
             assert value == getattr(LOSS_SCHEMAS[name], key), (name, key)
             checked += 1
     assert checked >= 30
+
+
+def _served() -> dict:
+    """Every kernel and builder function of :mod:`inference` -> the algorithms (config names) it serves: the
+    registry's entries unwrapped (``bayesgan`` serves sghmc, sgld and, through the controls' functions, their
+    keys too), the SG-MCMC kernels of ``inference.bayesgan.KERNELS`` and EBGAN's MSGLD kernel."""
+    served = {}
+    for name, builder in INFERENCE.items():
+        while isinstance(builder, functools.partial):
+            builder = builder.func
+        served.setdefault(builder, set()).add(name)
+    for name, kernel in KERNELS.items():
+        served.setdefault(kernel, set()).add(name)
+    served.setdefault(msgld, set()).add("ebgan")
+    return served
+
+
+#: Config keys a signature may default differently: ``num_warmup`` is null in a config (a fraction of the run,
+#: resolved by the schema before any builder is called) and an integer (0: none) in the API.
+API_ONLY_DEFAULTS = ("num_warmup",)
+
+
+def _keyword_defaults(func) -> dict[str, ast.expr]:
+    """``{parameter: its default's expression}`` from ``func``'s source."""
+    tree = ast.parse(textwrap.dedent(inspect.getsource(func)))
+    args = tree.body[0].args
+    positional = args.posonlyargs + args.args
+    pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    return {a.arg: d for a, d in pairs}
+
+
+def test_kernels_and_builders_write_no_hyper_parameter_default_of_their_own():
+    """A kernel's or builder's parameter that is a config key either has no default, defaults to ``None`` (not
+    given), or takes it from :func:`inference.config.default`, and that default is the config's value for
+    every algorithm the function serves (the sghmc/sgld kernels' ``preconditioner`` was ``"none"`` against
+    the config's ``"rmsprop"``; bayesgan's ``coupling`` and the ML twin's dropout keys were literals)."""
+    keys = {f.name for c in INFERENCE_SCHEMAS.values() for f in dataclasses.fields(c)} - {"name", *API_ONLY_DEFAULTS}
+    served = _served()
+    assert {"sghmc", "sgld", "bayesgan", "bayesgan_svi", "mle_gan", "mc_dropout_gan", "ensemble_gan", "ebgan",
+            "msgld", "independent_map", "coupled_ensemble"} <= {f.__name__ for f in served}
+    checked = 0
+    for func, names in served.items():
+        params = inspect.signature(func).parameters
+        for key, node in _keyword_defaults(func).items():
+            if key not in keys:
+                continue
+            value = params[key].default
+            written = isinstance(node, ast.Call) and getattr(node.func, "id", None) == "default"
+            assert written or value is None, f"{func.__module__}.{func.__name__}({key}={ast.unparse(node)}): a literal"
+            if value is None:
+                continue
+            for name in names:
+                if hasattr(INFERENCE_CONFIGS[name], key):
+                    assert value == getattr(INFERENCE_CONFIGS[name], key), (func.__name__, name, key, value)
+                    checked += 1
+    assert checked >= 40
+
+
+def test_n_critic_is_range_checked_once_by_the_configs():
+    """``n_critic >= 1`` is the configs' check (:class:`inference.config.HyperParameters`), for every algorithm
+    with the key; no module of the project compares ``n_critic`` with 0 or 1 to refuse it or raises an error
+    naming it (the builders and ``critic_steps`` each did). The CLI's one-line exit-2 error for a bad value is
+    tested in test_config_fuzz.py."""
+    with_key = [name for name, schema in INFERENCE_SCHEMAS.items() if "n_critic" in schema.__dataclass_fields__]
+    assert len(with_key) == len(INFERENCE_SCHEMAS)
+    for name in with_key:
+        with pytest.raises(ValueError, match=r"inference\.n_critic=0 is invalid"):
+            INFERENCE_SCHEMAS[name](n_critic=0).check()
+    root = Path(__file__).resolve().parents[2]
+    refusals = []
+    for path in sorted(p for package in ("models", "inference", "experiments") for p in (root / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            text = ast.unparse(node) if isinstance(node, (ast.Compare, ast.Raise)) else ""
+            if isinstance(node, ast.Compare) and "n_critic" in text and any(
+                    isinstance(op, (ast.Lt, ast.GtE, ast.LtE)) for op in node.ops):
+                refusals.append(f"{path.relative_to(root)}:{node.lineno}: {text}")
+            if isinstance(node, ast.Raise) and "n_critic" in text:
+                refusals.append(f"{path.relative_to(root)}:{node.lineno}: {text}")
+    assert not refusals, refusals
 
 
 def _inherited(name: str):

@@ -20,7 +20,7 @@ from experiments.datasets import load_dataset
 from experiments.prepare import main as prepare_main
 from experiments.build import load_configured_dataset
 from inference.bridge import make_logdensity_fn, site_shapes
-from inference.bayesgan import init_particles
+from inference.common import init_particles
 from models.bgan import BayesGAN
 from models.heads import SemiSupervisedHead
 from models.losses import build_loss

@@ -7,7 +7,7 @@ import pytest
 
 from inference.bayesgan import bayesgan
 from inference.driver import make_recorder, make_schedule, run
-from inference.mle import mle_gan
+from inference.mle import mc_dropout_gan, mle_gan
 from models.bgan import BayesGAN
 from models.losses import build_loss
 from models.networks import make_discriminator, make_generator
@@ -159,8 +159,8 @@ def test_mc_dropout_draws_are_masked_copies_of_one_network():
     """Each MC-dropout draw zeroes whole rows (hidden units) of the kernels after the first layer and
     scales the rest by 1 / (1 - p); the first layer and the biases are shared."""
     model, p = tiny_model(), 0.5
-    s = mle_gan(model, DATA, batch_size=16, learning_rate=1e-3, dropout_rate=p, num_generators=6,
-                num_discriminators=3)
+    s = mc_dropout_gan(model, DATA, batch_size=16, learning_rate=1e-3, dropout_rate=p, num_generators=6,
+                       num_discriminators=3)
     state = s.init(jax.random.key(0))
     gen, disc = s.positions(state, jax.random.key(1))
     assert gen["generator__layers.0.kernel"].shape[0] == 6 and disc["discriminator__layers.0.bias"].shape[0] == 3
@@ -173,7 +173,7 @@ def test_mc_dropout_draws_are_masked_copies_of_one_network():
     assert not np.array_equal(drawn[0], drawn[1])
     np.testing.assert_array_equal(gen["generator__layers.0.kernel"][3], state.generator["generator__layers.0.kernel"])
     with pytest.raises(ValueError):
-        mle_gan(model, DATA, batch_size=16, learning_rate=1e-3, num_generators=4)
+        mc_dropout_gan(model, DATA, batch_size=16, learning_rate=1e-3, dropout_rate=0.0, num_generators=4)
 
 
 @pytest.mark.parametrize("kernel", ["sghmc", "sgld"])

@@ -6,7 +6,7 @@ import numpy as np
 import numpyro.distributions as dist
 import pytest
 
-from inference.bayesgan import init_particles
+from inference.common import init_particles
 from inference.bridge import make_logdensity_fn
 from models.bgan import BayesGAN
 from models.losses import build_loss
@@ -113,7 +113,7 @@ def test_log_density_works_when_arviz_is_imported_first():
 
     code = ("import arviz, jax, jax.numpy as jnp\n"
             "from tests.models.test_bgan import tiny_model\n"
-            "from inference.bayesgan import init_particles\n"
+            "from inference.common import init_particles\n"
             "from inference.bridge import make_logdensity_fn\n"
             "m = tiny_model(); g, d = init_particles(jax.random.key(0), m, 1, 1)\n"
             "g1 = jax.tree.map(lambda x: x[0], g)\n"

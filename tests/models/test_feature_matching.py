@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from inference.bayesgan import bayesgan, init_particles
+from inference.bayesgan import bayesgan
+from inference.common import init_particles
 from inference.bridge import make_logdensity_fn
 from inference.mle import mle_gan
 from models.bgan import BayesGAN

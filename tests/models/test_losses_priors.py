@@ -7,8 +7,10 @@ import numpyro.distributions as dist
 import pytest
 from omegaconf import OmegaConf
 
-from experiments.schema import ConfigError, resolve_priors
-from inference.bayesgan import bayesgan, init_particles
+from experiments.errors import ConfigError
+from experiments.prior_config import resolve_priors
+from inference.bayesgan import bayesgan
+from inference.common import init_particles
 from inference.bridge import make_logdensity_fn
 from inference.mle import mle_gan
 from models.bgan import BayesGAN
