@@ -120,7 +120,7 @@ def test_draws_match_the_stored_reference(tmp_path, experiment, inference):
 def test_a_changed_update_fails(tmp_path):
     """The step size times 1 + 1e-3 (a changed update, every other bit the same) is far beyond the ring8
     Bayesian GAN's tolerance: the test above would catch it."""
-    from experiments.cli import load_config
+    from experiments.compose import load_config
 
     step = float(load_config(["experiment=ring8", "inference=sghmc"]).inference.step_size)
     want, allowed = load_reference("ring8-sghmc")
