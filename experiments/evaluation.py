@@ -76,27 +76,28 @@ SHARED_KEYS = ("definition", "frechet_classifier_distance_real", "classifier_eva
 POOLED, FINAL = "_pooled", "_final_draw"
 #: The figures whose value depends on how many samples they count (a mode of mass 1e-4 is found with
 #: probability 0.22 in 2,500 samples and 0.92 in 25,000; a uniform generator's plug-in reverse KL on grid25 is
-#: ~0.006 at 2,500 and ~0.0006 at 25,000). The pooled pool also reports them at the final draw's count
+#: ~0.005 at 2,500 and ~0.0005 at 25,000: (K - 1) / 2n). The pooled pool also reports them at the final draw's count
 #: (:data:`experiments.metrics.NUM_METRIC_SAMPLES`, the published rows' 2,500) under ``<key>_pooled_2500``.
-COUNT_KEYS = ("modes", "high_quality", "reverse_kl", "num_high_quality", "classes_covered", "class_kl")
+COUNT_KEYS = ("modes", "high_quality", "reverse_kl", "num_high_quality", "classes_covered", "class_kl", "num_samples")
 POOLED_EQUAL = f"_pooled_{M.NUM_METRIC_SAMPLES}"
 
 
-def equal_count_figures(data: Dataset, samples: np.ndarray, classifier=None) -> dict:
-    """The count-dependent figures (:data:`COUNT_KEYS`) of the first
-    :data:`experiments.metrics.NUM_METRIC_SAMPLES` samples of a pool (in :func:`experiments.metrics.metric_samples`'s
-    order, spread evenly over its chains and draws), under ``<key>_pooled_2500``; ``{}`` for data without
-    count-dependent figures (the synthetic set's JS already uses 2,500 samples).
+def equal_count_figures(data: Dataset, pooled: np.ndarray, classifier=None) -> dict:
+    """The count-dependent figures (:data:`COUNT_KEYS`) of :data:`experiments.metrics.NUM_METRIC_SAMPLES`
+    samples of the pooled draws, spread evenly over every chain and draw
+    (:func:`experiments.metrics.metric_samples`), under ``<key>_pooled_2500`` (``num_samples_pooled_2500``
+    says how many, fewer where the pool is smaller); ``{}`` for data without count-dependent figures (the
+    synthetic set's JS already uses 2,500 samples).
 
     Parameters
     ----------
     data : experiments.datasets.Dataset
-    samples : numpy.ndarray, shape ``(n, data_dim)``
-        The pooled samples, in the pool's order.
+    pooled : numpy.ndarray, shape ``(chain, draw, sample, data_dim)``
+        The pooled draws.
     classifier : experiments.metrics.ImageClassifier, optional
         For labelled image data.
     """
-    first = samples[: M.NUM_METRIC_SAMPLES]
+    first = M.metric_samples(pooled, pooled.shape[1], M.NUM_METRIC_SAMPLES)
     if data.name == "synthetic":
         return {}
     if data.modes is not None:
@@ -209,7 +210,7 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
             "" if pool is not None or not pooled_headline else " (no post-warmup draw kept)")}
     out["final_draw_samples"] = int(len(final_samples))
     if pool_samples is not None:  # the pool again at the final draw's count: equal-count comparisons
-        out |= {"pooled_samples": int(len(pool_samples))} | equal_count_figures(data, pool_samples, classifier)
+        out |= {"pooled_samples": int(len(pool_samples))} | equal_count_figures(data, pooled, classifier)
     out |= M.particle_spread(x_generated[:, -1], data.train, classifier)  # the last draw's particles
     post = {k: v[:, num_warmup_draws:] for k, v in stats.items()}
     out["function_space_diagnostics"] = M.convergence_diagnostics(post)

@@ -106,7 +106,7 @@ def _cell(runs: list[dict], key: str, kind: str | None) -> str:
     cell = _fmt([figure(m, key, kind) for m in runs], key)
     if key == "reverse_kl" and cell != "–":  # with the high-quality samples it rests on
         hq = [figure(m, "high_quality", kind) for m in runs]
-        n = [2500 if kind == EQUAL else figure(m, "num_samples", kind) or 2500 for m in runs]
+        n = [figure(m, "num_samples", kind) or 2500 for m in runs]
         if all(h is not None for h in hq):
             mean_hq = float(np.mean(hq))
             count = float(np.mean([h * k for h, k in zip(hq, n, strict=True)]))
@@ -234,7 +234,8 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
     """Every row's paired per-seed differences (row minus ``against``, same seeds) on its family's verdict
     figures (:data:`VERDICT_FIGURES`, and a task's :data:`TASK_VERDICT_FIGURES` where the reference has them), final against final and pooled against pooled, with the mean and its
     95 % paired-t interval; ``equal``: pooled count-dependent figures at the final draw's count
-    (:func:`equal_count`). "better"/"worse" where the interval excludes 0 in the figure's good/bad
+    (:func:`equal_count`). Only rows of the reference's data set (``metrics.json``'s ``experiment``) are
+    paired. "better"/"worse" where the interval excludes 0 in the figure's good/bad
     direction, "no difference detected" where it contains 0. A seed whose reverse KL is infinite (no
     high-quality sample: stored as null) is listed and decides the reading (no interval is given); a
     reverse KL resting on fewer than :data:`MIN_HIGH_QUALITY` high-quality samples on a seed is marked not
@@ -254,9 +255,10 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
         (k, s) for k, s in TASK_VERDICT_FIGURES if any(k in m or f"{k}_pooled" in m for m in groups[against])]
     out = [f"Paired per-seed differences, row minus {against} (95 % paired-t interval):", "",
            "| row | figure | form | seeds | per seed | mean [95 % interval] | reading |", "|---|---|---|---|---|---|---|"]
+    experiment = groups[against][0].get("experiment")
     for name, runs in sorted(groups.items()):
-        if name == against or _family(runs) != family:
-            continue
+        if name == against or _family(runs) != family or runs[0].get("experiment") != experiment:
+            continue  # a row of another data set (grid25 and ring8 share a family) is not paired with this one
         for key, sign in figures:
             for kind in ("final", *(k for _, k in equal_count([(key, "pooled")]))) if equal else ("final", "pooled"):
                 pairs, collapsed, uncredited = [], [], False

@@ -220,3 +220,13 @@ def test_equal_count_reads_the_pooled_figures_at_2500(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "| grid25-sghmc | modes | pooled_2500 | 0,1 | +3.0, +2.0 |" in out
     assert "| modes | pooled |" not in out
+
+
+def test_paired_table_pairs_only_rows_of_the_reference_data_set(tmp_path):
+    """grid25 and ring8 share the mixture family; a ring8 row is not differenced against grid25 seeds."""
+    from experiments.summarize import paired_table
+
+    dirs = [_run(tmp_path, f"{e}-{i}-s{s}", seed=s, experiment=e, headline=POOLED, modes=m, high_quality=0.9,
+                 reverse_kl=0.1) for e, m in (("grid25", 25), ("ring8", 8)) for i in ("sghmc", "mle") for s in (0, 1)]
+    table = paired_table(dirs, "grid25-mle")
+    assert "| grid25-sghmc | modes |" in table and "ring8" not in table

@@ -268,22 +268,22 @@ def test_msgld_drift_is_the_moving_average_of_past_gradients():
         np.testing.assert_allclose(state.drift["x"], m, rtol=1e-6)
 
 
-@pytest.mark.parametrize("tau,a", [pytest.param(0.5, 0.0, marks=pytest.mark.slow), (0.5, 1.0)])
-def test_ebgan_generators_sample_their_target_at_tau_over_one_plus_a(tau, a):
+@pytest.mark.parametrize("tau,a,beta", [pytest.param(0.5, 0.0, 0.9, marks=pytest.mark.slow), (0.5, 2.0, 0.98)])
+def test_ebgan_generators_sample_their_target_at_tau_over_one_plus_a(tau, a, beta):
     """Through the builder, at tau > 0 and a > 0: with a discriminator of all-zero weights (its output the
     same for every input) that does not learn (c = 1e-30), the generator's likelihood is flat and each
     generator particle's target is its N(0, 1) prior (no fan-in scaling). Per weight, MSGLD at step epsilon,
     temperature tau, drift scale a and decay beta is then the linear recursion
     (x, m)' = A (x, m) + (sqrt(2 epsilon tau) xi, 0) with A = [[1 - epsilon, epsilon a], [-(1 - beta), beta]]
     (:func:`inference.ebgan.msgld`), whose stationary variance of x is the discrete Lyapunov solution (scipy):
-    0.5025 at tau = 0.5, a = 0 and 0.2757 at a = 1 (about tau / (1 + a)). Every weight must have mean 0 and
-    that variance; a builder that dropped the temperature (variance 0 or 1) or the drift (0.50 instead of
-    0.28) fails."""
+    0.5025 at tau = 0.5, a = 0, and 0.283 at a = 2, beta = 0.98 (0.200 at beta = 0.9, 0.337 at a = 1). Every weight must have
+    mean 0 and that variance. The fast case's tau, a and beta all differ from EBGAN's defaults (0.01, 1, 0.9),
+    so a builder that dropped the temperature, the drift scale or the drift decay fails."""
     from scipy.linalg import solve_discrete_lyapunov
 
     model = tiny_model(build_prior("normal", scale=1.0, fan_in_scaling=False))
     s = ebgan(model, DATA, batch_size=16, num_generators=4, learning_rate=5.0, temperature=tau, drift_scale=a,
-              drift_decay=0.9, discriminator_learning_rate=1e-30, discriminator_decay_offset=1.0,
+              drift_decay=beta, discriminator_learning_rate=1e-30, discriminator_decay_offset=1.0,
               discriminator_decay_exponent=0.75, n_critic=1)
     state = s.init(jax.random.key(0))
     state = state._replace(discriminator=jax.tree.map(jnp.zeros_like, state.discriminator))
@@ -296,7 +296,7 @@ def test_ebgan_generators_sample_their_target_at_tau_over_one_plus_a(tau, a):
     w = np.asarray(draws[2000::10])  # (400 draws, 4 particles, 82 weights); epsilon = 5 / 500, 2,000 steps of burn-in
     assert np.abs(np.asarray(jax.tree.leaves(final.discriminator)[0])).max() < 1e-20  # it did not learn
     assert abs(w.mean()) < 0.03, w.mean()
-    eps, beta = 5.0 / len(DATA), 0.9
+    eps = 5.0 / len(DATA)
     noise = np.array([[np.sqrt(2 * eps * tau)], [0.0]])
     want = solve_discrete_lyapunov(np.array([[1 - eps, eps * a], [-(1 - beta), beta]]), noise @ noise.T)[0, 0]
     assert abs(w.var() / want - 1) < 0.05, (tau, a, w.var(), want)
