@@ -76,8 +76,8 @@ SHARED_KEYS = ("definition", "frechet_classifier_distance_real", "classifier_eva
 POOLED, FINAL = "_pooled", "_final_draw"
 #: The figures whose value depends on how many samples they count (a mode of mass 1e-4 is found with
 #: probability 0.22 in 2,500 samples and 0.92 in 25,000; a uniform generator's plug-in reverse KL on grid25 is
-#: ~0.005 at 2,500 and ~0.0005 at 25,000: (K - 1) / 2n). The pooled pool also reports them at the final draw's count
-#: (:data:`experiments.metrics.NUM_METRIC_SAMPLES`, the published rows' 2,500) under ``<key>_pooled_2500``.
+#: ~0.005 at 2,500 and ~0.0005 at 25,000: (K - 1) / 2n). The pool also reports them at the final draw's
+#: count (:data:`experiments.metrics.NUM_METRIC_SAMPLES`, the published rows' 2,500) as ``<key>_pooled_2500``.
 COUNT_KEYS = ("modes", "high_quality", "reverse_kl", "num_high_quality", "classes_covered", "class_kl", "num_samples")
 POOLED_EQUAL = f"_pooled_{M.NUM_METRIC_SAMPLES}"
 
@@ -116,7 +116,8 @@ def sample_metrics(data: Dataset, samples: np.ndarray, classifier: M.ImageClassi
     images), and the data-copying z of Meehan et al. (2020).
 
     Counting figures (modes, high quality, reverse KL, classes covered, class KL) use every sample given
-    (:func:`compute_metrics` adds the pool's at 2,500 samples, :func:`equal_count_figures`); the estimators whose value depends on the sample count (JS of KDEs, Fréchet distance, z) use the first
+    (:func:`compute_metrics` adds the pool's at 2,500 samples, :func:`equal_count_figures`); the estimators
+    whose value depends on the sample count (JS of KDEs, Fréchet distance, z) use the first
     :data:`experiments.metrics.NUM_METRIC_SAMPLES` (2,500), so they compare across pools of any size."""
     first = samples[: M.NUM_METRIC_SAMPLES]
     if data.name == "synthetic":

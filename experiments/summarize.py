@@ -3,8 +3,8 @@ where a task computes baselines in the same run (a supervised-only classifier, r
 score) every row's paired per-seed differences from them; with ``--against`` also every row's paired
 per-seed differences from the row ``ROW`` on each set's verdict figures (``--against`` may be repeated: one
 table per reference row). Intervals are 95 % paired-t. With ``--equal-count`` the pooled count-dependent
-figures (modes, high quality, reverse KL, classes covered, class KL) are those of the pool's first 2,500
-samples (``*_pooled_2500``), the final draw's count and the published rows' (PacGAN, VEEGAN): the column
+figures (modes, high quality, reverse KL, classes covered, class KL) are those of 2,500 samples of the pool,
+spread evenly over its chains and draws (``*_pooled_2500``), the final draw's count and the published rows' (PacGAN, VEEGAN): the column
 reads ``pooled_2500``.
 
 Runs are grouped by their directory name with a trailing ``-s<seed>`` or ``-seed<seed>`` removed, so
