@@ -27,65 +27,31 @@ import numpy as np
 import jax, jax.numpy as jnp
 import optax
 
-p = argparse.ArgumentParser()
-p.add_argument("--seed", type=int, default=1)
-p.add_argument("--seed_data", type=int, default=1)
-p.add_argument("--batch_size", type=int, default=100)
-p.add_argument("--count", type=int, default=10)
-p.add_argument("--iters", type=int, default=30000)
-p.add_argument("--eval_every", type=int, default=2000)
-p.add_argument("--chunk", type=int, default=400)
-p.add_argument("--train_hidden_scale", action="store_true")
-p.add_argument("--noise_scale", type=float, default=1.0,
-               help="multiplies D's Gaussian-noise standard deviations (0: no noise, an ablation)")
-p.add_argument("--hidden_noise_scale", type=float, default=None,
-               help="multiplies the hidden layers' noise only (default: --noise_scale); with --noise_scale "
-                    "it separates input noise from hidden-layer noise")
-p.add_argument("--log", default=None, help="also append the log lines to this file")
-p.add_argument("--data_dir", required=True, help="the tfds directory bgan-prepare wrote")
-args = p.parse_args()
-B = args.batch_size
+def parse_args(argv=None):
+    p = argparse.ArgumentParser()
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--seed_data", type=int, default=1)
+    p.add_argument("--batch_size", type=int, default=100)
+    p.add_argument("--count", type=int, default=10)
+    p.add_argument("--iters", type=int, default=30000)
+    p.add_argument("--eval_every", type=int, default=2000)
+    p.add_argument("--chunk", type=int, default=400)
+    p.add_argument("--train_hidden_scale", action="store_true")
+    p.add_argument("--noise_scale", type=float, default=1.0,
+                   help="multiplies D's Gaussian-noise standard deviations (0: no noise, an ablation)")
+    p.add_argument("--hidden_noise_scale", type=float, default=None,
+                   help="multiplies the hidden layers' noise only (default: --noise_scale); with --noise_scale "
+                        "it separates input noise from hidden-layer noise")
+    p.add_argument("--log", default=None, help="also append the log lines to this file")
+    p.add_argument("--data_dir", required=True, help="the tfds directory bgan-prepare wrote")
+    return p.parse_args(argv)
 
-logf = open(args.log, "a") if args.log else None
-def log(s):
-    print(s); sys.stdout.flush()
-    if logf:
-        logf.write(s + "\n"); logf.flush()
-log(f"# {time.strftime('%H:%M:%S')} args={vars(args)}")
-
-# ---------------- data (prepared tfds ArrayRecord) ----------------
-import tensorflow_datasets as tfds
-root = args.data_dir
-import glob
-info = sorted(glob.glob(f"{root}/mnist/*/dataset_info.json"))[-1]  # the version bgan-prepare wrote
-builder = tfds.builder_from_directory(os.path.dirname(info))
-src = {s: builder.as_data_source(split=s) for s in ("train", "test")}
-def load(s):
-    recs = [src[s][i] for i in range(len(src[s]))]
-    x = np.stack([r["image"] for r in recs]).reshape(len(recs), -1).astype(np.float32) / 255.0
-    y = np.array([r["label"] for r in recs], dtype=np.int32)
-    return x, y
-trainx, trainy = load("train"); testx, testy = load("test")
-log(f"# train {trainx.shape} test {testx.shape} xrange [{trainx.min()},{trainx.max()}]")
-
-# fixed random seeds (as in reference)
-rng = np.random.RandomState(args.seed)
-key = jax.random.PRNGKey(rng.randint(2 ** 15))
-_ = rng.randint(2 ** 15)  # lasagne rng draw in the reference (kept for rng-stream parity)
-data_rng = np.random.RandomState(args.seed_data)
-
-trainx_unl = trainx.copy()
-inds = data_rng.permutation(trainx.shape[0])
-trainx_p, trainy_p = trainx[inds], trainy[inds]
-txs = np.concatenate([trainx_p[trainy_p == j][:args.count] for j in range(10)], 0)
-tys = np.concatenate([trainy_p[trainy_p == j][:args.count] for j in range(10)], 0)
-init_x = trainx_p[:500]
-log(f"# labelled {txs.shape} per class {np.bincount(tys)}")
 
 # ---------------- models ----------------
 D_UNITS = [1000, 500, 250, 250, 250, 10]
-_HIDDEN = args.noise_scale if args.hidden_noise_scale is None else args.hidden_noise_scale
-D_NOISE = [args.noise_scale * 0.3] + [_HIDDEN * 0.5] * 5  # noise before each dense layer
+D_NOISE = [0.3] + [0.5] * 5  # noise before each dense layer (main() scales it by --noise_scale)
+B = 100  # batch size (main() sets --batch_size)
+TRAIN_HIDDEN_SCALE = False  # main() sets --train_hidden_scale
 
 def d_init_params(key):
     ps, n_in = [], 784
@@ -151,7 +117,7 @@ NL = len(D_UNITS)
 def split_d(ps):
     tr, fx = [], []
     for i, l in enumerate(ps):
-        if i == NL - 1 or args.train_hidden_scale:
+        if i == NL - 1 or TRAIN_HIDDEN_SCALE:
             tr.append(dict(l)); fx.append({})
         else:
             tr.append(dict(theta=l["theta"], b=l["b"])); fx.append(dict(scale=l["scale"]))
@@ -182,78 +148,127 @@ def g_loss(gp, ps, xu2, key):
     _, fr = d_forward(ps, xu2, k3, True)
     return jnp.mean(jnp.square(fg.mean(0) - fr.mean(0)))
 
-# nn.adam_updates: m/(1-b1^t) / sqrt(v/(1-b2^t) + 1e-8), constant lr (MNIST script has no decay)
-LR = 0.003
-def make_opt():
-    return optax.chain(optax.scale_by_adam(b1=0.5, b2=0.999, eps=0.0, eps_root=1e-8), optax.scale(-LR))
-opt_d, opt_g = make_opt(), make_opt()
 
-X_unl = jnp.asarray(trainx_unl); X_lab = jnp.asarray(txs); Y_lab = jnp.asarray(tys)
+def main(argv=None):
+    global B, D_NOISE, TRAIN_HIDDEN_SCALE
+    args = parse_args(argv)
+    B = args.batch_size
+    TRAIN_HIDDEN_SCALE = args.train_hidden_scale
+    _hidden = args.noise_scale if args.hidden_noise_scale is None else args.hidden_noise_scale
+    D_NOISE = [args.noise_scale * 0.3] + [_hidden * 0.5] * 5
 
-def step(carry, idx):
-    dtr, dfx, gp, ods, ogs, avg, key = carry
-    il, iu, iu2 = idx
-    key, kd, kg = jax.random.split(key, 3)
-    (_, aux), gd = jax.value_and_grad(d_loss, has_aux=True)(dtr, dfx, gp, X_lab[il], Y_lab[il], X_unl[iu], kd)
-    upd, ods = opt_d.update(gd, ods, dtr)
-    # EMA update uses pre-update params (theano simultaneous updates), avg initialised at 0
-    avg = jax.tree_util.tree_map(lambda a, p: a + 0.0001 * (p - a), avg, dtr)
-    dtr = optax.apply_updates(dtr, upd)
-    lg, gg = jax.value_and_grad(g_loss)(gp, merge_d(dtr, dfx), X_unl[iu2], kg)
-    upd, ogs = opt_g.update(gg, ogs, gp)
-    gp = optax.apply_updates(gp, upd)
-    return (dtr, dfx, gp, ods, ogs, avg, key), jnp.stack([aux[0], aux[1], aux[2], lg])
+    logf = open(args.log, "a") if args.log else None
+    def log(s):
+        print(s); sys.stdout.flush()
+        if logf:
+            logf.write(s + "\n"); logf.flush()
+    log(f"# {time.strftime('%H:%M:%S')} args={vars(args)}")
 
-@jax.jit
-def run_chunk(carry, il, iu, iu2):
-    return jax.lax.scan(step, carry, (il, iu, iu2))
+    # ---------------- data (prepared tfds ArrayRecord) ----------------
+    import tensorflow_datasets as tfds
+    root = args.data_dir
+    import glob
+    info = sorted(glob.glob(f"{root}/mnist/*/dataset_info.json"))[-1]  # the version bgan-prepare wrote
+    builder = tfds.builder_from_directory(os.path.dirname(info))
+    src = {s: builder.as_data_source(split=s) for s in ("train", "test")}
+    def load(s):
+        recs = [src[s][i] for i in range(len(src[s]))]
+        x = np.stack([r["image"] for r in recs]).reshape(len(recs), -1).astype(np.float32) / 255.0
+        y = np.array([r["label"] for r in recs], dtype=np.int32)
+        return x, y
+    trainx, trainy = load("train"); testx, testy = load("test")
+    log(f"# train {trainx.shape} test {testx.shape} xrange [{trainx.min()},{trainx.max()}]")
 
-@jax.jit
-def test_err(dtr, dfx):
-    o, _ = d_forward(merge_d(dtr, dfx), jnp.asarray(testx), None, False)
-    return jnp.mean(jnp.argmax(o, 1) != jnp.asarray(testy))
+    # fixed random seeds (as in reference)
+    rng = np.random.RandomState(args.seed)
+    key = jax.random.PRNGKey(rng.randint(2 ** 15))
+    _ = rng.randint(2 ** 15)  # lasagne rng draw in the reference (kept for rng-stream parity)
+    data_rng = np.random.RandomState(args.seed_data)
 
-# ---------------- init ----------------
-key, kd, kg, ki = jax.random.split(key, 4)
-dps = jax.jit(d_data_init)(d_init_params(kd), jnp.asarray(init_x), ki)
-dtr, dfx = split_d(dps)
-gp = g_init_params(kg)
-carry = (dtr, dfx, gp, opt_d.init(dtr), opt_g.init(gp), jax.tree_util.tree_map(jnp.zeros_like, dtr), key)
-log(f"# init test err (raw) {float(test_err(dtr, dfx)):.4f}")
+    trainx_unl = trainx.copy()
+    inds = data_rng.permutation(trainx.shape[0])
+    trainx_p, trainy_p = trainx[inds], trainy[inds]
+    txs = np.concatenate([trainx_p[trainy_p == j][:args.count] for j in range(10)], 0)
+    tys = np.concatenate([trainy_p[trainy_p == j][:args.count] for j in range(10)], 0)
+    init_x = trainx_p[:500]
+    log(f"# labelled {txs.shape} per class {np.bincount(tys)}")
 
-# ---------------- index stream, epoch by epoch like the reference ----------------
-nb = trainx_unl.shape[0] // B
-perm_unl = np.arange(trainx_unl.shape[0]); perm_unl2 = np.arange(trainx_unl.shape[0])
-buf = {"l": [], "u": [], "u2": []}
-def fill():
-    global perm_unl, perm_unl2
-    lab = np.concatenate([rng.permutation(txs.shape[0]) for _ in range(trainx_unl.shape[0] // txs.shape[0])])
-    perm_unl = perm_unl[rng.permutation(len(perm_unl))]
-    perm_unl2 = perm_unl2[rng.permutation(len(perm_unl2))]
-    buf["l"] += list(lab.reshape(-1, B)[:nb]); buf["u"] += list(perm_unl.reshape(-1, B)[:nb]); buf["u2"] += list(perm_unl2.reshape(-1, B)[:nb])
-def take(n):
-    while len(buf["l"]) < n: fill()
-    out = [np.stack(buf[k][:n]).astype(np.int32) for k in ("l", "u", "u2")]
-    for k in buf: buf[k] = buf[k][n:]
-    return out
+    # nn.adam_updates: m/(1-b1^t) / sqrt(v/(1-b2^t) + 1e-8), constant lr (MNIST script has no decay)
+    LR = 0.003
+    def make_opt():
+        return optax.chain(optax.scale_by_adam(b1=0.5, b2=0.999, eps=0.0, eps_root=1e-8), optax.scale(-LR))
+    opt_d, opt_g = make_opt(), make_opt()
 
-log("iter\telapsed_s\tms_per_iter\tloss_lab\tloss_unl\ttrain_err\tloss_gen\ttest_err_raw\ttest_err_ema\ttest_err_ema_biascorr")
-t0 = time.time(); it = 0; acc = []
-tlast, itlast = t0, 0
-while it < args.iters:
-    n = min(args.chunk, args.iters - it)
-    il, iu, iu2 = take(n)
-    carry, m = run_chunk(carry, il, iu, iu2)
-    m = np.asarray(m); acc.append(m); it += n
-    if it == args.chunk:
-        log(f"# first chunk (incl. compile) {time.time()-t0:.1f}s")
-    if it % args.eval_every == 0 or it == args.iters:
-        dtr, dfx, gp, _, _, avg, _ = carry
-        corr = 1.0 - 0.9999 ** it
-        avg_bc = jax.tree_util.tree_map(lambda a: a / corr, avg)
-        e_raw, e_ema, e_bc = float(test_err(dtr, dfx)), float(test_err(avg, dfx)), float(test_err(avg_bc, dfx))
-        mm = np.concatenate(acc, 0).mean(0); acc = []
-        now = time.time()
-        log(f"{it}\t{now-t0:.0f}\t{1000*(now-tlast)/(it-itlast):.1f}\t{mm[0]:.4f}\t{mm[1]:.4f}\t{mm[2]:.4f}\t{mm[3]:.5f}\t{e_raw:.4f}\t{e_ema:.4f}\t{e_bc:.4f}")
-        tlast, itlast = now, it
-log(f"# done {it} iters in {time.time()-t0:.0f}s")
+    X_unl = jnp.asarray(trainx_unl); X_lab = jnp.asarray(txs); Y_lab = jnp.asarray(tys)
+
+    def step(carry, idx):
+        dtr, dfx, gp, ods, ogs, avg, key = carry
+        il, iu, iu2 = idx
+        key, kd, kg = jax.random.split(key, 3)
+        (_, aux), gd = jax.value_and_grad(d_loss, has_aux=True)(dtr, dfx, gp, X_lab[il], Y_lab[il], X_unl[iu], kd)
+        upd, ods = opt_d.update(gd, ods, dtr)
+        # EMA update uses pre-update params (theano simultaneous updates), avg initialised at 0
+        avg = jax.tree_util.tree_map(lambda a, p: a + 0.0001 * (p - a), avg, dtr)
+        dtr = optax.apply_updates(dtr, upd)
+        lg, gg = jax.value_and_grad(g_loss)(gp, merge_d(dtr, dfx), X_unl[iu2], kg)
+        upd, ogs = opt_g.update(gg, ogs, gp)
+        gp = optax.apply_updates(gp, upd)
+        return (dtr, dfx, gp, ods, ogs, avg, key), jnp.stack([aux[0], aux[1], aux[2], lg])
+
+    @jax.jit
+    def run_chunk(carry, il, iu, iu2):
+        return jax.lax.scan(step, carry, (il, iu, iu2))
+
+    @jax.jit
+    def test_err(dtr, dfx):
+        o, _ = d_forward(merge_d(dtr, dfx), jnp.asarray(testx), None, False)
+        return jnp.mean(jnp.argmax(o, 1) != jnp.asarray(testy))
+
+    # ---------------- init ----------------
+    key, kd, kg, ki = jax.random.split(key, 4)
+    dps = jax.jit(d_data_init)(d_init_params(kd), jnp.asarray(init_x), ki)
+    dtr, dfx = split_d(dps)
+    gp = g_init_params(kg)
+    carry = (dtr, dfx, gp, opt_d.init(dtr), opt_g.init(gp), jax.tree_util.tree_map(jnp.zeros_like, dtr), key)
+    log(f"# init test err (raw) {float(test_err(dtr, dfx)):.4f}")
+
+    # ---------------- index stream, epoch by epoch like the reference ----------------
+    nb = trainx_unl.shape[0] // B
+    perm_unl = np.arange(trainx_unl.shape[0]); perm_unl2 = np.arange(trainx_unl.shape[0])
+    buf = {"l": [], "u": [], "u2": []}
+    def fill():
+        nonlocal perm_unl, perm_unl2
+        lab = np.concatenate([rng.permutation(txs.shape[0]) for _ in range(trainx_unl.shape[0] // txs.shape[0])])
+        perm_unl = perm_unl[rng.permutation(len(perm_unl))]
+        perm_unl2 = perm_unl2[rng.permutation(len(perm_unl2))]
+        buf["l"] += list(lab.reshape(-1, B)[:nb]); buf["u"] += list(perm_unl.reshape(-1, B)[:nb]); buf["u2"] += list(perm_unl2.reshape(-1, B)[:nb])
+    def take(n):
+        while len(buf["l"]) < n: fill()
+        out = [np.stack(buf[k][:n]).astype(np.int32) for k in ("l", "u", "u2")]
+        for k in buf: buf[k] = buf[k][n:]
+        return out
+
+    log("iter\telapsed_s\tms_per_iter\tloss_lab\tloss_unl\ttrain_err\tloss_gen\ttest_err_raw\ttest_err_ema\ttest_err_ema_biascorr")
+    t0 = time.time(); it = 0; acc = []
+    tlast, itlast = t0, 0
+    while it < args.iters:
+        n = min(args.chunk, args.iters - it)
+        il, iu, iu2 = take(n)
+        carry, m = run_chunk(carry, il, iu, iu2)
+        m = np.asarray(m); acc.append(m); it += n
+        if it == args.chunk:
+            log(f"# first chunk (incl. compile) {time.time()-t0:.1f}s")
+        if it % args.eval_every == 0 or it == args.iters:
+            dtr, dfx, gp, _, _, avg, _ = carry
+            corr = 1.0 - 0.9999 ** it
+            avg_bc = jax.tree_util.tree_map(lambda a: a / corr, avg)
+            e_raw, e_ema, e_bc = float(test_err(dtr, dfx)), float(test_err(avg, dfx)), float(test_err(avg_bc, dfx))
+            mm = np.concatenate(acc, 0).mean(0); acc = []
+            now = time.time()
+            log(f"{it}\t{now-t0:.0f}\t{1000*(now-tlast)/(it-itlast):.1f}\t{mm[0]:.4f}\t{mm[1]:.4f}\t{mm[2]:.4f}\t{mm[3]:.5f}\t{e_raw:.4f}\t{e_ema:.4f}\t{e_bc:.4f}")
+            tlast, itlast = now, it
+    log(f"# done {it} iters in {time.time()-t0:.0f}s")
+
+
+if __name__ == "__main__":
+    main()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.datasets import Dataset, load_dataset
@@ -19,6 +20,9 @@ from models.heads import Head, PlainHead
 from models.losses import build_loss
 from models.networks import build_networks
 from models.priors import build_prior, with_path_overrides
+
+#: Training images a data-dependent initialisation reads (Salimans & Kingma 2016; the recipe's 500).
+INIT_IMAGES = 500
 
 
 def load_configured_dataset(cfg: DictConfig) -> Dataset:
@@ -50,12 +54,14 @@ def experiment_networks(cfg: DictConfig, data: Dataset, out_features: int, **kwa
         If the architecture cannot be built for this data.
     """
     e = cfg.experiment
+    # a data-dependent initialisation (weight norm) reads training images in an order drawn by the seed
+    init_data = data.train[np.random.default_rng(cfg.seed).permutation(len(data.train))[:INIT_IMAGES], :data.data_dim]
     try:
         return build_networks(
             e.network, latent_dim=e.latent_dim, data_dim=data.data_dim, image_shape=data.image_shape,
             generator_hidden=list(e.generator_hidden), discriminator_hidden=list(e.discriminator_hidden),
             output_activation=e.output_activation, channels=e.channels, layer_norm=e.layer_norm,
-            out_features=out_features, **kwargs)
+            out_features=out_features, init_data=init_data, **kwargs)
     except ValueError as err:
         raise ConfigError(f"experiment.network={e.network!r} is invalid: {err}") from None
 
@@ -89,7 +95,7 @@ def build_model(cfg: DictConfig, data: Dataset, head: Head | None = None) -> tup
         ``(model, init_model)``; they share networks, loss and head.
     """
     head = head or PlainHead()
-    generator, discriminator = experiment_networks(cfg, data, head.out_features)
+    generator, discriminator = experiment_networks(cfg, data, head.out_features, seed=cfg.seed)
     loss_hyper = {k: v for k, v in OmegaConf.to_container(cfg.loss).items() if k != "name"}
     priors = build_priors(cfg)
     model = BayesGAN(generator=generator, discriminator=discriminator, generator_prior=priors["generator"],

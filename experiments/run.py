@@ -123,7 +123,8 @@ def run(cfg: DictConfig) -> Path:
     draws_at = make_schedule(cfg.iterations, e.num_draws)  # chunking aside: iterations, draws, thin
     iterations = draws_at.iterations
     sampler = build_inference(inf.name, model, jnp.asarray(setup.train), batch_size=e.batch_size,
-                              iterations=iterations, init_model=init_model, init_position=setup.init_position,
+                              iterations=iterations, init_model=init_model,
+                              init_position=setup.init_position or model.network_start(),
                               **hyper)
     num_chains = inf.get("num_generators", 1)
     samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / (num_chains * e.metric_draws))
@@ -189,12 +190,14 @@ def run(cfg: DictConfig) -> Path:
     # draws before the divergence: their state was finite when recorded
     draw_iterations = (np.arange(schedule.num_draws) + 1) * schedule.thin
     num_kept = schedule.num_draws if divergence is None else int(np.sum(draw_iterations <= divergence[0] - 2))
-    final = None  # the final state's samples, for figures that need the networks (one process only)
-    if divergence is None and chunks_done and jax.process_count() == 1:
+    final = average = None  # the final state's samples and average, for figures that need the networks
+    if divergence is None and chunks_done and jax.process_count() == 1:  # (one process only)
         final = jax.tree.map(np.asarray, sampler.positions(state, jax.random.key(cfg.seed)))
+        if sampler.averaged is not None:
+            average = jax.tree.map(np.asarray, sampler.averaged(state))
     if lead:
         _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, classifier, divergence,
-                       chunks_done, num_kept, seconds, model=model, final_position=final)
+                       chunks_done, num_kept, seconds, model=model, final_position=final, averaged_position=average)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices("bgan-run: run directory written")
     out_dir = store.out_dir
@@ -209,7 +212,7 @@ def run(cfg: DictConfig) -> Path:
 
 
 def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, classifier, divergence, chunks_done,
-                   num_kept, seconds, model=None, final_position=None) -> Path:
+                   num_kept, seconds, model=None, final_position=None, averaged_position=None) -> Path:
     """Assemble the run directory from the streamed chunks (one chunk in memory at a time) and move it into
     place: ``config.yaml``, ``posterior.nc``, ``metrics.json``, ``samples.png``, ``trace.png``/``rank.png``
     and ``report.md``."""
@@ -248,7 +251,8 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
         head, variant, suffix = (post_warmup, final_draw, FINAL) if sampler_run else (final_draw, post_warmup, POOLED)
         if variant[0] >= variant[1] or head[0] >= head[1]:
             head, variant = (head if head[0] < head[1] else variant), None
-        inputs = MetricInputs(cfg, data, setup, read, chains, model=model, final_position=final_position)
+        inputs = MetricInputs(cfg, data, setup, read, chains, model=model, final_position=final_position,
+                              averaged_position=averaged_position)
         figures = task.metrics(inputs, *head)
         if figures is not None:
             metrics |= headline_and_variant(figures, task.metrics(inputs, *variant) if variant else None, suffix)

@@ -66,6 +66,7 @@ class ExperimentConfig:
     task: str = "generation"             # a name in experiments.tasks.TASKS
     metrics_classifier: str = "mlp"      # mlp (scikit-learn, one hidden layer) | cnn (small flax CNN, 28x28 images)
     labels_per_class: int = 10           # semi_supervised
+    labels_seed: Optional[int] = None    # semi_supervised: which images are labelled; null: the run's seed
     labelled_weight: float | None = 1.0  # semi_supervised; null: N / N_s
     autoencoder_steps: int = 2000        # class_imbalance, augmentation (BAGAN's autoencoder start)
     generated_per_class: int = 100       # augmentation: generated images added to each class's real ones

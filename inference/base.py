@@ -12,6 +12,10 @@
 - :func:`rmsprop_preconditioner` -- pSGLD's diagonal preconditioner, adapted in warmup and then frozen.
 - :func:`gathered` -- every particle on every device before a reduction over particles (the same draws on
   any number of devices).
+- :func:`generator_batch`, :func:`discriminator_batch`, :func:`batch_axes` -- the named minibatches
+  (:class:`models.bgan.GeneratorBatch`, :class:`models.bgan.DiscriminatorBatch`) every algorithm feeds
+  ``logdensity_fn(position, batch)``: latents, real indices, interpolation weights, feature-matching reals
+  and the noise key, each from its own key.
 - :func:`critic_steps` -- the ``n_critic`` discriminator updates of one generator iteration, each on
   fresh minibatch keys derived by name (:func:`named_key`).
 
@@ -22,7 +26,6 @@ A new algorithm is one module with a builder returning a :class:`Sampler` and on
 from __future__ import annotations
 
 import math
-import zlib
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -32,6 +35,7 @@ import numpy as np
 import optax
 
 from inference.schedule import PRECONDITIONERS, SCHEDULES
+from models.layers import named_key  # noqa: F401  (the streams' naming; re-exported)
 
 #: The phases of an iteration: warmup (draws go to ArviZ's ``warmup_*`` groups; preconditioners adapt),
 #: sampling (draws are the posterior), exploration (a cyclical sampler's noise-free stage).
@@ -82,6 +86,10 @@ class Sampler(NamedTuple):
         iteration of a ``numpy`` int array (see :func:`warmup_phases`, :func:`cyclical_phases`). The run
         directory files sampling draws in ArviZ's posterior groups and every other draw (warmup,
         exploration) in the ``warmup_*`` groups, in any order (:mod:`experiments.rundir.store`).
+    averaged : callable, optional
+        ``averaged(state) -> (generator_sites, discriminator_sites)``: a moving average of the positions kept
+        beside the state (:func:`inference.averaging.moving_average`), reported beside the raw figures;
+        ``None``: no average.
     """
 
     init: Callable
@@ -92,6 +100,7 @@ class Sampler(NamedTuple):
     samples_posterior: bool = False
     particle_axes: Callable | None = None
     phase: Callable = lambda iterations: np.full(np.shape(iterations), SAMPLING)
+    averaged: Callable | None = None
 
 
 def warmup_phases(num_warmup: int) -> Callable[[np.ndarray], np.ndarray]:
@@ -99,10 +108,78 @@ def warmup_phases(num_warmup: int) -> Callable[[np.ndarray], np.ndarray]:
     return lambda iterations: np.where(np.asarray(iterations) < num_warmup, WARMUP, SAMPLING)
 
 
-def named_key(rng_key: jax.Array, name: str) -> jax.Array:
-    """A key for the stream called ``name``: ``fold_in(rng_key, crc32(name))`` (stable across runs and
-    Python versions, unlike ``hash``), so streams are told apart by name, not by numeric offsets."""
-    return jax.random.fold_in(rng_key, zlib.crc32(name.encode()) & 0x7FFFFFFF)
+def generator_batch(model, data: jax.Array, rng_key: jax.Array, shape: tuple[int, ...], discriminators: dict,
+                    noise_key: jax.Array | None = None):
+    """The generator's minibatch (:class:`models.bgan.GeneratorBatch`) with a leading particle axis when
+    ``shape`` has two entries: every algorithm's one way of drawing it.
+
+    Parameters
+    ----------
+    model : models.bgan.BayesGAN
+    data : array, shape ``(N, data_dim)``
+    rng_key : jax.Array
+        ``z ~ model.sample_latent(rng_key, shape)``; a feature-matching loss's real minibatch is drawn with
+        ``fold_in(rng_key, 1)`` (no other loss uses that stream).
+    shape : tuple of int
+        ``(B,)`` for one network, ``(J_g, B)`` for ``J_g`` particles.
+    discriminators : dict of str to array
+        The discriminator particles in the likelihood (leading axis ``J_d``), shared by every generator.
+    noise_key : jax.Array, optional
+        Split into one key per generator particle (``shape[0]`` when ``shape`` has two entries); ``None``:
+        deterministic networks.
+
+    Returns
+    -------
+    models.bgan.GeneratorBatch
+        ``num_data`` is ``N`` (a Python int, so it stays static under ``jax.vmap`` with :func:`batch_axes`).
+    """
+    from models.bgan import GeneratorBatch
+
+    if noise_key is not None and len(shape) > 1:
+        noise_key = jax.random.split(noise_key, shape[0])
+    return GeneratorBatch(z=model.sample_latent(rng_key, shape), discriminators=discriminators,
+                          num_data=int(data.shape[0]),
+                          x_real=model.real_minibatch(jax.random.fold_in(rng_key, 1), data, shape), key=noise_key)
+
+
+def discriminator_batch(data: jax.Array, index_key: jax.Array, shape: tuple[int, ...], x_fake: jax.Array,
+                        epsilon_key: jax.Array | None = None, noise_key: jax.Array | None = None):
+    """The discriminator's minibatch (:class:`models.bgan.DiscriminatorBatch`): every algorithm's one way of
+    drawing it.
+
+    Parameters
+    ----------
+    data : array, shape ``(N, data_dim)``
+    index_key : jax.Array
+        Real minibatch indices ``randint(index_key, shape, 0, N)`` (with replacement).
+    shape : tuple of int
+        ``(B,)``, or ``(J_d, B)`` for one minibatch per discriminator particle (a paired coupling).
+    x_fake : array, shape ``(B_fake, data_dim)`` or ``(J_d, B_fake, data_dim)``
+    epsilon_key : jax.Array, optional
+        A gradient penalty's interpolation weights ``uniform(epsilon_key, x_fake.shape[:-1])``; default
+        ``fold_in(index_key, 1)``.
+    noise_key : jax.Array, optional
+        Split per discriminator particle when ``shape`` has two entries; ``None``: deterministic networks.
+
+    Returns
+    -------
+    models.bgan.DiscriminatorBatch
+    """
+    from models.bgan import DiscriminatorBatch
+
+    num_data = int(data.shape[0])
+    epsilon_key = jax.random.fold_in(index_key, 1) if epsilon_key is None else epsilon_key
+    if noise_key is not None and len(shape) > 1:
+        noise_key = jax.random.split(noise_key, shape[0])
+    return DiscriminatorBatch(x_real=data[jax.random.randint(index_key, shape, 0, num_data)], x_fake=x_fake,
+                              num_data=num_data, epsilon=jax.random.uniform(epsilon_key, x_fake.shape[:-1]),
+                              key=noise_key)
+
+
+def batch_axes(batch, per_particle: tuple[str, ...]):
+    """``jax.vmap`` ``in_axes`` for a batch NamedTuple: axis 0 for the fields named in ``per_particle``,
+    ``None`` (shared, or static like ``num_data``) for the rest."""
+    return type(batch)(**{f: 0 if f in per_particle else None for f in batch._fields})
 
 
 def critic_steps(critic_step: Callable, carry: Any, first_keys: tuple, rng_key: jax.Array, n_critic: int):

@@ -15,8 +15,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from inference.base import (DISCRIMINATOR_PARTICLES, GENERATOR_PARTICLES, Sampler, critic_steps, cycle_length,
-                            cyclical_phases, gathered, sampling_stage, step_size_schedule, warmup_phases)
+from inference.base import (DISCRIMINATOR_PARTICLES, GENERATOR_PARTICLES, Sampler, batch_axes, critic_steps,
+                            cycle_length, cyclical_phases, discriminator_batch, gathered, generator_batch, named_key,
+                            sampling_stage, step_size_schedule, warmup_phases)
 from inference.bridge import make_logdensity_fn
 from inference.common import init_particles
 from inference.config import default
@@ -192,38 +193,36 @@ def bayesgan(
 
     def step(rng_key, state: BayesGANState, iteration):
         k_z, k_gen, k_idx, k_zf, k_disc = jax.random.split(rng_key, 5)
+        k_noise = named_key(rng_key, "noise")  # the networks' stochastic layers (unused by deterministic ones)
         eta, adapt, temp = eta_at(iteration), iteration < num_warmup, temperature_at(iteration)
-        z = model.sample_latent(k_z, latent_shape)
-        x_gen = model.real_minibatch(jax.random.fold_in(k_z, 1), data, latent_shape)  # feature matching only
         disc_position = gathered(state.discriminator.position)  # the mean over J_d: in particle order
         if paired:  # generator j against discriminator j alone (a J_d axis of 1)
-            gen_state, gen_info = jax.vmap(
-                lambda k, s, zj, dj, xj: gen_alg.step(k, s, (zj, jax.tree.map(lambda x: x[None], dj), num_data, xj),
-                                                      eta, adapt, temp)
-            )(jax.random.split(k_gen, num_generators), state.generator, z, state.discriminator.position, x_gen)
+            batch = generator_batch(model, data, k_z, latent_shape, jax.tree.map(lambda x: x[:, None],
+                                                                                   state.discriminator.position),
+                                    named_key(k_noise, "generator"))
+            axes = batch_axes(batch, ("z", "discriminators", "x_real", "key"))
         else:
-            gen_state, gen_info = jax.vmap(
-                lambda k, s, zj, xj: gen_alg.step(k, s, (zj, disc_position, num_data, xj), eta, adapt, temp)
-            )(jax.random.split(k_gen, num_generators), state.generator, z, x_gen)
+            batch = generator_batch(model, data, k_z, latent_shape, disc_position, named_key(k_noise, "generator"))
+            axes = batch_axes(batch, ("z", "x_real", "key"))
+        gen_state, gen_info = jax.vmap(lambda k, s, b: gen_alg.step(k, s, (b,), eta, adapt, temp), in_axes=(0, 0, axes))(
+            jax.random.split(k_gen, num_generators), state.generator, batch)
 
         def disc_step(disc_state, keys):
             k_idx, k_zf, k_disc = keys
             z_fake = model.sample_latent(k_zf, latent_shape)
             x_fake = jax.vmap(model.generate)(gen_state.position, z_fake)  # (J_g, B, D)
             disc_keys = jax.random.split(k_disc, num_discriminators)
+            noise = named_key(k_disc, "noise")
             if paired:  # discriminator j against generator j's fakes and its own real minibatch
-                x_reals = data[jax.random.randint(k_idx, (num_discriminators, batch_size), 0, num_data)]
-                epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:2])
-                disc_state, disc_info = jax.vmap(
-                    lambda k, s, xr, xf, e: disc_alg.step(k, s, (xr, xf, num_data, e), eta, adapt, temp)
-                )(disc_keys, disc_state, x_reals, x_fake, epsilon)
+                batch = discriminator_batch(data, k_idx, (num_discriminators, batch_size), x_fake, noise_key=noise)
+                axes = batch_axes(batch, ("x_real", "x_fake", "epsilon", "key"))
             else:
-                x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
                 x_fake = gathered(gathered(x_fake).reshape(-1, x_fake.shape[-1]))  # pooled in particle order
-                epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
-                disc_state, disc_info = jax.vmap(
-                    lambda k, s: disc_alg.step(k, s, (x_real, x_fake, num_data, epsilon), eta, adapt, temp)
-                )(disc_keys, disc_state)
+                batch = discriminator_batch(data, k_idx, (batch_size,), x_fake)
+                batch = batch._replace(key=jax.random.split(noise, num_discriminators))
+                axes = batch_axes(batch, ("key",))
+            disc_state, disc_info = jax.vmap(lambda k, s, b: disc_alg.step(k, s, (b,), eta, adapt, temp),
+                                             in_axes=(0, 0, axes))(disc_keys, disc_state, batch)
             return project(disc_state), disc_info
 
         disc_state, disc_info = critic_steps(disc_step, state.discriminator, (k_idx, k_zf, k_disc), k_disc, n_critic)

@@ -17,7 +17,7 @@ import numpy as np
 from numpyro import handlers
 
 from inference.bridge import init_position
-from models.bgan import DISCRIMINATOR, GENERATOR, BayesGAN
+from models.bgan import DISCRIMINATOR, GENERATOR, BayesGAN, DiscriminatorBatch
 from models.losses import mean_loss
 from models.priors import is_weight_site
 
@@ -63,11 +63,15 @@ def init_particles(rng_key: jax.Array, model: BayesGAN, num_generators: int, num
     return gen, disc
 
 
-def discriminator_mean_loss(model: BayesGAN, disc: dict, x_real: jax.Array, x_fake: jax.Array,
-                            epsilon: jax.Array | None, num_data: int) -> jax.Array:
+def discriminator_mean_loss(model: BayesGAN, disc: dict, batch: DiscriminatorBatch) -> jax.Array:
     """The discriminator's loss per datum (no prior): the mean of each of the loss's terms
     (:meth:`models.bgan.BayesGAN.discriminator_terms`), each weighted as in the Bayesian log density relative
-    to its ``N``-scaled terms. ``disc``: one network's sites (no particle axis); ``x_real`` ``(B, D)``,
-    ``x_fake`` ``(B_fake, D)``; returns a float32 scalar (nats per datum)."""
-    terms = model.discriminator_terms(lambda x: model.discriminator_outputs(disc, x), x_real, x_fake, epsilon)
-    return sum(mean_loss(v) * (model.term_scale(name, v.shape[0], num_data) / num_data) for name, v in terms.items())
+    to its ``N``-scaled terms. ``disc``: one network's sites (no particle axis); ``batch``: ``x_real``
+    ``(B, D)``, ``x_fake`` ``(B_fake, D)``, ``N``, the interpolation weights and the noise key; returns a
+    float32 scalar (nats per datum)."""
+    def outputs(x, key=None):
+        return model.discriminator_outputs(disc, x, key=key)
+
+    terms = model.discriminator_terms(outputs, batch.x_real, batch.x_fake, batch.epsilon, batch.key)
+    n = batch.num_data
+    return sum(mean_loss(v) * (model.term_scale(name, v.shape[0], n) / n) for name, v in terms.items())

@@ -46,6 +46,8 @@ class HyperParameters:
                 require(getattr(self, key) >= 1, key, "an integer >= 1", getattr(self, key))
         if hasattr(self, "learning_rate"):
             require(0 < self.learning_rate < 1, "learning_rate", "in (0, 1)", self.learning_rate)
+        if getattr(self, "ema_decay", None) is not None:
+            require(0 < self.ema_decay < 1, "ema_decay", "in (0, 1), or null for no average", self.ema_decay)
 
 
 @dataclass
@@ -68,6 +70,7 @@ class SGLDConfig(HyperParameters):
     n_critic: int = 1                # discriminator steps per generator step (WGAN papers: 5)
     num_warmup: Optional[int] = None  # null: experiment.warmup_fraction of the run
     coupling: str = "full"           # full (Saatchi & Wilson's sweep) | paired (J_g independent chains, J_d = J_g)
+    ema_decay: Optional[float] = None  # a moving average of the weights (inference.averaging); null: none
 
     def check(self) -> None:
         super().check()
@@ -110,6 +113,7 @@ class MLEConfig(HyperParameters):
     b2: float = 0.999
     n_critic: int = 1
     num_warmup: Optional[int] = None
+    ema_decay: Optional[float] = None  # a moving average of the weights (inference.averaging); null: none
 
     def check(self) -> None:
         super().check()
@@ -127,6 +131,7 @@ class SVIConfig(HyperParameters):
     init_guide_scale: float = 1e-3   # initial sd of every q factor
     n_critic: int = 1
     num_warmup: Optional[int] = None
+    ema_decay: Optional[float] = None  # a moving average of the weights (inference.averaging); null: none
 
     def check(self) -> None:
         super().check()
@@ -171,6 +176,7 @@ class IndependentMAPConfig(HyperParameters):
     final_step_size_ratio: float = SGHMCConfig.final_step_size_ratio
     n_critic: int = SGHMCConfig.n_critic
     num_warmup: Optional[int] = None
+    ema_decay: Optional[float] = None  # a moving average of the weights (inference.averaging); null: none
     inherits: ClassVar[dict[str, tuple[str, ...]]] = {
         "sghmc": tuple(k for k in SGHMC_UPDATE_KEYS if k != "num_discriminators")}  # J_d = J_g: pairs
 
@@ -218,6 +224,7 @@ class EBGANConfig(HyperParameters):
     discriminator_decay_exponent: float = 0.75  # kappa
     n_critic: int = 1
     num_warmup: Optional[int] = None
+    ema_decay: Optional[float] = None  # a moving average of the weights (inference.averaging); null: none
     inherits: ClassVar[dict[str, tuple[str, ...]]] = {"sghmc": ("num_generators", "num_warmup")}
 
     def check(self) -> None:
@@ -250,6 +257,7 @@ def config_keys(name: str) -> list[str]:
 
 
 def hyper_defaults(name: str) -> dict:
-    """``inference=<name>``'s hyper-parameters and defaults as builder keywords (all keys but ``name`` and
-    ``num_warmup``, whose config default ``null`` means a fraction of the run)."""
-    return {k: default(name, k) for k in config_keys(name) if k != "num_warmup"}
+    """``inference=<name>``'s hyper-parameters and defaults as builder keywords (all keys but ``name``,
+    ``num_warmup``, whose config default ``null`` means a fraction of the run, and ``ema_decay``, which wraps
+    the built sampler: :func:`inference.registry.build_inference`)."""
+    return {k: default(name, k) for k in config_keys(name) if k not in ("num_warmup", "ema_decay")}

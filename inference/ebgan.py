@@ -34,7 +34,8 @@ import jax.numpy as jnp
 import optax
 from blackjax.util import generate_gaussian_noise
 
-from inference.base import GENERATOR_PARTICLES, SamplingAlgorithm, Sampler, critic_steps, gathered, named_key, \
+from inference.base import GENERATOR_PARTICLES, SamplingAlgorithm, Sampler, batch_axes, critic_steps, \
+    discriminator_batch, gathered, generator_batch, named_key, \
     warmup_phases
 from inference.bridge import make_logdensity_fn
 from inference.common import discriminator_mean_loss, init_particles
@@ -203,22 +204,20 @@ def ebgan(
 
     def step(rng_key, state: EBGANState, iteration=None):
         k_z, k_gen, k_idx, k_zf = jax.random.split(rng_key, 4)
-        z = model.sample_latent(k_z, latent_shape)
+        noise = named_key(rng_key, "noise")  # the networks' stochastic layers (unused by deterministic ones)
         disc_axis = jax.tree.map(lambda x: x[None], state.discriminator)  # J_d = 1
-        x_gen = model.real_minibatch(jax.random.fold_in(k_z, 1), data, latent_shape)  # feature matching only
-        gen_state, gen_info = jax.vmap(
-            lambda k, s, zj, xj: gen_alg.step(k, s, (zj, disc_axis, num_data, xj), step_size))(
-            jax.random.split(k_gen, num_generators), state.generator, z, x_gen)
+        batch = generator_batch(model, data, k_z, latent_shape, disc_axis, named_key(noise, "generator"))
+        gen_state, gen_info = jax.vmap(lambda k, s, b: gen_alg.step(k, s, (b,), step_size),
+                                       in_axes=(0, 0, batch_axes(batch, ("z", "x_real", "key"))))(
+            jax.random.split(k_gen, num_generators), state.generator, batch)
 
         def disc_step(carry, keys):
             disc, disc_opt = carry
             k_idx, k_zf, k_eps = keys
-            x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
             x_fake = jax.vmap(model.generate)(gen_state.position, model.sample_latent(k_zf, latent_shape))
             x_fake = gathered(gathered(x_fake).reshape(-1, x_fake.shape[-1]))  # the mixture, in particle order
-            epsilon = jax.random.uniform(k_eps, x_fake.shape[:1])
-            loss, grad = jax.value_and_grad(discriminator_mean_loss, argnums=1)(model, disc, x_real, x_fake, epsilon,
-                                                                               num_data)
+            batch = discriminator_batch(data, k_idx, (batch_size,), x_fake, k_eps, named_key(k_idx, "noise"))
+            loss, grad = jax.value_and_grad(discriminator_mean_loss, argnums=1)(model, disc, batch)
             rate = sa_step(optax.tree_utils.tree_get(disc_opt, "count"))
             updates, disc_opt = opt.update(grad, disc_opt, disc)
             return (model.project(optax.apply_updates(disc, updates)), disc_opt), (loss, rate)

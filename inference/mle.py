@@ -16,10 +16,11 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from inference.base import GENERATOR_PARTICLES, Sampler, critic_steps, named_key, warmup_phases
+from inference.base import (GENERATOR_PARTICLES, Sampler, critic_steps, discriminator_batch, generator_batch,
+                            named_key, warmup_phases)
 from inference.common import discriminator_mean_loss, init_particles
 from inference.config import default
-from models.bgan import BayesGAN
+from models.bgan import BayesGAN, DiscriminatorBatch, GeneratorBatch
 from models.losses import mean_loss
 
 
@@ -92,7 +93,6 @@ def mle_gan(
         For a ``dropout_rate`` outside [0, 1), or several networks per draw without dropout.
     """
     dropout_rate, num_generators, num_discriminators = (0.0, 1, 1) if dropout is None else dropout
-    num_data = int(data.shape[0])
     opt = optax.adam(learning_rate, b1=b1, b2=b2)
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
@@ -114,11 +114,14 @@ def mle_gan(
             out[name] = w
         return out
 
-    def generator_loss(gen, disc, z, x_real):
-        return mean_loss(model.generator_loglik(disc, model.generate(gen, z), z, x_real))
+    def generator_loss(gen, disc, batch: GeneratorBatch):
+        key = batch.key
+        x_fake = model.generate(gen, batch.z, key=None if key is None else named_key(key, "generator"))
+        return mean_loss(model.generator_loglik(disc, x_fake, batch.z, batch.x_real,
+                                                None if key is None else named_key(key, "discriminators")))
 
-    def discriminator_loss(disc, x_real, x_fake, epsilon):
-        return discriminator_mean_loss(model, disc, x_real, x_fake, epsilon, num_data)
+    def discriminator_loss(disc, batch: DiscriminatorBatch):
+        return discriminator_mean_loss(model, disc, batch)
 
     def init(rng_key):
         gen, disc = (jax.tree.map(lambda x: x[0], p)  # one network each: no particle axis
@@ -127,21 +130,20 @@ def mle_gan(
 
     def single_step(rng_key, gen, disc, gen_opt, disc_opt):
         k_z, k_idx, k_zf = jax.random.split(rng_key, 3)
-        z = model.sample_latent(k_z, (batch_size,))
         k_dg, k_dd, k_dg2, k_dd2 = (jax.random.fold_in(rng_key, 100 + i) for i in range(4))
-        x_gen = model.real_minibatch(jax.random.fold_in(k_z, 1), data, (batch_size,))  # feature matching only
-        g_loss, g_grad = jax.value_and_grad(lambda g: generator_loss(drop(g, k_dg), drop(disc, k_dd), z, x_gen))(gen)
+        noise = named_key(rng_key, "noise")  # the networks' stochastic layers (unused by deterministic ones)
+        batch = generator_batch(model, data, k_z, (batch_size,), None, named_key(noise, "generator"))
+        g_loss, g_grad = jax.value_and_grad(lambda g: generator_loss(drop(g, k_dg), drop(disc, k_dd), batch))(gen)
         updates, gen_opt = opt.update(g_grad, gen_opt, gen)
         gen = optax.apply_updates(gen, updates)
 
         def disc_step(carry, keys):
             disc, disc_opt = carry
             k_idx, k_zf, k_dg2, k_dd2, k_eps = keys
-            x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
-            x_fake = model.generate(drop(gen, k_dg2), model.sample_latent(k_zf, (batch_size,)))
-            epsilon = jax.random.uniform(k_eps, (batch_size,))
-            d_loss, d_grad = jax.value_and_grad(
-                lambda d: discriminator_loss(drop(d, k_dd2), x_real, x_fake, epsilon))(disc)
+            x_fake = model.generate(drop(gen, k_dg2), model.sample_latent(k_zf, (batch_size,)),
+                                    key=named_key(k_zf, "noise"))
+            batch = discriminator_batch(data, k_idx, (batch_size,), x_fake, k_eps, named_key(k_idx, "noise"))
+            d_loss, d_grad = jax.value_and_grad(lambda d: discriminator_loss(drop(d, k_dd2), batch))(disc)
             updates, disc_opt = opt.update(d_grad, disc_opt, disc)
             return (model.project(optax.apply_updates(disc, updates)), disc_opt), d_loss
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from functools import partial
 
+from inference.averaging import moving_average
 from inference.base import Sampler
 from inference.bayesgan import bayesgan, coupled_ensemble, independent_map
 from inference.config import INFERENCE_SCHEMAS, hyper_defaults
@@ -46,9 +47,16 @@ def build_inference(name: str, model, data, *, batch_size: int, iterations: int,
         If ``name`` is not registered; the message lists the valid names.
     ValueError
         For a hyper-parameter out of range (:mod:`inference.config`'s checks, naming ``inference.<key>``).
+
+    Notes
+    -----
+    ``ema_decay`` (every algorithm's key, default ``None``) wraps the sampler in a moving average of its
+    weights (:func:`inference.averaging.moving_average`); the draws are unchanged.
     """
     builder = lookup(INFERENCE, "inference", name)
     schema = INFERENCE_SCHEMAS[name]  # the algorithm's one range check per value (inference.config)
     schema(**{k: v for k, v in hyper.items() if k in schema.__dataclass_fields__}).check()
-    return builder(model, data, batch_size=batch_size, iterations=iterations, init_model=init_model,
-                   init_position=init_position, **hyper)
+    ema_decay = hyper.pop("ema_decay", None)
+    sampler = builder(model, data, batch_size=batch_size, iterations=iterations, init_model=init_model,
+                      init_position=init_position, **hyper)
+    return sampler if ema_decay is None else moving_average(sampler, ema_decay)

@@ -22,10 +22,10 @@ from numpyro.infer import SVI, TraceMeanField_ELBO
 from numpyro.infer.autoguide import AutoNormal
 from numpyro.infer.svi import SVIState
 
-from inference.base import Sampler, critic_steps, named_key, warmup_phases
+from inference.base import Sampler, critic_steps, discriminator_batch, generator_batch, named_key, warmup_phases
 from inference.common import init_particles
 from inference.config import default
-from models.bgan import BayesGAN
+from models.bgan import BayesGAN, DiscriminatorBatch
 from models.priors import is_weight_site
 
 
@@ -171,27 +171,26 @@ def bayesgan_svi(
         x = data[:batch_size]
         z = model.sample_latent(k_z, latent)
         x_fake = model.generate(jax.tree.map(lambda v: v[0], gen), z)  # no label column (BAGAN's data have one)
-        disc_state = svi_d.init(k_d, x, x_fake, num_data, jnp.zeros(batch_size), init_params=locs(disc_guide, disc))
+        disc_state = svi_d.init(k_d, DiscriminatorBatch(x, x_fake, num_data, jnp.zeros(batch_size)),
+                                init_params=locs(disc_guide, disc))
         d_draws = jax.tree.map(lambda v: jnp.repeat(v, num_discriminators, 0), disc)
-        gen_state = svi_g.init(k_g, z, d_draws, num_data, model.real_minibatch(jax.random.fold_in(k_z, 1), data, latent),
-                               init_params=locs(gen_guide, gen))
+        gen_state = svi_g.init(k_g, generator_batch(model, data, k_z, latent, d_draws), init_params=locs(gen_guide, gen))
         return VIState(gen_state, disc_state)
 
     def step(rng_key, state: VIState, iteration=None):
         k_dd, k_z, k_gd, k_idx, k_zf = jax.random.split(rng_key, 5)
         d_draws = draws(disc_guide, svi_d, state.discriminator, k_dd, num_discriminators)
-        z = model.sample_latent(k_z, latent)
-        x_gen = model.real_minibatch(jax.random.fold_in(k_z, 1), data, latent)  # feature matching only
-        gen_state, g_loss, g_kl = elbo_update(svi_g, state.generator, gen_kl, z, d_draws, num_data, x_gen)
+        noise = named_key(rng_key, "noise")  # the networks' stochastic layers (unused by deterministic ones)
+        batch = generator_batch(model, data, k_z, latent, d_draws, named_key(noise, "generator"))
+        gen_state, g_loss, g_kl = elbo_update(svi_g, state.generator, gen_kl, batch)
 
         def disc_step(disc_state, keys):
             k_gd, k_zf, k_idx = keys
             g_draws = draws(gen_guide, svi_g, gen_state, k_gd, num_generators)
             x_fake = jax.vmap(model.generate)(g_draws, model.sample_latent(k_zf, (num_generators, *latent)))
-            x_real = data[jax.random.randint(k_idx, (batch_size,), 0, num_data)]
             x_fake = x_fake.reshape(-1, x_fake.shape[-1])
-            epsilon = jax.random.uniform(jax.random.fold_in(k_idx, 1), x_fake.shape[:1])
-            new_state, loss, kl = elbo_update(svi_d, disc_state, disc_kl, x_real, x_fake, num_data, epsilon)
+            batch = discriminator_batch(data, k_idx, (batch_size,), x_fake, noise_key=named_key(k_idx, "noise"))
+            new_state, loss, kl = elbo_update(svi_d, disc_state, disc_kl, batch)
             return new_state, (loss, kl)
 
         disc_state, (d_loss, d_kl) = critic_steps(disc_step, state.discriminator, (k_gd, k_zf, k_idx),

@@ -17,6 +17,7 @@ discriminator's through the pooled fake minibatch (as in the authors' ``bayesgan
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -29,6 +30,7 @@ from numpyro.distributions.distribution import Unit
 from numpyro.distributions.transforms import biject_to
 
 from models.heads import Head, PlainHead
+from models.layers import named_key
 from models.losses import GANLoss
 from models.priors import PriorFn, is_weight_site
 
@@ -47,6 +49,61 @@ def _scaled_factor(name: str, values: jax.Array, num_data: int) -> None:
     with handlers.scale(scale=num_data / values.shape[0]):
         unit = Unit(log_factor)
         numpyro.sample(name, unit, obs=unit.sample(None), infer={"is_auxiliary": True})
+
+
+def _stream(key: jax.Array | None, name: str) -> jax.Array | None:
+    """``named_key(key, name)``, or ``None`` (deterministic evaluation) without a key."""
+    return None if key is None else named_key(key, name)
+
+
+class GeneratorBatch(NamedTuple):
+    """The data of one generator update: the second argument of ``logdensity_fn(position, batch)`` for
+    :meth:`BayesGAN.generator_model` (Saatchi & Wilson eq. 1).
+
+    Attributes
+    ----------
+    z : array, shape ``(B, latent_dim)`` (``+ 1`` for a class-conditional head), float32
+        Latent minibatch.
+    discriminators : dict of str to array
+        Discriminator particles, each leaf with a leading axis ``J_d``.
+    num_data : int
+        ``N``, the training-set size the minibatch likelihood is scaled to.
+    x_real : array, shape ``(B_real, data_dim)``, optional
+        A real minibatch, for feature matching (:meth:`BayesGAN.real_minibatch` draws it).
+    key : jax.Array, optional
+        The networks' stochastic layers' key (Gaussian noise); ``None``: deterministic networks.
+    """
+
+    z: jax.Array
+    discriminators: dict
+    num_data: int
+    x_real: jax.Array | None = None
+    key: jax.Array | None = None
+
+
+class DiscriminatorBatch(NamedTuple):
+    """The data of one discriminator update: the second argument of ``logdensity_fn(position, batch)`` for
+    :meth:`BayesGAN.discriminator_model` (Saatchi & Wilson eq. 2).
+
+    Attributes
+    ----------
+    x_real : array, shape ``(B, data_dim)``, float32
+        Real minibatch (``+ 1`` label column for a class-conditional head).
+    x_fake : array, shape ``(B_fake, data_dim)``, float32
+        Generated minibatch, pooled over the generator particles.
+    num_data : int
+        ``N``; the real, the fake and any penalty term are each scaled to ``N`` samples.
+    epsilon : array, shape ``(B_fake,)``, optional
+        Interpolation weights in [0, 1) for a gradient-penalty loss.
+    key : jax.Array, optional
+        The discriminator's stochastic layers' key; ``None``: deterministic.
+    """
+
+    x_real: jax.Array
+    x_fake: jax.Array
+    num_data: int
+    epsilon: jax.Array | None = None
+    key: jax.Array | None = None
 
 
 def _fixed(params: dict):
@@ -122,7 +179,7 @@ class BayesGAN:
         return self.head.generator_terms(self.loss, outputs, z)
 
     def generator_loglik(self, discriminator_params: dict, x_fake: jax.Array, z: jax.Array,
-                         x_real: jax.Array | None = None) -> jax.Array:
+                         x_real: jax.Array | None = None, key: jax.Array | None = None) -> jax.Array:
         """The generator's per-sample log-likelihood under one discriminator.
 
         Parameters
@@ -134,6 +191,8 @@ class BayesGAN:
         z : array, shape ``(B, latent_dim)`` (``+ 1`` for a class-conditional head)
         x_real : array, shape ``(B_real, data_dim)`` (``+ 1`` with a label column for a class-conditional head), optional
             A real minibatch: needed by feature matching (:func:`models.losses.feature_matching`), unused otherwise.
+        key : jax.Array, optional
+            The discriminator's noise key (streams ``"fake"`` and ``"real"``); ``None``: deterministic.
 
         Returns
         -------
@@ -147,13 +206,15 @@ class BayesGAN:
             For feature matching without ``x_real``.
         """
         if not self.loss.feature_matching:
-            return self.generator_terms(self.discriminator_outputs(discriminator_params, x_fake), z)
+            return self.generator_terms(
+                self.discriminator_outputs(discriminator_params, x_fake, key=_stream(key, "fake")), z)
         if x_real is None:
             raise ValueError("loss=feature_matching needs a real minibatch in the generator's likelihood")
         if self.conditional:
             x_real = x_real[..., :-1]  # the label column
-        gap = jnp.mean(self.discriminator_features(discriminator_params, x_real), axis=0) - jnp.mean(
-            self.discriminator_features(discriminator_params, x_fake), axis=0)
+        gap = jnp.mean(self.discriminator_features(discriminator_params, x_real, key=_stream(key, "real")),
+                       axis=0) - jnp.mean(
+            self.discriminator_features(discriminator_params, x_fake, key=_stream(key, "fake")), axis=0)
         return jnp.full(x_fake.shape[:1], -jnp.sum(gap**2))
 
     def real_minibatch(self, rng_key: jax.Array, data: jax.Array, shape: tuple[int, ...]) -> jax.Array | None:
@@ -170,7 +231,8 @@ class BayesGAN:
         return random_nnx_module(GENERATOR, self.generator, self.generator_prior, scope_divider="__")
 
     def discriminator_outputs_net(self):
-        """Register the discriminator's weights as sample sites; return ``x -> raw outputs (..., 1 or K + 1)``."""
+        """Register the discriminator's weights as sample sites; return ``(x, *, key=None, features=False) -> raw
+        outputs (..., 1 or K + 1)``."""
         return random_nnx_module(DISCRIMINATOR, self.discriminator, self.discriminator_prior, scope_divider="__")
 
     def critic_logit(self, outputs: jax.Array) -> jax.Array:
@@ -181,6 +243,30 @@ class BayesGAN:
         """Register the discriminator's weights as sample sites; return ``x -> logits (...,)``."""
         net = self.discriminator_outputs_net()
         return lambda x: self.critic_logit(net(x))
+
+    def network_start(self) -> tuple[dict, dict] | None:
+        """The networks' own initial weights, named as the sample sites, when the discriminator was
+        initialised from data (it has a ``data_init`` method: weight normalisation's data-dependent
+        initialisation, :mod:`models.improved_gan`): every algorithm starts there, since a prior draw would
+        undo that initialisation. ``None`` for the other networks (their start is a prior draw)."""
+        if not hasattr(self.discriminator, "data_init"):
+            return None
+
+        def sites(prefix, module):
+            out = {}
+
+            def walk(tree, path):
+                for k, v in tree.items():
+                    name = f"{path}.{k}" if path else str(k)
+                    if isinstance(v, dict):
+                        walk(v, name)
+                    else:
+                        out[f"{prefix}__{name}"] = jnp.asarray(v)
+
+            walk(nnx.to_pure_dict(nnx.state(module, nnx.Param)), "")
+            return out
+
+        return sites(GENERATOR, self.generator), sites(DISCRIMINATOR, self.discriminator)
 
     def dropout_sites(self) -> list[str]:
         """Site names of the kernels whose input axis (``-2``) carries hidden units, in both networks (the
@@ -194,7 +280,7 @@ class BayesGAN:
         self.discriminator_net()
 
     # -- deterministic use with given weights -----------------------------------------------------
-    def generate(self, generator_params: dict, z: jax.Array) -> jax.Array:
+    def generate(self, generator_params: dict, z: jax.Array, key: jax.Array | None = None) -> jax.Array:
         """``G(z; theta_g)``.
 
         Parameters
@@ -202,24 +288,28 @@ class BayesGAN:
         generator_params : dict of str to array
             One particle's generator sites (no leading particle axis).
         z : array, shape ``(B, latent_dim)``, float32
+            One batch (a generator that normalises by batch statistics pools it).
+        key : jax.Array, optional
+            The generator's stochastic layers' key; ``None``: deterministic.
 
         Returns
         -------
         array, shape ``(B, data_dim)``, float32
         """
         with handlers.block(), handlers.substitute(substitute_fn=_fixed(generator_params)):
-            return self.generator_net()(self.latent_noise(z))
+            return self.generator_net()(self.latent_noise(z), key=key)
 
-    def discriminator_outputs(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
-        """Raw discriminator outputs ``(..., 1 or K + 1)`` with given weights; ``x`` is ``(B, data_dim)``."""
+    def discriminator_outputs(self, discriminator_params: dict, x: jax.Array, key: jax.Array | None = None) -> jax.Array:
+        """Raw discriminator outputs ``(..., 1 or K + 1)`` with given weights; ``x`` is ``(B, data_dim)``;
+        ``key``: the noise layers' key (``None``: deterministic)."""
         with handlers.block(), handlers.substitute(substitute_fn=_fixed(discriminator_params)):
-            return self.discriminator_outputs_net()(x)
+            return self.discriminator_outputs_net()(x, key=key)
 
-    def discriminator_features(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
+    def discriminator_features(self, discriminator_params: dict, x: jax.Array, key: jax.Array | None = None) -> jax.Array:
         """The discriminator's last hidden layer ``(B, F)`` on ``x`` ``(B, data_dim)`` with given weights (the
-        ``f`` of feature matching)."""
+        ``f`` of feature matching); ``key`` as :meth:`discriminator_outputs`."""
         with handlers.block(), handlers.substitute(substitute_fn=_fixed(discriminator_params)):
-            return self.discriminator_outputs_net()(x, features=True)[0]
+            return self.discriminator_outputs_net()(x, key=key, features=True)[0]
 
     def discriminate(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
         """``D(x; theta_d)`` as real-vs-fake logits, shape ``x.shape[:-1]``; ``x`` is ``(B, data_dim)``."""
@@ -230,17 +320,20 @@ class BayesGAN:
         return self.head.class_probabilities(self.discriminator_outputs(discriminator_params, x))
 
     def discriminator_terms(self, outputs, x_real: jax.Array, x_fake: jax.Array,
-                            epsilon: jax.Array | None = None) -> dict[str, jax.Array]:
+                            epsilon: jax.Array | None = None, key: jax.Array | None = None) -> dict[str, jax.Array]:
         """The discriminator's per-sample log-likelihood terms under :attr:`loss`.
 
         Parameters
         ----------
         outputs : callable
-            ``(n, data_dim) -> (n, 1 or K + 1)`` raw outputs of one discriminator.
+            ``(x, *, key=None) -> raw outputs``: ``(n, data_dim) -> (n, 1 or K + 1)`` of one discriminator.
         x_real : array, shape ``(B, data_dim)``, or ``(B, data_dim + 1)`` with the label last (:class:`models.heads.ConditionalHead`)
         x_fake : array, shape ``(k B, data_dim)``
         epsilon : array, shape ``(k B,)``, optional
             Interpolation weights in [0, 1) for a loss with a gradient penalty (required by it).
+        key : jax.Array, optional
+            The noise layers' key: each evaluation gets its own stream (``"real"``, ``"fake"``, ``"penalty"``,
+            ``"labelled"``); ``None``: deterministic.
 
         Returns
         -------
@@ -249,16 +342,21 @@ class BayesGAN:
             head's further terms (:meth:`models.heads.Head.extra_terms`: ``labelled`` ``(N_s,)`` for the
             semi-supervised head).
         """
-        def critic(x):
-            return self.critic_logit(outputs(x))
+        def stream(name):
+            k = _stream(key, name)
+            return lambda x: outputs(x, key=k)
 
-        real, x_real = self.head.real_terms(self.loss, outputs, x_real)
-        terms = {"real": real, "fake": self.loss.discriminator_fake(critic(x_fake))}
+        def critic(name):
+            net = stream(name)
+            return lambda x: self.critic_logit(net(x))
+
+        real, x_real = self.head.real_terms(self.loss, stream("real"), x_real)
+        terms = {"real": real, "fake": self.loss.discriminator_fake(critic("fake")(x_fake))}
         if self.loss.penalty is not None:
             if epsilon is None:
                 raise ValueError("the loss's gradient penalty needs epsilon (interpolation weights)")
-            terms["penalty"] = self.loss.penalty(critic, x_real, x_fake, epsilon)
-        return terms | self.head.extra_terms(outputs)
+            terms["penalty"] = self.loss.penalty(critic("penalty"), x_real, x_fake, epsilon)
+        return terms | self.head.extra_terms(stream("labelled"))
 
     def project(self, discriminator_params: dict) -> dict:
         """Clip every discriminator weight to ``[-clip, clip]`` if the loss clips (WGAN); else identity."""
@@ -280,44 +378,42 @@ class BayesGAN:
                 if site["type"] == "sample" and not is_weight_site(name)}
 
     # -- the conditional posteriors (numpyro models) --------------------------------------------
-    def generator_model(self, z: jax.Array, discriminator_params: dict, num_data: int,
-                        x_real: jax.Array | None = None) -> None:
+    def generator_model(self, batch: GeneratorBatch) -> None:
         """Saatchi & Wilson eq. 1: ``log p(theta_g | z, theta_d)`` up to a constant.
 
         Parameters
         ----------
-        z : array, shape ``(B, latent_dim)``, float32
-            Latent minibatch.
-        discriminator_params : dict of str to array
-            Discriminator particles, each leaf with a leading axis ``J_d``.
-        num_data : int
-            ``N``, the training-set size the minibatch likelihood is scaled to.
-        x_real : array, shape ``(B_real, data_dim)``, optional
-            A real minibatch, for feature matching (:meth:`generator_loglik`; :meth:`real_minibatch` draws it).
+        batch : GeneratorBatch
+            Latents, the discriminator particles (the mean of their log-likelihoods), ``N``, a real minibatch
+            for feature matching and the noise key. With a key, each discriminator particle's noise layers
+            draw their own noise (``split(named_key(key, "discriminators"), J_d)``) and the generator's
+            layers use ``named_key(key, "generator")``: the likelihood is stochastic, its noise redrawn at
+            every step (docs/design.md, "Stochastic layers").
         """
-        x_fake = self.generator_net()(self.latent_noise(z))
-        loglik = jnp.mean(jax.vmap(self.generator_loglik, in_axes=(0, None, None, None))(
-            discriminator_params, x_fake, z, x_real), axis=0)  # (B,), mean over J_d
-        _scaled_factor("generator_loglik", loglik, num_data)
+        z, discs, key = batch.z, batch.discriminators, batch.key
+        x_fake = self.generator_net()(self.latent_noise(z), key=_stream(key, "generator"))
+        keys = None
+        if key is not None:
+            keys = jax.random.split(named_key(key, "discriminators"), jax.tree.leaves(discs)[0].shape[0])
+        loglik = jnp.mean(jax.vmap(self.generator_loglik, in_axes=(0, None, None, None, 0))(
+            discs, x_fake, z, batch.x_real, keys), axis=0)  # (B,), mean over J_d
+        _scaled_factor("generator_loglik", loglik, batch.num_data)
 
-    def discriminator_model(self, x_real: jax.Array, x_fake: jax.Array, num_data: int,
-                            epsilon: jax.Array | None = None) -> None:
+    def discriminator_model(self, batch: DiscriminatorBatch) -> None:
         """Saatchi & Wilson eq. 2: ``log p(theta_d | z, X, theta_g)`` up to a constant.
 
         Parameters
         ----------
-        x_real : array, shape ``(B, data_dim)``, float32
-            Real minibatch.
-        x_fake : array, shape ``(B_fake, data_dim)``, float32
-            Generated minibatch, pooled over the generator particles.
-        num_data : int
-            ``N``; the real, the fake and any penalty term are each scaled to ``N`` samples.
-        epsilon : array, shape ``(B_fake,)``, optional
-            Interpolation weights for a gradient-penalty loss (see :meth:`discriminator_terms`).
+        batch : DiscriminatorBatch
+            Real and generated minibatches, ``N`` (the real, the fake and any penalty term are each scaled
+            to ``N`` samples), a gradient penalty's interpolation weights and the noise key (see
+            :meth:`discriminator_terms`).
         """
-        terms = self.discriminator_terms(self.discriminator_outputs_net(), x_real, x_fake, epsilon)
+        terms = self.discriminator_terms(self.discriminator_outputs_net(), batch.x_real, batch.x_fake,
+                                         batch.epsilon, batch.key)
         for name, values in terms.items():
-            _scaled_factor(f"discriminator_loglik_{name}", values, self.term_scale(name, values.shape[0], num_data))
+            _scaled_factor(f"discriminator_loglik_{name}", values,
+                           self.term_scale(name, values.shape[0], batch.num_data))
 
     def term_scale(self, name: str, num_terms: int, num_data: int) -> float:
         """The number of data a likelihood term's ``num_terms`` values stand for: ``N`` for a minibatch term,

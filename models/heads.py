@@ -6,7 +6,8 @@ it has no task fields of its own. Three heads ship:
 
 - :class:`PlainHead` -- one real-vs-fake logit, ``z ~ N(0, I)``: every generation task.
 - :class:`SemiSupervisedHead` -- the K + 1-class discriminator of Salimans et al. (2016) used by Saatchi &
-  Wilson (2017, sec. 4): class 0 is "fake", and a labelled set adds ``log D(x_s)[y_s]`` to its likelihood.
+  Wilson (2017, sec. 4): class 0 is "fake", and a labelled set adds ``log p(y_s | x_s, real)`` (the
+  cross-entropy over the K real classes) to its likelihood.
 - :class:`ConditionalHead` -- BAGAN (Mariani et al. 2018): the K + 1-class discriminator, every real example
   labelled (the label as a last data column), and class-conditional latents ``z_c ~ N(mu_c, L_c L_c^T)``
   that the generator must make the discriminator recognise as class ``c``.
@@ -107,6 +108,12 @@ class SemiSupervisedHead(Head):
     """The K + 1-class discriminator of the semi-supervised Bayesian GAN (Saatchi & Wilson 2017, sec. 4;
     Salimans et al. 2016).
 
+    The labelled term is ``log p(y_s | x_s, real) = l_{y_s + 1}(x_s) - logsumexp(l_1..K(x_s))``: the
+    cross-entropy over the K real classes, as Salimans et al. write ``L_supervised`` (eq. 5's
+    ``log p_model(y | x, y < K + 1)``) and as Saatchi & Wilson's code computes it (a softmax cross-entropy on
+    the K class logits of the labelled batch). It is not ``log D(x_s)[y_s + 1]``, the log-softmax over all
+    K + 1 outputs, which adds ``log D(x_s)`` (the real-vs-fake term) once more for every labelled image.
+
     Parameters
     ----------
     num_classes : int
@@ -116,7 +123,7 @@ class SemiSupervisedHead(Head):
     y_labelled : array, shape ``(N_s,)``, int
         Their classes in ``0 .. K - 1`` (discriminator output ``y + 1``).
     labelled_weight : float
-        Multiplies the labelled log-likelihood ``sum_s log D(x_s)[y_s]``. 1 is the exact posterior given the
+        Multiplies the labelled log-likelihood ``sum_s log p(y_s | x_s, real)``. 1 is the exact posterior given the
         labelled set; ``N / N_s`` weighs it like the ``N`` unlabelled examples, as Saatchi & Wilson's code does.
     """
 
@@ -129,9 +136,10 @@ class SemiSupervisedHead(Head):
             raise ValueError("a semi-supervised head needs num_classes >= 2 and the labelled set")
 
     def extra_terms(self, outputs) -> dict[str, jax.Array]:
-        """``labelled`` ``(N_s,)``: ``log D(x_s)[y_s]`` over every labelled example."""
-        log_probs = jax.nn.log_softmax(outputs(self.x_labelled), axis=-1)
-        return {"labelled": jnp.take_along_axis(log_probs, self.y_labelled[:, None] + 1, axis=-1)[:, 0]}
+        """``labelled`` ``(N_s,)``: ``log p(y_s | x_s, real)``, the log-softmax over the K real classes' outputs,
+        over every labelled example."""
+        log_probs = jax.nn.log_softmax(outputs(self.x_labelled)[..., 1:], axis=-1)
+        return {"labelled": jnp.take_along_axis(log_probs, self.y_labelled[:, None], axis=-1)[:, 0]}
 
     def term_scale(self, name: str, num_terms: int, num_data: int) -> float:
         """``labelled_weight * N_s`` for the labelled term, ``N`` for a minibatch term."""

@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from models.improved_gan import improved_gan_networks
 from models.registry import lookup
 
 
@@ -37,7 +38,7 @@ class MLP(nnx.Module):
 
     Notes
     -----
-    Call with ``x`` of shape ``(..., in_features)`` float32; returns ``(..., out_features)`` float32, or with
+    Call with ``x`` of shape ``(..., in_features)`` float32 (and ``key``, unused: no stochastic layer); returns ``(..., out_features)`` float32, or with
     ``features=True`` the pair ``(h, out)`` where ``h`` ``(..., hidden[-1])`` is the last hidden layer's
     activations (the input when there is no hidden layer): what feature matching compares (Salimans et al. 2016).
     Parameter paths are ``layers.{i}.kernel`` (shape ``(fan_in, fan_out)``) and ``layers.{i}.bias``.
@@ -62,7 +63,7 @@ class MLP(nnx.Module):
         )
         self.output_activation = output_activation
 
-    def __call__(self, x: jax.Array, *, features: bool = False):
+    def __call__(self, x: jax.Array, *, key: jax.Array | None = None, features: bool = False):
         for layer in self.layers[:-1]:
             x = nnx.leaky_relu(layer(x), negative_slope=0.2)
         h = x
@@ -145,7 +146,7 @@ class DCGANGenerator(nnx.Module):
         self.norms = nnx.List([nnx.LayerNorm(width, rngs=rngs) for width in widths[:-1]] if layer_norm else [])
         self.widths = widths
 
-    def __call__(self, z: jax.Array) -> jax.Array:
+    def __call__(self, z: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
         batch = z.shape[:-1]
         x = self.project(z.reshape(-1, z.shape[-1])).reshape(-1, self.start, self.start, self.widths[0])
         for i, deconv in enumerate(self.deconvs):
@@ -193,7 +194,7 @@ class DCGANDiscriminator(nnx.Module):
         self.norms = nnx.List([nnx.LayerNorm(width, rngs=rngs) for width in widths[2:]] if layer_norm else [])
         self.out = nnx.Linear(size * size * widths[-1], out_features, rngs=rngs)
 
-    def __call__(self, x: jax.Array, *, features: bool = False):
+    def __call__(self, x: jax.Array, *, key: jax.Array | None = None, features: bool = False):
         x, batch = _to_images(x, self.image_shape)
         for i, conv in enumerate(self.convs):
             x = conv(x)
@@ -213,16 +214,16 @@ class DCGANDiscriminator(nnx.Module):
 
 def mlp_networks(*, latent_dim: int, data_dim: int, image_shape=None, generator_hidden: Sequence[int],
                  discriminator_hidden: Sequence[int], output_activation: str, out_features: int = 1,
-                 channels: int = 64, layer_norm: bool = False, seed: int = 0):
+                 channels: int = 64, layer_norm: bool = False, init_data=None, seed: int = 0):
     """``(generator, discriminator)`` MLPs (:class:`MLP`); the discriminator has ``out_features`` outputs."""
-    del image_shape, channels, layer_norm
+    del image_shape, channels, layer_norm, init_data
     return (MLP(latent_dim, generator_hidden, data_dim, output_activation=output_activation, rngs=nnx.Rngs(seed)),
             MLP(data_dim, discriminator_hidden, out_features, output_activation="linear", rngs=nnx.Rngs(seed)))
 
 
 def dcgan_networks(*, latent_dim: int, data_dim: int, image_shape, generator_hidden=None, discriminator_hidden=None,
                    output_activation: str = "sigmoid", out_features: int = 1, channels: int = 64,
-                   layer_norm: bool = False, seed: int = 0):
+                   layer_norm: bool = False, init_data=None, seed: int = 0):
     """``(generator, discriminator)``: :class:`DCGANGenerator` / :class:`DCGANDiscriminator`.
 
     Raises
@@ -230,7 +231,7 @@ def dcgan_networks(*, latent_dim: int, data_dim: int, image_shape, generator_hid
     ValueError
         Without an ``(H, W, C)`` image shape matching ``data_dim``, or with a non-sigmoid output.
     """
-    del generator_hidden, discriminator_hidden
+    del generator_hidden, discriminator_hidden, init_data
     if image_shape is None or len(image_shape) != 3 or math.prod(image_shape) != data_dim:
         raise ValueError("network=dcgan needs image data (this dataset's samples are vectors); use network=mlp")
     if output_activation != "sigmoid":
@@ -240,7 +241,11 @@ def dcgan_networks(*, latent_dim: int, data_dim: int, image_shape, generator_hid
                                rngs=nnx.Rngs(seed)))
 
 
-NETWORKS: dict[str, Callable[..., tuple[nnx.Module, nnx.Module]]] = {"mlp": mlp_networks, "dcgan": dcgan_networks}
+NETWORKS: dict[str, Callable[..., tuple[nnx.Module, nnx.Module]]] = {
+    "mlp": mlp_networks,
+    "dcgan": dcgan_networks,
+    "improved_gan": improved_gan_networks,  # models/improved_gan.py: Salimans et al. 2016's MNIST pair
+}
 
 
 def build_networks(name: str, **kwargs) -> tuple[nnx.Module, nnx.Module]:

@@ -187,6 +187,27 @@ def classifier_metrics(
     }
 
 
+def predictive_figures(class_probs: np.ndarray, eval_labels: np.ndarray) -> dict:
+    """Test error and negative log-likelihood of the predictive that averages ``p(y | x)`` over networks.
+
+    Parameters
+    ----------
+    class_probs : numpy.ndarray, shape ``(..., M, K)``
+        ``p(y | x)`` of every network (all leading axes are averaged) on ``M`` test points.
+    eval_labels : numpy.ndarray, shape ``(M,)``, int
+
+    Returns
+    -------
+    dict
+        ``test_error`` (fraction misclassified by the averaged predictive's argmax) and ``test_nll`` (nats per
+        test point, probabilities clipped at 1e-12).
+    """
+    probs = class_probs.reshape(-1, *class_probs.shape[-2:]).mean(axis=0)
+    picked = np.take_along_axis(probs, eval_labels[:, None], axis=-1)[:, 0]
+    return {"test_error": float(np.mean(probs.argmax(-1) != eval_labels)),
+            "test_nll": float(-np.mean(np.log(np.clip(picked, 1e-12, None))))}
+
+
 def semi_supervised_metrics(class_probs: np.ndarray, x_eval: np.ndarray, eval_labels: np.ndarray,
                             x_labelled: np.ndarray, y_labelled: np.ndarray, hidden: tuple[int, ...],
                             seed: int = 0) -> dict:
@@ -215,15 +236,12 @@ def semi_supervised_metrics(class_probs: np.ndarray, x_eval: np.ndarray, eval_la
     """
     from sklearn.neural_network import MLPClassifier
 
-    probs = class_probs.reshape(-1, *class_probs.shape[2:]).mean(axis=0)
     single = (class_probs.argmax(-1) != eval_labels).mean(-1)
-    picked = np.take_along_axis(probs, eval_labels[:, None], axis=-1)[:, 0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # sklearn's convergence warnings on 100 examples
         clf = MLPClassifier(hidden_layer_sizes=tuple(hidden), max_iter=2000, random_state=seed)
         clf.fit(x_labelled, y_labelled)
-    return {"test_error": float(np.mean(probs.argmax(-1) != eval_labels)),
-            "test_nll": float(-np.mean(np.log(np.clip(picked, 1e-12, None)))),
+    return {**predictive_figures(class_probs, eval_labels),
             "test_error_per_sample": float(single.mean()),
             "test_error_supervised_only": float(np.mean(clf.predict(x_eval) != eval_labels)),
             "num_labelled": int(len(y_labelled)), "predictive_samples": int(np.prod(class_probs.shape[:2])),

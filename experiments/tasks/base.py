@@ -64,6 +64,9 @@ class MetricInputs:
     final_position : (dict, dict), optional
         The final state's generator and discriminator samples (constrained, leading particle axes
         ``J_g`` / ``J_d``); ``None`` when the run diverged or ran on several processes.
+    averaged_position : (dict, dict), optional
+        The final moving average of the weights (``inference.ema_decay``; :mod:`inference.averaging`), as
+        ``final_position``; ``None`` without an average.
     """
 
     cfg: Any
@@ -73,6 +76,7 @@ class MetricInputs:
     num_chains: int
     model: Any = None
     final_position: tuple[dict, dict] | None = None
+    averaged_position: tuple[dict, dict] | None = None
 
 
 @dataclass(frozen=True)

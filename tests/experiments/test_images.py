@@ -21,7 +21,7 @@ from experiments.prepare import main as prepare_main
 from experiments.build import load_configured_dataset
 from inference.bridge import make_logdensity_fn, site_shapes
 from inference.common import init_particles
-from models.bgan import BayesGAN
+from models.bgan import BayesGAN, DiscriminatorBatch
 from models.heads import SemiSupervisedHead
 from models.losses import build_loss
 from models.networks import build_networks
@@ -197,7 +197,7 @@ def test_bgan_prepare_bad_input_exits_2_and_writes_nothing(tmp_path, capsys, mon
 
 def test_semi_supervised_log_density_adds_the_labelled_term_exactly():
     """K + 1-class discriminator: the unlabelled/fake terms use log(1 - D[0]) and log D[0], and the labelled
-    examples add sum log D(x_s)[y_s + 1] (unscaled: the whole labelled set every step)."""
+    examples add sum log p(y_s | x_s, real), the K-class log-softmax (unscaled: the whole labelled set every step)."""
     gen, disc = build_networks("mlp", latent_dim=2, data_dim=3, generator_hidden=[4], discriminator_hidden=[5],
                                output_activation="linear", out_features=4)
     prior = build_prior("normal")
@@ -211,9 +211,9 @@ def test_semi_supervised_log_density_adds_the_labelled_term_exactly():
     out = lambda x: model.discriminator_outputs(d1, x)  # noqa: E731
     log_p = lambda x: jax.nn.log_softmax(out(x), axis=-1)  # noqa: E731
     log_real = lambda x: jax.nn.logsumexp(log_p(x)[:, 1:], axis=-1)  # noqa: E731
-    want = (n / 4 * jnp.sum(log_real(xr)) + n / 8 * jnp.sum(log_p(xf)[:, 0])
-            + jnp.sum(log_p(x_lab)[jnp.arange(6), y_lab + 1]))
-    got = make_logdensity_fn(model.discriminator_model)(d1, xr, xf, n)
+    log_class = jax.nn.log_softmax(out(x_lab)[:, 1:], axis=-1)[jnp.arange(6), y_lab]  # over the K real classes
+    want = n / 4 * jnp.sum(log_real(xr)) + n / 8 * jnp.sum(log_p(xf)[:, 0]) + jnp.sum(log_class)
+    got = make_logdensity_fn(model.discriminator_model)(d1, DiscriminatorBatch(xr, xf, n))
     log_prior = sum(jnp.sum(prior(k.split("__")[1], v.shape).log_prob(v)) for k, v in d1.items())
     np.testing.assert_allclose(got - log_prior, want, rtol=1e-5)
     probs = model.class_probabilities(d1, xr)
@@ -221,8 +221,8 @@ def test_semi_supervised_log_density_adds_the_labelled_term_exactly():
     np.testing.assert_allclose(jax.nn.sigmoid(model.discriminate(d1, xr)), 1 - jax.nn.softmax(out(xr))[:, 0], rtol=1e-5)
     # labelled_weight multiplies the labelled term only (N / N_s: Saatchi & Wilson's weighting)
     weighted = dataclasses.replace(model, head=dataclasses.replace(model.head, labelled_weight=n / 6))
-    got_w = make_logdensity_fn(weighted.discriminator_model)(d1, xr, xf, n)
-    np.testing.assert_allclose(got_w - got, (n / 6 - 1) * jnp.sum(log_p(x_lab)[jnp.arange(6), y_lab + 1]), rtol=1e-4)
+    got_w = make_logdensity_fn(weighted.discriminator_model)(d1, DiscriminatorBatch(xr, xf, n))
+    np.testing.assert_allclose(got_w - got, (n / 6 - 1) * jnp.sum(log_class), rtol=1e-4)
 
 
 def test_semi_supervised_and_anomaly_metrics_known_cases():

@@ -8,7 +8,7 @@ import pytest
 from inference.bayesgan import bayesgan
 from inference.driver import make_recorder, make_schedule, run
 from inference.mle import mc_dropout_gan, mle_gan
-from models.bgan import BayesGAN
+from models.bgan import BayesGAN, DiscriminatorBatch, GeneratorBatch
 from models.losses import build_loss
 from models.networks import make_discriminator, make_generator
 from models.priors import build_prior
@@ -127,14 +127,14 @@ def test_sweep_follows_the_conditionals_exactly_at_zero_temperature():
     new, _ = s.step(key, state, jnp.int32(0))
     k_z, _, k_idx, k_zf, _ = jax.random.split(key, 5)
     z = jax.random.normal(k_z, (3, 16, 2))
-    g_grad = jax.vmap(jax.grad(make_logdensity_fn(model.generator_model)), in_axes=(0, 0, None, None))(
-        state.generator.position, z, state.discriminator.position, 500)
+    g_grad = jax.vmap(lambda p, zj: jax.grad(make_logdensity_fn(model.generator_model))(
+        p, GeneratorBatch(zj, state.discriminator.position, 500)))(state.generator.position, z)
     want_g = jax.tree.map(lambda p, g: p + eta * g, state.generator.position, g_grad)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7), new.generator.position, want_g)
     x_real = DATA[jax.random.randint(k_idx, (16,), 0, 500)]
     x_fake = jax.vmap(model.generate)(new.generator.position, jax.random.normal(k_zf, (3, 16, 2))).reshape(-1, 2)
-    d_grad = jax.vmap(jax.grad(make_logdensity_fn(model.discriminator_model)), in_axes=(0, None, None, None))(
-        state.discriminator.position, x_real, x_fake, 500)
+    d_grad = jax.vmap(lambda p: jax.grad(make_logdensity_fn(model.discriminator_model))(
+        p, DiscriminatorBatch(x_real, x_fake, 500)))(state.discriminator.position)
     want_d = jax.tree.map(lambda p, g: p + eta * g, state.discriminator.position, d_grad)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7),
                  new.discriminator.position, want_d)

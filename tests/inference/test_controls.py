@@ -14,6 +14,7 @@ from inference.ebgan import ebgan, msgld
 from inference.mle import ensemble_gan, mle_gan
 from inference.registry import build_inference
 from inference.sgld import sgld
+from models.bgan import GeneratorBatch
 from models.priors import build_prior
 from tests.inference.test_bayesgan import DATA, tiny_model
 
@@ -333,8 +334,8 @@ def test_ebgan_generators_sample_a_tempered_conditional():
     k_z = jax.random.split(key, 4)[0]
     z = jax.random.normal(k_z, (2, 16, 2))
     disc = jax.tree.map(lambda x: x[None], state.discriminator)
-    grad = jax.vmap(jax.grad(make_logdensity_fn(model.generator_model)), in_axes=(0, 0, None, None))(
-        state.generator.position, z, disc, 500)
+    grad = jax.vmap(lambda p, zj: jax.grad(make_logdensity_fn(model.generator_model))(
+        p, GeneratorBatch(zj, disc, 500)))(state.generator.position, z)
     want = jax.tree.map(lambda p, g: p + 0.05 / 500 * g, state.generator.position, grad)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-7), new.generator.position, want)
 

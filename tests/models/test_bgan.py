@@ -8,7 +8,7 @@ import pytest
 
 from inference.common import init_particles
 from inference.bridge import make_logdensity_fn
-from models.bgan import BayesGAN
+from models.bgan import BayesGAN, DiscriminatorBatch, GeneratorBatch
 from models.losses import build_loss
 from models.networks import make_discriminator, make_generator
 from models.priors import PRIORS, build_prior
@@ -50,7 +50,7 @@ def test_generator_conditional_is_eq1_on_the_N_scale(scale, fan_in):
     g1 = jax.tree.map(lambda x: x[0], gen)
     z = jax.random.normal(jax.random.key(3), (5, 2))
     n = 1000
-    got = make_logdensity_fn(model.generator_model)(g1, z, disc, n)
+    got = make_logdensity_fn(model.generator_model)(g1, GeneratorBatch(z, disc, n))
     logits = jax.vmap(model.discriminate, in_axes=(0, None))(disc, model.generate(g1, z))
     want = n / 5 * jnp.sum(jnp.mean(jax.nn.log_sigmoid(logits), 0)) + log_prior(model, g1, model.generator_prior)
     np.testing.assert_allclose(got, want, rtol=1e-5)
@@ -62,7 +62,7 @@ def test_discriminator_conditional_is_eq2_on_the_N_scale():
     d1 = jax.tree.map(lambda x: x[0], disc)
     xr, xf = jax.random.normal(jax.random.key(5), (4, 3)), jax.random.normal(jax.random.key(6), (6, 3))
     n = 250
-    got = make_logdensity_fn(model.discriminator_model)(d1, xr, xf, n)
+    got = make_logdensity_fn(model.discriminator_model)(d1, DiscriminatorBatch(xr, xf, n))
     want = (n / 4 * jnp.sum(jax.nn.log_sigmoid(model.discriminate(d1, xr)))
             + n / 6 * jnp.sum(jax.nn.log_sigmoid(-model.discriminate(d1, xf)))
             + log_prior(model, d1, model.discriminator_prior))
@@ -75,8 +75,8 @@ def test_prior_swap_changes_log_prior_exactly():
     _, disc = init_particles(jax.random.key(7), m1, 1, 1)
     d1 = jax.tree.map(lambda x: x[0], disc)
     xr = xf = jnp.ones((2, 3))
-    diff = make_logdensity_fn(m2.discriminator_model)(d1, xr, xf, 10) - make_logdensity_fn(
-        m1.discriminator_model)(d1, xr, xf, 10)
+    diff = make_logdensity_fn(m2.discriminator_model)(d1, DiscriminatorBatch(xr, xf, 10)) - make_logdensity_fn(
+        m1.discriminator_model)(d1, DiscriminatorBatch(xr, xf, 10))
     k = np.asarray(d1["discriminator__layers.0.kernel"])
     b = np.asarray(d1["discriminator__layers.0.bias"])
     want = 0.0
@@ -115,9 +115,10 @@ def test_log_density_works_when_arviz_is_imported_first():
             "from tests.models.test_bgan import tiny_model\n"
             "from inference.common import init_particles\n"
             "from inference.bridge import make_logdensity_fn\n"
+            "from models.bgan import GeneratorBatch\n"
             "m = tiny_model(); g, d = init_particles(jax.random.key(0), m, 1, 1)\n"
             "g1 = jax.tree.map(lambda x: x[0], g)\n"
-            "print(float(make_logdensity_fn(m.generator_model)(g1, jnp.ones((2, 2)), d, 10)))\n")
+            "print(float(make_logdensity_fn(m.generator_model)(g1, GeneratorBatch(jnp.ones((2, 2)), d, 10))))\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
                           cwd=__import__("pathlib").Path(__file__).parents[2])
     assert proc.returncode == 0, proc.stderr[-2000:]

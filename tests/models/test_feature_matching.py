@@ -9,7 +9,7 @@ from inference.bayesgan import bayesgan
 from inference.common import init_particles
 from inference.bridge import make_logdensity_fn
 from inference.mle import mle_gan
-from models.bgan import BayesGAN
+from models.bgan import BayesGAN, GeneratorBatch
 from models.losses import build_loss
 from models.networks import make_discriminator, make_generator
 from models.priors import build_prior
@@ -60,7 +60,7 @@ def test_generator_conditional_scales_the_gap_to_n_and_averages_discriminators()
     gen, disc = init_particles(jax.random.key(0), model, 1, 3)
     z = jax.random.normal(jax.random.key(1), (4, 2))
     x_real = jax.random.normal(jax.random.key(2), (5, 3))
-    logdensity = make_logdensity_fn(model.generator_model)(one(gen), z, disc, 100, x_real)
+    logdensity = make_logdensity_fn(model.generator_model)(one(gen), GeneratorBatch(z, disc, 100, x_real))
     x_fake = model.generate(one(gen), z)
     gaps = [model.generator_loglik(jax.tree.map(lambda v: v[j], disc), x_fake, z, x_real)[0] for j in range(3)]
     prior = sum(jnp.sum(build_prior("normal")(k.split("__", 1)[1], v.shape).log_prob(v)) for k, v in one(gen).items())

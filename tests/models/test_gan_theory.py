@@ -41,7 +41,7 @@ def value(loss_name, logit, p_data, p_g):
     prior = build_prior("normal")
     model = BayesGAN(gen, disc, prior, prior, build_loss(loss_name), latent_dim=1)
     x = jnp.asarray(GRID, jnp.float32)[:, None]
-    outputs = lambda x: jnp.asarray(logit(np.asarray(x[:, 0], np.float64)), jnp.float32)[:, None]  # noqa: E731
+    outputs = lambda x, key=None: jnp.asarray(logit(np.asarray(x[:, 0], np.float64)), jnp.float32)[:, None]  # noqa: E731
     terms = model.discriminator_terms(outputs, x, x)
     real, fake = (np.asarray(terms[k], np.float64) for k in ("real", "fake"))
     return (np.trapezoid(stats.norm.pdf(GRID, *p_data) * real, GRID)

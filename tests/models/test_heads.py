@@ -38,8 +38,14 @@ def test_semi_supervised_head_logit_and_labelled_term():
     np.testing.assert_allclose(head.class_probabilities(out), jax.nn.softmax(out[:, 1:]), rtol=1e-6)
     w = jax.random.normal(jax.random.key(1), (3, 4))
     labelled = head.extra_terms(lambda x: x @ w)["labelled"]
-    want = jax.nn.log_softmax(x_lab @ w)[jnp.arange(3), y_lab + 1]
+    # Salimans et al.'s L_supervised: the cross-entropy over the K real classes' logits (l_1..K)
+    logits = x_lab @ w
+    want = logits[jnp.arange(3), y_lab + 1] - jax.nn.logsumexp(logits[:, 1:], axis=-1)
     np.testing.assert_allclose(labelled, want, rtol=1e-6)
+    # not the log-softmax over all K + 1 outputs, which adds log D(x_s) (the "real" probability) per image
+    k_plus_1 = jax.nn.log_softmax(logits)[jnp.arange(3), y_lab + 1]
+    assert np.all(np.abs(np.asarray(labelled - k_plus_1)) > 1e-3)
+    np.testing.assert_allclose(labelled - k_plus_1, -jax.nn.log_sigmoid(head.critic_logit(logits)), rtol=1e-5)
     assert head.term_scale("labelled", 3, 1000) == 6.0 and head.term_scale("fake", 64, 1000) == 1000
     with pytest.raises(ValueError):
         SemiSupervisedHead(num_classes=3)

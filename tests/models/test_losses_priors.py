@@ -13,7 +13,7 @@ from inference.bayesgan import bayesgan
 from inference.common import init_particles
 from inference.bridge import make_logdensity_fn
 from inference.mle import mle_gan
-from models.bgan import BayesGAN
+from models.bgan import BayesGAN, DiscriminatorBatch, GeneratorBatch
 from models.losses import build_loss
 from models.networks import make_discriminator, make_generator
 from models.priors import build_prior, with_path_overrides
@@ -66,7 +66,7 @@ def test_wasserstein_gp_discriminator_conditional_on_the_N_scale():
     xr, xf = jax.random.normal(jax.random.key(1), (4, 3)), jax.random.normal(jax.random.key(2), (8, 3))
     eps = jax.random.uniform(jax.random.key(3), (8,))
     n = 300
-    got = make_logdensity_fn(model.discriminator_model)(d1, xr, xf, n, eps)
+    got = make_logdensity_fn(model.discriminator_model)(d1, DiscriminatorBatch(xr, xf, n, eps))
     critic = lambda x: model.discriminate(d1, x)  # noqa: E731
     x_hat = eps[:, None] * jnp.tile(xr, (2, 1)) + (1 - eps[:, None]) * xf
     grads = jax.vmap(jax.grad(lambda x: critic(x[None])[0]))(x_hat)
@@ -128,10 +128,10 @@ def test_hierarchical_log_joint_is_gamma_hyperprior_plus_conditional_normal():
     np.testing.assert_allclose(jnp.exp(d1["discriminator__layers.1.bias_precision"]), 1 / s**2, rtol=1e-5)
     d1 = {k: v + 0.3 if k.endswith("_precision") else v for k, v in d1.items()}  # move off the mean
     xr = xf = jnp.zeros((2, 3))
-    got = make_logdensity_fn(model.discriminator_model)(d1, xr, xf, 10)
+    got = make_logdensity_fn(model.discriminator_model)(d1, DiscriminatorBatch(xr, xf, 10))
     flat = make_logdensity_fn(model_with().discriminator_model)  # same likelihood, N(0, 1/fan_in) prior
     weights = {k: v for k, v in d1.items() if not k.endswith("_precision")}
-    loglik = flat(weights, xr, xf, 10) - prior_logprob(build_prior("normal"), weights)
+    loglik = flat(weights, DiscriminatorBatch(xr, xf, 10)) - prior_logprob(build_prior("normal"), weights)
     want = loglik
     for name, w in weights.items():
         fan_in = np.prod(w.shape[:-1]) if name.endswith("kernel") else 1
@@ -207,8 +207,8 @@ def test_path_override_log_density_in_the_model():
     gen, disc = init_particles(jax.random.key(7), m_base, 1, 1)
     g1 = one(gen)
     z = jnp.ones((2, 2))
-    diff = (make_logdensity_fn(m_over.generator_model)(g1, z, disc, 10)
-            - make_logdensity_fn(m_base.generator_model)(g1, z, disc, 10))
+    diff = (make_logdensity_fn(m_over.generator_model)(g1, GeneratorBatch(z, disc, 10))
+            - make_logdensity_fn(m_base.generator_model)(g1, GeneratorBatch(z, disc, 10)))
     k = g1["generator__layers.1.kernel"]
     want = dist.Normal(0, 0.1).log_prob(k).sum() - dist.Normal(0, 1 / np.sqrt(8)).log_prob(k).sum()
     np.testing.assert_allclose(diff, want, rtol=1e-5)
