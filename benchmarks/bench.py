@@ -12,6 +12,10 @@ Rows (``docs/benchmarks.md`` holds a measured table and reads it):
   networks (flax ``nnx`` MLPs, 2 x 128), batch (64) and data: the ML twin against a hand-written Adam
   GAN step, and the Bayesian GAN (SGHMC, J_g = J_d = 1, no preconditioner) against a hand-written SGHMC
   GAN step with the same update.
+  The Bayesian GAN also against a hand-written SGHMC step with the same particle axes (vmapped), at J_g =
+  J_d = 1 and at grid25's J_g = 6, J_d = 2.
+- ``recipe`` (opt-in): ``experiment=mnist_ssl_improved_gan``'s twin and Bayesian GAN (J_g = J_d = 1, 2)
+  against the stand-alone replica's step (docs/ssl_reference.py).
 - ``particles``: a Bayesian GAN iteration with J_g = J_d = J particles (vmapped, coupled through the
   shared likelihood terms) against J sequential single-particle iterations, J = 1, 4, 10; and J
   independent single-particle samplers vmapped against the same J run one after another.
@@ -81,6 +85,21 @@ def seconds_per_iteration(step, state, iterations: int, repeats: int) -> float:
 
 
 # -- hand-written baselines ------------------------------------------------------------------------
+def _log_prior(p):
+    """N(0, 1/fan_in) kernels, N(0, 1) biases (up to a constant)."""
+    return sum(-0.5 * jnp.sum(w**2) * (w.shape[0] if w.ndim == 2 else 1) for w in jax.tree.leaves(p))
+
+
+def _sghmc_update(key, p, v, grad, step_size, friction):
+    """SGHMC with persistent momentum (Chen et al. 2014, eq. 15; no preconditioner, T = 1)."""
+    leaves, tree = jax.tree.flatten(p)
+    noise = jax.tree.unflatten(tree, [jax.random.normal(k, x.shape) for k, x in
+                                      zip(jax.random.split(key, len(leaves)), leaves)])
+    v = jax.tree.map(lambda v, g, e: (1 - friction) * v + step_size * g
+                     + jnp.sqrt(2 * friction * step_size) * e, v, grad, noise)
+    return jax.tree.map(jnp.add, p, v), v
+
+
 def handwritten(data: jax.Array, update: str, *, step_size=1e-4, friction=0.1, learning_rate=1e-3):
     """A minimal GAN step written directly in JAX/optax on the same flax networks: the generator's
     non-saturating step, then the discriminator's step on fresh real and fake minibatches.
@@ -105,8 +124,7 @@ def handwritten(data: jax.Array, update: str, *, step_size=1e-4, friction=0.1, l
     def d_loglik(dp, x, xf):
         return jnp.mean(jax.nn.log_sigmoid(D(dp, x))) + jnp.mean(jax.nn.log_sigmoid(-D(dp, xf)))
 
-    def log_prior(p):  # N(0, 1/fan_in) kernels, N(0, 1) biases (up to a constant)
-        return sum(-0.5 * jnp.sum(w**2) * (w.shape[0] if w.ndim == 2 else 1) for w in jax.tree.leaves(p))
+    log_prior = _log_prior
 
     if update == "adam":
         opt = optax.adam(learning_rate, b1=0.5)
@@ -130,12 +148,7 @@ def handwritten(data: jax.Array, update: str, *, step_size=1e-4, friction=0.1, l
     state = (g_params, d_params, zeros(g_params), zeros(d_params))
 
     def sghmc_update(key, p, v, grad):
-        leaves, tree = jax.tree.flatten(p)
-        noise = jax.tree.unflatten(tree, [jax.random.normal(k, x.shape) for k, x in
-                                          zip(jax.random.split(key, len(leaves)), leaves)])
-        v = jax.tree.map(lambda v, g, e: (1 - friction) * v + step_size * g
-                         + jnp.sqrt(2 * friction * step_size) * e, v, grad, noise)
-        return jax.tree.map(jnp.add, p, v), v
+        return _sghmc_update(key, p, v, grad, step_size, friction)
 
     def step(key, state, iteration=None):
         gp, dp, gv, dv = state
@@ -147,6 +160,52 @@ def handwritten(data: jax.Array, update: str, *, step_size=1e-4, friction=0.1, l
         xf = G(gp, jax.random.normal(kf, (BATCH, 2)))
         grad = jax.grad(lambda p: n * d_loglik(p, x, xf) + log_prior(p))(dp)
         dp, dv = sghmc_update(kd, dp, dv, grad)
+        return (gp, dp, gv, dv), None
+    return state, step
+
+
+def handwritten_particles(data: jax.Array, j_g: int, j_d: int, *, step_size=1e-4, friction=0.1):
+    """:func:`handwritten`'s SGHMC step over ``J_g`` generator and ``J_d`` discriminator particles (leading
+    axes, ``jax.vmap``), coupled as Saatchi & Wilson's sweep: each generator's log-likelihood is the mean over
+    the J_d discriminators, each discriminator sees the fakes pooled over the J_g generators."""
+    n = data.shape[0]
+    g_def, g_params = nnx.split(make_generator(2, HIDDEN, 2, output_activation="linear"))
+    d_def, d_params = nnx.split(make_discriminator(2, HIDDEN))
+    stack = lambda p, j: jax.tree.map(lambda x: jnp.stack([x] * j), p)  # noqa: E731
+    zeros = lambda p: jax.tree.map(jnp.zeros_like, p)  # noqa: E731
+    gp, dp = stack(g_params, j_g), stack(d_params, j_d)
+    state = (gp, dp, zeros(gp), zeros(dp))
+
+    def G(p, z):
+        return nnx.merge(g_def, p)(z)
+
+    def D(p, x):
+        return nnx.merge(d_def, p)(x)[..., 0]
+
+    log_prior = _log_prior
+
+    def sghmc_update(key, p, v, grad):
+        return _sghmc_update(key, p, v, grad, step_size, friction)
+
+    def step(key, state, iteration=None):
+        gp, dp, gv, dv = state
+        kz, ki, kf, kg, kd = jax.random.split(key, 5)
+        z = jax.random.normal(kz, (j_g, BATCH, 2))
+
+        def g_logdensity(p, zj):
+            loglik = jnp.mean(jax.vmap(lambda d: jnp.mean(jax.nn.log_sigmoid(D(d, G(p, zj)))))(dp))
+            return n * loglik + log_prior(p)
+
+        grad = jax.vmap(jax.grad(g_logdensity))(gp, z)
+        gp, gv = jax.vmap(sghmc_update)(jax.random.split(kg, j_g), gp, gv, grad)
+        x = data[jax.random.randint(ki, (BATCH,), 0, n)]
+        xf = jax.vmap(G)(gp, jax.random.normal(kf, (j_g, BATCH, 2))).reshape(-1, 2)
+
+        def d_logdensity(p):
+            return n * (jnp.mean(jax.nn.log_sigmoid(D(p, x))) + jnp.mean(jax.nn.log_sigmoid(-D(p, xf)))) + log_prior(p)
+
+        grad = jax.vmap(jax.grad(d_logdensity))(dp)
+        dp, dv = jax.vmap(sghmc_update)(jax.random.split(kd, j_d), dp, dv, grad)
         return (gp, dp, gv, dv), None
     return state, step
 
@@ -180,6 +239,70 @@ def bench_overhead(data, iterations, repeats):
     t = seconds_per_iteration(*reversed(zoo_sghmc(data, 1, 1)), iterations, repeats)
     rows.append(row("zoo Bayesian GAN (SGHMC, J_g = J_d = 1) iteration", t, t_ref,
                     "hand-written JAX SGHMC GAN step (same update)"))
+    for j_g, j_d in ((1, 1), (6, 2)):  # the same particle axes on both sides (grid25's default J_g = 6, J_d = 2)
+        t_ref = seconds_per_iteration(*reversed(handwritten_particles(data, j_g, j_d)), iterations, repeats)
+        t = seconds_per_iteration(*reversed(zoo_sghmc(data, j_g, j_d)), iterations, repeats)
+        rows.append(row(f"zoo Bayesian GAN (SGHMC, J_g = {j_g}, J_d = {j_d}) iteration", t, t_ref,
+                        f"hand-written JAX SGHMC GAN step with the same particle axes ({j_g}, {j_d}, vmapped)"))
+    return rows
+
+
+def bench_recipe(iterations: int, repeats: int):
+    """Per-iteration time of ``experiment=mnist_ssl_improved_gan`` (Salimans et al.'s networks, built by the
+    experiment's own code): the twin (Adam, with its moving average), the Bayesian GAN at J_g = J_d = 1 and 2,
+    against the stand-alone replica's step (docs/ssl_reference.py: its ``d_loss``, ``g_loss`` and Adam, the
+    same networks and batch). The data are 8,000 random 28x28 images with labels: the cost does not depend
+    on the pixels."""
+    import importlib.util
+
+    import numpy as np
+    from omegaconf import OmegaConf
+
+    from experiments.build import build_model
+    from experiments.cli import load_config
+    from experiments.datasets import Dataset
+    from experiments.tasks import get_task
+    from inference.registry import build_inference
+
+    spec = importlib.util.spec_from_file_location("ssl_reference", ROOT / "docs" / "ssl_reference.py")
+    ref = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ref)
+    rng = np.random.default_rng(0)
+    x = rng.random((8000, 784), dtype=np.float32)
+    data = Dataset("mnist", x, x[:100], (28, 28), train_labels=np.arange(8000) % 10, eval_labels=np.arange(100) % 10)
+    # the replica's step: its losses and Adam on the same batch shapes
+    dps = ref.d_data_init(ref.d_init_params(jax.random.PRNGKey(0)), jnp.asarray(x[:500]), jax.random.PRNGKey(1))
+    dtr, dfx = ref.split_d(dps)
+    gp = ref.g_init_params(jax.random.PRNGKey(2))
+    opt = ref.make_opt()
+    xj, lab = jnp.asarray(x), jnp.arange(100) % 10
+
+    def replica_step(key, state, iteration=None):
+        dtr, gp, od, og = state
+        ki, kd, kg = jax.random.split(key, 3)
+        i1, i2 = jax.random.randint(ki, (2, ref.B), 0, 8000)
+        gd = jax.grad(lambda p: ref.d_loss(p, dfx, gp, xj[:100], lab, xj[i1], kd)[0])(dtr)
+        upd, od = opt.update(gd, od, dtr)
+        dtr = optax.apply_updates(dtr, upd)
+        gg = jax.grad(lambda p: ref.g_loss(p, ref.merge_d(dtr, dfx), xj[i2], kg))(gp)
+        upd, og = opt.update(gg, og, gp)
+        return (dtr, optax.apply_updates(gp, upd), od, og), None
+
+    t_ref = seconds_per_iteration(replica_step, (dtr, gp, opt.init(dtr), opt.init(gp)), iterations, repeats)
+    rows = []
+    for name, j in (("mle", None), ("sghmc", 1), ("sghmc", 2)):
+        over = [] if j is None else [f"inference.num_generators={j}", f"inference.num_discriminators={j}"]
+        cfg = load_config(["experiment=mnist_ssl_improved_gan", f"inference={name}", "out_dir=/tmp/unused", *over])
+        setup = get_task(cfg.experiment.task).prepare(cfg, data)
+        model, init_model = build_model(cfg, data, setup.head)
+        hyper = {k: v for k, v in OmegaConf.to_container(cfg.inference).items() if k not in ("name", "num_warmup")}
+        s = build_inference(name, model, jnp.asarray(setup.train), batch_size=cfg.experiment.batch_size,
+                            iterations=cfg.iterations, init_model=init_model, num_warmup=cfg.iterations // 2,
+                            init_position=model.network_start(), **hyper)
+        t = seconds_per_iteration(s.step, s.init(jax.random.key(0)), iterations, repeats)
+        label = "twin (Adam, moving average)" if j is None else f"Bayesian GAN (SGHMC), J_g = J_d = {j}"
+        rows.append(row(f"mnist_ssl_improved_gan: {label}", t, t_ref,
+                        "the replica's step (docs/ssl_reference.py, Adam)"))
     return rows
 
 
@@ -306,7 +429,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     # mnist is opt-in (--only mnist): its DCGAN rows take hours on a 2-core CPU
     parser.add_argument("--only", nargs="*", default=["overhead", "particles", "modes", "memory"],
-                        choices=["overhead", "particles", "modes", "memory", "mnist"])
+                        choices=["overhead", "particles", "modes", "memory", "mnist", "recipe"])
     parser.add_argument("--mnist-networks", nargs="+", default=["mlp", "dcgan"], choices=["mlp", "dcgan"],
                         help="the mnist rows' networks (dcgan: ~100x an MLP iteration on a CPU)")
     parser.add_argument("--mnist-iterations", type=int, default=100,
@@ -325,7 +448,9 @@ def main() -> None:
         results["particles"] = bench_particles(data, args.iterations, args.repeats)
     if "mnist" in args.only:
         results["mnist"] = bench_mnist(args.mnist_iterations, min(args.repeats, 3), networks=tuple(args.mnist_networks))
-    for key in ("overhead", "particles", "mnist"):
+    if "recipe" in args.only:
+        results["recipe"] = bench_recipe(args.mnist_iterations, min(args.repeats, 3))
+    for key in ("overhead", "particles", "mnist", "recipe"):
         for r in results.get(key, []):
             print(f"| {r['row']} | {r['ms_per_iteration']} ms | {r['baseline']} | "
                   f"{r['baseline_ms_per_iteration']} ms | {r['ratio']}x |", flush=True)

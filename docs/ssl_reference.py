@@ -149,6 +149,14 @@ def g_loss(gp, ps, xu2, key):
     return jnp.mean(jnp.square(fg.mean(0) - fr.mean(0)))
 
 
+# nn.adam_updates: m/(1-b1^t) / sqrt(v/(1-b2^t) + 1e-8), constant lr (MNIST script has no decay)
+LR = 0.003
+
+
+def make_opt():
+    return optax.chain(optax.scale_by_adam(b1=0.5, b2=0.999, eps=0.0, eps_root=1e-8), optax.scale(-LR))
+
+
 def main(argv=None):
     global B, D_NOISE, TRAIN_HIDDEN_SCALE
     args = parse_args(argv)
@@ -193,10 +201,6 @@ def main(argv=None):
     init_x = trainx_p[:500]
     log(f"# labelled {txs.shape} per class {np.bincount(tys)}")
 
-    # nn.adam_updates: m/(1-b1^t) / sqrt(v/(1-b2^t) + 1e-8), constant lr (MNIST script has no decay)
-    LR = 0.003
-    def make_opt():
-        return optax.chain(optax.scale_by_adam(b1=0.5, b2=0.999, eps=0.0, eps_root=1e-8), optax.scale(-LR))
     opt_d, opt_g = make_opt(), make_opt()
 
     X_unl = jnp.asarray(trainx_unl); X_lab = jnp.asarray(txs); Y_lab = jnp.asarray(tys)

@@ -114,6 +114,36 @@ MNIST_APPLICATIONS = {"mnist_ssl": (["experiment.labels_per_class=2"], "test_err
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("inference", ["sghmc", "mle"])
+def test_the_improved_gan_recipe_runs_end_to_end_on_mock_data(tmp_path, inference):
+    """experiment=mnist_ssl_improved_gan with the Bayesian GAN (its default inference: the noise layers inside
+    the likelihood) and with the twin, whose moving average is reported beside the raw figures."""
+    out = tmp_path / "run"
+    with tfds.testing.mock_data(num_examples=120):
+        assert main(["experiment=mnist_ssl_improved_gan", f"inference={inference}", "experiment.labels_per_class=2",
+                     "iterations=4", "experiment.num_draws=2", "progress=false", f"out_dir={out}"]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0 <= metrics["test_error"] <= 1 and np.isfinite(metrics["test_nll"])
+    assert ("test_error_ema" in metrics) == (inference == "mle")  # the experiment sets mle.ema_decay only
+
+
+def test_labelled_images_follow_the_replica_rule():
+    """labels_per_class images of each class: the first of each class in numpy RandomState(seed)'s permutation
+    of the training set, the rule of docs/ssl_reference.py (--seed_data) and Salimans et al.'s script."""
+    from types import SimpleNamespace
+
+    from experiments.tasks.semi_supervised import labelled_subset
+
+    labels = np.random.default_rng(0).integers(0, 4, 200)
+    data = SimpleNamespace(train=np.arange(200.0)[:, None], train_labels=labels, name="toy")
+    x, y = labelled_subset(data, 3, seed=7)
+    perm = np.random.RandomState(7).permutation(200)
+    want = np.concatenate([perm[labels[perm] == k][:3] for k in range(4)])
+    np.testing.assert_array_equal(x[:, 0], want)
+    np.testing.assert_array_equal(y, np.repeat(np.arange(4), 3))
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("experiment", sorted(MNIST_APPLICATIONS))
 def test_mnist_application_configs_run_on_mock_data(tmp_path, experiment):
     cut, key = MNIST_APPLICATIONS[experiment]
