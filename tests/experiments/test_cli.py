@@ -43,9 +43,10 @@ METRIC_KEYS = {"digits": ("classes_covered", "class_kl", "frechet_classifier_dis
 
 
 def test_smoke_covers_every_shipped_experiment_and_inference():
-    from tests.experiments.test_images import APPLICATIONS, IMAGE_CONFIGS, MNIST_APPLICATIONS  # run there
+    from tests.experiments.test_images import APPLICATIONS, IMAGE_CONFIGS, MNIST_APPLICATIONS, RECIPES  # run there
 
-    covered = {e for e, _ in SMOKE} | {e for e, _ in APPLICATIONS} | set(IMAGE_CONFIGS) | set(MNIST_APPLICATIONS)
+    covered = ({e for e, _ in SMOKE} | {e for e, _ in APPLICATIONS} | set(IMAGE_CONFIGS) | set(MNIST_APPLICATIONS)
+               | set(RECIPES))
     assert covered == set(group_options("experiment"))
     assert {i for _, i in SMOKE} == set(group_options("inference"))
 
@@ -174,7 +175,8 @@ def test_console_script_exit_code(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("bgan-run: error: unknown experiment 'nope'; valid: cifar10, digits, digits_anomaly, "
                                    "digits_imbalanced, digits_lowdata, digits_ssl, fashion_mnist, grid25, mnist, "
-                                   "mnist_anomaly, mnist_augment, mnist_lowdata, mnist_ssl, ring8, synthetic")
+                                   "mnist_anomaly, mnist_augment, mnist_lowdata, mnist_ssl, mnist_ssl_improved_gan, ring8, "
+                                   "synthetic")
     assert proc.stdout == ""
 
 

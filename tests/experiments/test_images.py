@@ -113,6 +113,10 @@ MNIST_APPLICATIONS = {"mnist_ssl": (["experiment.labels_per_class=2"], "test_err
                                          "experiment.generated_per_class=3"], "test_accuracy")}
 
 
+#: The recipe configs (Salimans et al.'s networks), run end to end on tfds mock data below.
+RECIPES = ["mnist_ssl_improved_gan"]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("inference", ["sghmc", "mle"])
 def test_the_improved_gan_recipe_runs_end_to_end_on_mock_data(tmp_path, inference):
@@ -120,7 +124,7 @@ def test_the_improved_gan_recipe_runs_end_to_end_on_mock_data(tmp_path, inferenc
     the likelihood) and with the twin, whose moving average is reported beside the raw figures."""
     out = tmp_path / "run"
     with tfds.testing.mock_data(num_examples=120):
-        assert main(["experiment=mnist_ssl_improved_gan", f"inference={inference}", "experiment.labels_per_class=2",
+        assert main([f"experiment={RECIPES[0]}", f"inference={inference}", "experiment.labels_per_class=2",
                      "iterations=4", "experiment.num_draws=2", "progress=false", f"out_dir={out}"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0 <= metrics["test_error"] <= 1 and np.isfinite(metrics["test_nll"])
