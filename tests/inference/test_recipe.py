@@ -32,6 +32,7 @@ def noisy_model(loss="feature_matching"):
     return BayesGAN(gen, disc, prior, prior, build_loss(loss), latent_dim=4)
 
 
+@pytest.mark.slow  # compiles the recipe's networks in several algorithms: the fast tier keeps the cheaper checks
 @pytest.mark.parametrize("loss", ["feature_matching", "non_saturating"])
 def test_the_likelihood_is_stochastic_with_a_key_and_deterministic_without(loss):
     model = noisy_model(loss)
@@ -48,6 +49,7 @@ def test_the_likelihood_is_stochastic_with_a_key_and_deterministic_without(loss)
     assert d_fn(d1, d_batch._replace(key=jax.random.key(6))) != d_fn(d1, d_batch._replace(key=jax.random.key(7)))
 
 
+@pytest.mark.slow  # compiles the recipe's networks in several algorithms: the fast tier keeps the cheaper checks
 def test_every_algorithm_runs_the_recipe_with_its_noise_inside_the_likelihood():
     """The Bayesian GAN's two conditionals and the twin's losses see the noise: a step with the noise layers
     differs from the same step with the noise standard deviations at 0, on the same keys; the default
@@ -116,6 +118,7 @@ def test_the_moving_average_is_the_debiased_ema_of_the_iterates_at_every_step():
                      wrapped.averaged(state), want)
 
 
+@pytest.mark.slow  # compiles the recipe's networks in several algorithms: the fast tier keeps the cheaper checks
 def test_ema_decay_wraps_every_algorithm_through_the_registry_and_is_range_checked():
     from tests.inference.test_bayesgan import DATA as TINY, tiny_model
 

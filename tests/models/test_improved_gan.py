@@ -30,6 +30,7 @@ def replica():
     return module
 
 
+@pytest.mark.slow  # 20 s: the recipe's full-size networks, evaluated eagerly
 def test_the_zoo_twin_losses_equal_the_replica_d_loss_and_g_loss():
     """Same weights, same batch, no noise (the two draw their noise from different streams): the zoo's
     discriminator loss per datum (what the ML twin minimises) is 2 x the replica's ``d_loss`` with the labelled
@@ -78,6 +79,7 @@ def test_the_zoo_twin_losses_equal_the_replica_d_loss_and_g_loss():
     np.testing.assert_allclose(zoo_g, 250 * ref_g, rtol=1e-4)
 
 
+@pytest.mark.slow  # builds the full-size pair and traces its prior
 def test_the_recipe_shapes_sites_and_fixed_scales():
     gen, disc = improved_gan_networks(latent_dim=100, data_dim=784, out_features=11)
     _, fixed = nnx.split(disc, FixedScale, ...)[:2]

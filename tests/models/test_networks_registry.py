@@ -58,6 +58,7 @@ def toy_network():
     del NETWORKS["toy_noisy"]
 
 
+@pytest.mark.slow  # two bgan-runs; the fast tier keeps the unknown-name check below
 @pytest.mark.parametrize("inference", ["sghmc", "mle"])
 def test_a_network_registered_from_tests_runs_end_to_end_with_its_noise_in_the_likelihood(tmp_path, toy_network,
                                                                                             inference):
