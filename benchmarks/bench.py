@@ -350,7 +350,7 @@ def bench_mnist(iterations: int, repeats: int, networks=("mlp", "dcgan"), partic
     for network in networks:
         base = None
         for j_g, j_d in particles:
-            cfg = load_config(["experiment=mnist", f"experiment.network={network}", "out_dir=/tmp/unused",
+            cfg = load_config(["experiment=mnist", f"network={network}", "out_dir=/tmp/unused",
                                f"inference.num_generators={j_g}", f"inference.num_discriminators={j_d}"])
             model, init_model = build_model(cfg, data)
             hyper = {k: v for k, v in OmegaConf.to_container(cfg.inference).items() if k != "name"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from experiments.datasets import Dataset, load_dataset
 from experiments.errors import ConfigError
@@ -45,25 +45,25 @@ def load_configured_dataset(cfg: DictConfig) -> Dataset:
 
 
 def experiment_networks(cfg: DictConfig, data: Dataset, out_features: int, **kwargs):
-    """``(generator, discriminator)`` of the experiment's architecture for ``data``, the discriminator with
-    ``out_features`` outputs (:func:`models.networks.build_networks`; ``kwargs``: e.g. ``seed``).
+    """``(generator, discriminator)`` of the config's architecture (``cfg.network``, built with its keys) for
+    ``data``, the discriminator with ``out_features`` outputs (:func:`models.networks.build_networks`;
+    ``kwargs``: e.g. ``seed``).
 
     Raises
     ------
     ConfigError
         If the architecture cannot be built for this data.
     """
-    e = cfg.experiment
+    keys = {k: (list(v) if isinstance(v, (list, tuple, ListConfig)) else v)
+            for k, v in cfg.network.items() if k != "name"}
     # a data-dependent initialisation (weight norm) reads training images in an order drawn by the seed
     init_data = data.train[np.random.default_rng(cfg.seed).permutation(len(data.train))[:INIT_IMAGES], :data.data_dim]
     try:
-        return build_networks(
-            e.network, latent_dim=e.latent_dim, data_dim=data.data_dim, image_shape=data.image_shape,
-            generator_hidden=list(e.generator_hidden), discriminator_hidden=list(e.discriminator_hidden),
-            output_activation=e.output_activation, channels=e.channels, layer_norm=e.layer_norm,
-            out_features=out_features, init_data=init_data, **kwargs)
+        return build_networks(cfg.network.name, latent_dim=cfg.experiment.latent_dim, data_dim=data.data_dim,
+                              image_shape=data.image_shape, out_features=out_features, init_data=init_data,
+                              **keys, **kwargs)
     except ValueError as err:
-        raise ConfigError(f"experiment.network={e.network!r} is invalid: {err}") from None
+        raise ConfigError(f"network={cfg.network.name!r} is invalid: {err}") from None
 
 
 def build_priors(cfg: DictConfig, init: bool = False) -> dict:

@@ -26,8 +26,9 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.compose import GROUPS, group_options, load_config
-from experiments.schema import ConfigError, RunConfig
+from experiments.schema import ConfigError, RunConfig, upgrade_network_layout
 from inference.config import INFERENCE_CONFIGS
+from models.networks import NETWORKS
 
 
 def start_distributed(cfg: DictConfig) -> None:
@@ -120,6 +121,8 @@ def complete_run(cfg: DictConfig) -> tuple[str, str]:
     current = OmegaConf.to_container(cfg, resolve=True)
     defaults = OmegaConf.to_container(OmegaConf.structured(RunConfig))
     defaults["inference"] = dataclasses.asdict(INFERENCE_CONFIGS[cfg.inference.name])
+    defaults["network"] = dataclasses.asdict(NETWORKS[cfg.network.name].config())
+    upgrade_network_layout(saved, current)  # a run stored before the network group: the same keys, moved
     _fill_new_keys(saved, current, defaults)
     saved["out_dir"] = cfg.out_dir
     was, now = yaml.safe_load(resume_key(OmegaConf.create(saved))), yaml.safe_load(resume_key(cfg))

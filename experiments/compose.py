@@ -19,8 +19,13 @@ from omegaconf.errors import OmegaConfBaseException
 from experiments.schema import ConfigError, ExperimentConfig, validate
 from inference.config import INFERENCE_SCHEMAS
 from models.config import LOSS_SCHEMAS, PRIOR_SPECS
+from models.networks import NETWORKS
 
-GROUPS = ("experiment", "inference", "prior", "loss")
+#: Keys that moved from ``experiment`` to the ``network`` group, and the option that has them.
+MOVED_TO_NETWORK = {"generator_hidden": "mlp", "discriminator_hidden": "mlp", "output_activation": "mlp",
+                    "channels": "dcgan", "layer_norm": "dcgan"}
+
+GROUPS = ("experiment", "inference", "prior", "loss", "network")
 TOP_KEYS = ("seed", "iterations", "out_dir", "progress", "checkpoint_every", "resume", "skip_complete",
             "distributed")
 
@@ -30,9 +35,15 @@ def config_dir() -> str:
 
 
 def group_options(group: str) -> list[str]:
-    """Names of the shipped options of a config group (the yaml files in ``conf/<group>``)."""
-    return sorted(p.name.removesuffix(".yaml") for p in (resources.files("experiments") / "conf" / group).iterdir()
-                  if p.name.endswith(".yaml"))
+    """Names of the options of a config group: the yaml files in ``conf/<group>``, and for ``network`` every
+    registered architecture (:data:`models.networks.NETWORKS`, e.g. one registered from tests)."""
+    shipped = set(_shipped(group))
+    return sorted(shipped | set(NETWORKS) if group == "network" else shipped)
+
+
+def _shipped(group: str) -> list[str]:
+    return [p.name.removesuffix(".yaml") for p in (resources.files("experiments") / "conf" / group).iterdir()
+            if p.name.endswith(".yaml")]
 
 
 def _check_names(overrides: list[str]) -> None:
@@ -49,6 +60,14 @@ def _check_names(overrides: list[str]) -> None:
             raise ConfigError(f"malformed override {ov!r}: expected KEY=VALUE (e.g. experiment=grid25)")
     for ov in overrides:
         key, _, value = ov.lstrip("+~").partition("=")
+        if key == "experiment.network":
+            raise ConfigError(f"{ov}: the architecture is now the config group network: write "
+                              f"network={value} (valid: {', '.join(group_options('network'))})")
+        if key.startswith("experiment.") and key.partition(".")[2] in MOVED_TO_NETWORK:
+            moved = key.partition(".")[2]
+            raise ConfigError(f"{key}: moved to the network group: write network.{moved}={value} (an option with "
+                              f"that key, e.g. network={MOVED_TO_NETWORK[moved]}), or "
+                              f"experiment.network.{MOVED_TO_NETWORK[moved]}.{moved}={value} for that option only")
         if key.startswith("hydra"):
             raise ConfigError(f"{key}: Hydra's own keys are not bgan-run's; a sweep (bgan-run -m) takes "
                               "hydra/launcher=NAME and hydra.launcher.KEY=VALUE (docs/scaling.md)")
@@ -63,6 +82,10 @@ def _explain(overrides: list[str], err: Exception) -> str:
     if "is not in struct" in text or "Could not override" in text:
         keys = [ov.lstrip("+~").partition("=")[0] for ov in overrides]
         bad = max((k for k in keys if f"'{k}'" in text), key=len, default=None)
+        if bad and bad.startswith("network."):
+            per = "; ".join(f"{name}: {', '.join(f.name for f in dataclasses.fields(n.config) if f.name != 'name')}"
+                            for name, n in sorted(NETWORKS.items()))
+            return f"unknown config key {bad!r}: not a key of the chosen network (each network's keys: {per})"
         return f"unknown config key {bad or text!r}; valid top-level keys: {', '.join(TOP_KEYS)}, " \
                f"{', '.join(GROUPS)} (and their fields, e.g. inference.step_size)"
     cause = err.__cause__  # Hydra wraps OmegaConf's error, which names the key and the reason
@@ -77,6 +100,8 @@ def _value(v) -> str:
         return "null"
     if isinstance(v, bool):
         return str(v).lower()
+    if isinstance(v, (list, tuple)):  # a container default must be created (OmegaConf.resolve refuses a bare list)
+        return "${oc.create:[" + ", ".join(_value(x) for x in v) + "]}"
     return repr(v) if isinstance(v, float) else str(v)
 
 
@@ -90,7 +115,7 @@ def _selecting(schema, block: str) -> dict:
     inherits = getattr(schema, "inherits", {})
     for f in dataclasses.fields(schema):
         if f.name != "name":
-            value = _value(f.default)
+            value = _value(f.default if f.default is not dataclasses.MISSING else f.default_factory())
             for other, keys in reversed(inherits.items()):
                 if f.name in keys:
                     value = f"${{oc.select:experiment.{other}.{f.name},{value}}}"
@@ -114,14 +139,22 @@ def register_group_defaults() -> None:
         store.store(group="prior", name=f"_{name}_defaults", node=node)
     for name, schema in LOSS_SCHEMAS.items():
         store.store(group="loss", name=f"_{name}_defaults", node=dataclasses.asdict(schema()) | {"name": name})
+    shipped = set(_shipped("network"))
+    for name, network in NETWORKS.items():  # an architecture registered without a yaml file is an option too
+        node = _selecting(network.config, f"experiment.network.{name}")
+        store.store(group="network", name=name if name not in shipped else f"_{name}_defaults", node=node)
 
 
 def _block_override(override: str) -> str:
-    """``experiment.<algorithm>.<key>=v`` (or ``experiment.prior.<key>=v``) as ``++...``: an experiment's
-    block holds only what the experiment changes, so a key it does not set must be added, not overridden;
-    only the algorithm's (the prior families') own keys are accepted this way."""
+    """``experiment.<algorithm>.<key>=v`` (``experiment.prior.<key>=v``, ``experiment.network.<name>.<key>=v``)
+    as ``++...``: an experiment's block holds only what the experiment changes, so a key it does not set must
+    be added, not overridden; only the algorithm's (the prior families', the architecture's) own keys are
+    accepted this way."""
     key, _, _ = override.partition("=")
     parts = key.split(".")
+    if len(parts) == 4 and parts[:2] == ["experiment", "network"] and parts[2] in NETWORKS:
+        known = {f.name for f in dataclasses.fields(NETWORKS[parts[2]].config)}
+        return "++" + override if parts[3] in known and parts[3] != "name" else override
     if len(parts) == 3 and parts[0] == "experiment":
         if parts[1] in INFERENCE_SCHEMAS:
             known = {f.name for f in dataclasses.fields(INFERENCE_SCHEMAS[parts[1]])}

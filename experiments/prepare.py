@@ -13,7 +13,7 @@ Usage::
                                                          # PREFIX-labels-idx1-ubyte, PREFIX train or t10k
 
 then ``bgan-run experiment.dataset.name=tfds experiment.dataset.tfds_name=NAME
-experiment.dataset.data_dir=DIR experiment.network=dcgan ...``. The dataset has the splits ``train`` and
+experiment.dataset.data_dir=DIR network=dcgan ...``. The dataset has the splits ``train`` and
 ``test`` and the features ``image`` (``uint8``, ``(H, W, C)``, stored as a tensor: encoding PNG would need
 TensorFlow) and ``label`` (``ClassLabel``; all 0 without labels). A source with one split (an ``.npz`` without ``x_test``, a
 folder of images, one IDX pair such as MNIST's 10,000 ``t10k`` images) is split once, here, by a fixed rule:

@@ -7,6 +7,7 @@ registries (``INFERENCE``, ``PRIORS``, ``DATASETS``).
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import os
@@ -57,12 +58,9 @@ class ExperimentConfig:
     name: str = "???"
     dataset: DatasetConfig = field(default_factory=DatasetConfig)
     latent_dim: int = 2
-    generator_hidden: list[int] = field(default_factory=lambda: [128, 128])      # mlp only
-    discriminator_hidden: list[int] = field(default_factory=lambda: [128, 128])  # mlp only
-    output_activation: str = "linear"    # linear | sigmoid
-    network: str = "mlp"                 # mlp | dcgan (images: DCGAN without batch norm)
-    channels: int = 64                   # dcgan: channels of the layer nearest the image
-    layer_norm: bool = False             # dcgan: LayerNorm after hidden layers
+    # this experiment's keys for each architecture (a block per network= option, e.g. {mlp: {generator_hidden:
+    # [256, 256]}}); the architecture itself is the config group network (models.networks.NETWORKS)
+    network: dict[str, Any] = field(default_factory=dict)
     task: str = "generation"             # a name in experiments.tasks.TASKS
     metrics_classifier: str = "mlp"      # mlp (scikit-learn, one hidden layer) | cnn (small flax CNN, 28x28 images)
     labels_per_class: int = 10           # semi_supervised
@@ -111,6 +109,32 @@ class RunConfig:
     inference: Any = None
     prior: Any = None
     loss: Any = None
+    network: Any = None
+
+
+#: Where the architecture's keys lived in a run stored before ``network`` became a config group.
+OLD_NETWORK_KEYS = ("generator_hidden", "discriminator_hidden", "output_activation", "channels", "layer_norm")
+
+
+def upgrade_network_layout(saved: dict, current: dict) -> bool:
+    """Rewrite, in place, a stored run's config written before ``network`` became a config group (its
+    ``experiment.network`` a name, the architecture's keys flat in ``experiment``) in today's layout, so that a
+    resume or ``skip_complete`` compares it with ``current`` (today's resolved config, a dict) as the same run.
+
+    The old keys become the top-level ``network`` node (the architecture's own keys; a key it lacked, e.g. a key
+    added later, is left out for the caller's new-key rule), and the experiment's per-architecture blocks are
+    taken from ``current``: they only feed ``network``, which is compared. Returns whether ``saved`` was in the
+    old layout.
+    """
+    experiment = saved.get("experiment")
+    if not isinstance(experiment, dict) or not isinstance(experiment.get("network"), str):
+        return False
+    name = experiment.pop("network")
+    old = {k: experiment.pop(k) for k in OLD_NETWORK_KEYS if k in experiment}
+    keys = ({f.name for f in dataclasses.fields(ARCHITECTURES[name].config)} if name in ARCHITECTURES else set(old))
+    saved["network"] = {"name": name} | {k: v for k, v in old.items() if k in keys}
+    experiment["network"] = (current.get("experiment") or {}).get("network", {})
+    return True
 
 
 def check_out_dir(out_dir: str) -> None:
@@ -163,14 +187,17 @@ def validate(cfg: DictConfig) -> DictConfig:
         OmegaConf.resolve(cfg)
     except OmegaConfBaseException as err:
         raise ConfigError(f"cannot resolve config: {one_line(err)}") from None
-    inference, prior, loss = cfg.get("inference"), cfg.get("prior"), cfg.get("loss")
+    inference, prior, loss, network = cfg.get("inference"), cfg.get("prior"), cfg.get("loss"), cfg.get("network")
     inf_name = inference.get("name") if inference else None
     prior_name = prior.get("name") if prior else None
     check(inf_name in INFERENCE_SCHEMAS, "inference", f"one of {', '.join(sorted(INFERENCE_SCHEMAS))}", inf_name)
     check(prior_name in PRIOR_SCHEMAS, "prior", f"one of {', '.join(sorted(PRIOR_SCHEMAS))}", prior_name)
     loss_name = loss.get("name") if loss else None
     check(loss_name in LOSS_SCHEMAS, "loss", f"one of {', '.join(sorted(LOSS_SCHEMAS))}", loss_name)
-    typed = merge(RunConfig, {k: v for k, v in cfg.items() if k not in ("inference", "prior", "loss")}, "config")
+    net_name = network.get("name") if network else None
+    check(net_name in ARCHITECTURES, "network", f"one of {', '.join(sorted(ARCHITECTURES))}", net_name)
+    typed = merge(RunConfig, {k: v for k, v in cfg.items() if k not in ("inference", "prior", "loss", "network")},
+                  "config")
     typed.inference = merge(INFERENCE_SCHEMAS[inf_name], inference, "inference")
     paths = prior.get("path_overrides") or []
     check(isinstance(paths, (list, ListConfig)), "prior.path_overrides",
@@ -180,6 +207,7 @@ def validate(cfg: DictConfig) -> DictConfig:
                "a mapping with a 'path' glob, e.g. {path: 'generator__layers.2.*', scale: 0.1}", entry)
     typed.prior = merge(PRIOR_SCHEMAS[prior_name], prior, "prior")
     typed.loss = merge(LOSS_SCHEMAS[loss_name], loss, "loss")
+    typed.network = merge(ARCHITECTURES[net_name].config, network, "network")
 
     e, i = typed.experiment, typed.inference
     for name in INFERENCE_SCHEMAS:  # an algorithm's block in the experiment: only that algorithm's keys
@@ -195,7 +223,7 @@ def validate(cfg: DictConfig) -> DictConfig:
     check(e.dataset.name in DATASETS, "experiment.dataset.name", f"one of {', '.join(sorted(DATASETS))}",
            e.dataset.name)
     check(typed.seed <= MAX_SEED, "seed", f"an integer in [0, {MAX_SEED}]", typed.seed)
-    for group, node in (("inference", i), ("loss", typed.loss)):
+    for group, node in (("inference", i), ("loss", typed.loss), ("network", typed.network)):
         for key, value in node.items():
             if isinstance(value, float):
                 check(math.isfinite(value), f"{group}.{key}", "finite", value)
@@ -220,9 +248,19 @@ def validate(cfg: DictConfig) -> DictConfig:
         positive["experiment.samples_per_draw"] = (e.samples_per_draw, 1)
     for key, (value, low) in positive.items():
         check(value >= low, key, f"an integer >= {low}", value)
-    for key, sizes in (("experiment.generator_hidden", e.generator_hidden),
-                       ("experiment.discriminator_hidden", e.discriminator_hidden)):
-        check(len(sizes) > 0 and all(s >= 1 for s in sizes), key, "a non-empty list of integers >= 1", list(sizes))
+    for arch, block in (e.network or {}).items():  # a block per architecture: only that architecture's keys
+        check(arch in ARCHITECTURES, f"experiment.network.{arch}", f"a block named for a network option "
+              f"({', '.join(sorted(ARCHITECTURES))})", block)
+        keys = {f.name for f in dataclasses.fields(ARCHITECTURES[arch].config)} - {"name"}
+        check(isinstance(block, (dict, DictConfig)), f"experiment.network.{arch}",
+              f"a mapping of network={arch}'s keys ({', '.join(sorted(keys))})", block)
+        for key in block:
+            check(key in keys, f"experiment.network.{arch}.{key}", f"a key of network={arch} ({', '.join(sorted(keys))})",
+                  block[key])
+    try:  # the architecture's own range checks (its config dataclass)
+        getattr(OmegaConf.to_object(typed.network), "check", lambda: None)()
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     if e.dataset.name == "digits":
         n_eval, n_train = e.dataset.num_eval, e.dataset.num_train
         if n_eval is None:  # the builder's default
@@ -238,9 +276,6 @@ def validate(cfg: DictConfig) -> DictConfig:
                f"large enough for >= {MIN_METRIC_POOL} metric samples (samples_per_draw x chains x metric_draws)",
                e.samples_per_draw)
     check(e.metric_draws <= e.num_draws, "experiment.metric_draws", f"<= experiment.num_draws ({e.num_draws})", e.metric_draws)
-    check(e.output_activation in ("linear", "sigmoid"), "experiment.output_activation", "'linear' or 'sigmoid'", e.output_activation)
-    check(e.network in ARCHITECTURES, "experiment.network", f"one of {', '.join(sorted(ARCHITECTURES))}", e.network)
-    check(e.channels >= 1, "experiment.channels", "an integer >= 1", e.channels)
     check(e.metrics_classifier in METRICS_CLASSIFIERS, "experiment.metrics_classifier",
           f"one of {', '.join(METRICS_CLASSIFIERS)}", e.metrics_classifier)
     from experiments.tasks import TASKS  # tasks import this module's check

@@ -103,6 +103,10 @@ class SGHMCConfig(SGLDConfig):
         require(0 < self.friction <= 1, "friction", "in (0, 1]", self.friction)
 
 
+#: The twin's optimiser (optax.adam's arguments), which MC dropout and the ensemble take from its block.
+ADAM_KEYS = ("learning_rate", "b1", "b2", "eps", "eps_root", "generator_eps_root")
+
+
 @dataclass
 class MLEConfig(HyperParameters):
     """The maximum-likelihood twin: optax Adam."""
@@ -111,6 +115,9 @@ class MLEConfig(HyperParameters):
     learning_rate: float = 1e-3
     b1: float = 0.5
     b2: float = 0.999
+    eps: float = 1e-8                 # optax.adam's eps: added to sqrt(v_hat)
+    eps_root: float = 0.0             # optax.adam's eps_root: added to v_hat inside the square root
+    generator_eps_root: Optional[float] = None  # the generator's eps_root; null: eps_root (docs/design.md)
     n_critic: int = 1
     num_warmup: Optional[int] = None
     ema_decay: Optional[float] = None  # a moving average of the weights (inference.averaging); null: none
@@ -118,6 +125,10 @@ class MLEConfig(HyperParameters):
     def check(self) -> None:
         super().check()
         require(0 <= self.b1 < 1 and 0 <= self.b2 < 1, "b1/b2", "in [0, 1)", (self.b1, self.b2))
+        for key in ("eps", "eps_root", "generator_eps_root"):
+            value = getattr(self, key)
+            require(value is None and key == "generator_eps_root" or value is not None and value >= 0, key,
+                    ">= 0" + (", or null (eps_root)" if key == "generator_eps_root" else ""), value)
 
 
 @dataclass
@@ -146,7 +157,7 @@ class MCDropoutConfig(MLEConfig):
     dropout_rate: float = 0.1
     num_generators: int = 4
     num_discriminators: int = 2
-    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"mle": ("learning_rate", "b1", "b2")}  # the twin's optimiser
+    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"mle": ADAM_KEYS}  # the twin's optimiser
 
     def check(self) -> None:
         super().check()
@@ -204,7 +215,7 @@ class EnsembleConfig(MLEConfig):
 
     name: str = "ensemble"
     num_generators: int = SGHMCConfig.num_generators  # J_g members
-    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"mle": ("learning_rate", "b1", "b2", "n_critic"),
+    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"mle": ADAM_KEYS + ("n_critic",),
                                                       "sghmc": ("num_generators", "num_warmup")}
 
 

@@ -48,6 +48,9 @@ def mle_gan(
     learning_rate: float = default("mle", "learning_rate"),
     b1: float = default("mle", "b1"),
     b2: float = default("mle", "b2"),
+    eps: float = default("mle", "eps"),
+    eps_root: float = default("mle", "eps_root"),
+    generator_eps_root: float | None = default("mle", "generator_eps_root"),
     iterations: int | None = None,
     num_warmup: int = 0,
     init_model: BayesGAN | None = None,
@@ -65,8 +68,14 @@ def mle_gan(
     data : array, shape ``(N, data_dim)``, float32
     batch_size : int
         Real and latent minibatch size.
-    learning_rate, b1, b2 : float
-        Adam hyper-parameters (``b1 = 0.5`` as in DCGAN, Radford et al. 2016).
+    learning_rate, b1, b2, eps, eps_root : float
+        Adam hyper-parameters (``b1 = 0.5`` as in DCGAN, Radford et al. 2016), as :func:`optax.adam` takes
+        them: the update is ``m_hat / (sqrt(v_hat + eps_root) + eps)``.
+    generator_eps_root : float, optional
+        The generator's ``eps_root``; ``None``: ``eps_root``. ``eps_root`` is in squared gradient units, so
+        matching a recipe whose losses are scaled differently per network needs one per network (Salimans et
+        al. 2016's Adam, ``eps = 0`` and ``eps_root = 1e-8``, on ``experiment=mnist_ssl_improved_gan``'s
+        objectives, which are 250 and 2 times the recipe's: docs/design.md).
     iterations, num_warmup : int, optional
         Length of the run and of its warmup (unused: constant learning rate; warmup only decides where
         the recorded draws are stored).
@@ -93,7 +102,9 @@ def mle_gan(
         For a ``dropout_rate`` outside [0, 1), or several networks per draw without dropout.
     """
     dropout_rate, num_generators, num_discriminators = (0.0, 1, 1) if dropout is None else dropout
-    opt = optax.adam(learning_rate, b1=b1, b2=b2)
+    opt = optax.adam(learning_rate, b1=b1, b2=b2, eps=eps, eps_root=eps_root)
+    generator_adam = opt if generator_eps_root is None else optax.adam(learning_rate, b1=b1, b2=b2, eps=eps,
+                                                                        eps_root=generator_eps_root)
     if not 0.0 <= dropout_rate < 1.0:
         raise ValueError(f"dropout_rate must be in [0, 1), got {dropout_rate}")
     if dropout_rate == 0.0 and (num_generators, num_discriminators) != (1, 1):
@@ -126,7 +137,7 @@ def mle_gan(
     def init(rng_key):
         gen, disc = (jax.tree.map(lambda x: x[0], p)  # one network each: no particle axis
                      for p in init_particles(rng_key, init_model or model, 1, 1, init_position))
-        return MLEState(gen, disc, opt.init(gen), opt.init(disc))
+        return MLEState(gen, disc, generator_adam.init(gen), opt.init(disc))
 
     def single_step(rng_key, gen, disc, gen_opt, disc_opt):
         k_z, k_idx, k_zf = jax.random.split(rng_key, 3)
@@ -134,7 +145,7 @@ def mle_gan(
         noise = named_key(rng_key, "noise")  # the networks' stochastic layers (unused by deterministic ones)
         batch = generator_batch(model, data, k_z, (batch_size,), None, named_key(noise, "generator"))
         g_loss, g_grad = jax.value_and_grad(lambda g: generator_loss(drop(g, k_dg), drop(disc, k_dd), batch))(gen)
-        updates, gen_opt = opt.update(g_grad, gen_opt, gen)
+        updates, gen_opt = generator_adam.update(g_grad, gen_opt, gen)
         gen = optax.apply_updates(gen, updates)
 
         def disc_step(carry, keys):
@@ -200,7 +211,8 @@ def mc_dropout_gan(
     num_generators, num_discriminators : int
         Masked networks per recorded draw (the ``chain`` axis); 1 each when ``dropout_rate`` is 0.
     **twin
-        :func:`mle_gan`'s keywords (``batch_size``, ``learning_rate``, ``b1``, ``b2``, ``n_critic``,
+        :func:`mle_gan`'s keywords (``batch_size``, ``learning_rate``, ``b1``, ``b2``, ``eps``, ``eps_root``,
+        ``generator_eps_root``, ``n_critic``,
         ``iterations``, ``num_warmup``, ``init_model``, ``init_position``).
 
     Returns
@@ -237,7 +249,8 @@ def ensemble_gan(
     num_generators : int
         ``J_g``: ensemble members (generator-discriminator pairs), >= 1.
     **twin
-        :func:`mle_gan`'s keywords (``batch_size``, ``learning_rate``, ``b1``, ``b2``, ``n_critic``,
+        :func:`mle_gan`'s keywords (``batch_size``, ``learning_rate``, ``b1``, ``b2``, ``eps``, ``eps_root``,
+        ``generator_eps_root``, ``n_critic``,
         ``iterations``, ``num_warmup``, ``init_model``, ``init_position``); no dropout.
 
     Returns

@@ -15,10 +15,14 @@ so its input ``Phi(z)`` is exactly ``U(0, 1)^100`` distributed.
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass, field
+
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from models.config import require
 from models.layers import GaussianNoise, WeightNormDense, batch_normalise, named_key
 
 #: The recipe's discriminator widths and noise standard deviations (input, after each hidden layer).
@@ -126,9 +130,31 @@ class ImprovedGANGenerator(nnx.Module):
         return [f"dense.{i}.kernel" for i in range(1, len(self.dense))] + ["out.kernel"]
 
 
+@dataclass
+class ImprovedGANConfig:
+    """``network=improved_gan``: the recipe's pair; its defaults are Salimans et al.'s MNIST networks."""
+
+    name: str = "improved_gan"
+    generator_hidden: list[int] = field(default_factory=lambda: list(GENERATOR_HIDDEN))
+    discriminator_hidden: list[int] = field(default_factory=lambda: list(DISCRIMINATOR_HIDDEN))
+    input_noise: float = INPUT_NOISE    # the discriminator's Gaussian noise on its input (standard deviation)
+    hidden_noise: float = HIDDEN_NOISE  # ... after each hidden layer
+
+    def check(self) -> None:
+        for key in ("generator_hidden", "discriminator_hidden"):
+            sizes = list(getattr(self, key))
+            require(len(sizes) > 0 and all(s >= 1 for s in sizes), f"network.{key}",
+                    "a non-empty list of integers >= 1", sizes)
+        for key in ("input_noise", "hidden_noise"):
+            value = getattr(self, key)
+            require(math.isfinite(value) and value >= 0, f"network.{key}", ">= 0 and finite", value)
+
+
 def improved_gan_networks(*, latent_dim: int, data_dim: int, out_features: int = 1, init_data=None, seed: int = 0,
-                          input_noise: float = INPUT_NOISE, hidden_noise: float = HIDDEN_NOISE, **ignored):
-    """``(generator, discriminator)`` of the recipe, the discriminator initialised on ``init_data``.
+                          generator_hidden=GENERATOR_HIDDEN, discriminator_hidden=DISCRIMINATOR_HIDDEN,
+                          input_noise: float = INPUT_NOISE, hidden_noise: float = HIDDEN_NOISE, **inputs):
+    """``(generator, discriminator)`` of the recipe (keys: :class:`ImprovedGANConfig`), the discriminator
+    initialised on ``init_data``.
 
     Parameters
     ----------
@@ -138,19 +164,21 @@ def improved_gan_networks(*, latent_dim: int, data_dim: int, out_features: int =
         :data:`INIT_BATCH` are used); ``None`` leaves the scales at 1 and the biases at 0.
     seed : int
         Initial weights and the initialisation pass's noise.
+    generator_hidden, discriminator_hidden : sequence of int
+        Hidden widths (the recipe's 500-500 and 1000-500-250-250-250).
     input_noise, hidden_noise : float
         The discriminator's noise standard deviations (the recipe's 0.3 and 0.5).
-    **ignored
-        The other architectures' keys (hidden sizes, channels ...), which the recipe fixes.
+    **inputs
+        The other inputs every builder is given (``image_shape``), unused.
 
     Raises
     ------
     ValueError
         With ``init_data`` of the wrong width.
     """
-    generator = ImprovedGANGenerator(latent_dim, data_dim, rngs=nnx.Rngs(seed))
-    discriminator = ImprovedGANDiscriminator(data_dim, out_features, input_noise=input_noise,
-                                             hidden_noise=hidden_noise, rngs=nnx.Rngs(seed))
+    generator = ImprovedGANGenerator(latent_dim, data_dim, hidden=tuple(generator_hidden), rngs=nnx.Rngs(seed))
+    discriminator = ImprovedGANDiscriminator(data_dim, out_features, hidden=tuple(discriminator_hidden),
+                                             input_noise=input_noise, hidden_noise=hidden_noise, rngs=nnx.Rngs(seed))
     if init_data is not None:
         x = jnp.asarray(init_data[:INIT_BATCH], jnp.float32)
         if x.ndim != 2 or x.shape[1] != data_dim:

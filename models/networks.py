@@ -1,4 +1,5 @@
-"""Generator and discriminator architectures (flax ``nnx``): architecture only, the ``NETWORKS`` registry.
+"""Generator and discriminator architectures (flax ``nnx``): architecture only, and the ``NETWORKS`` registry
+(each architecture's builder and config dataclass: the options of the ``network`` config group).
 
 Weights become random variables elsewhere (:mod:`models.bgan` wraps these modules with
 ``numpyro.contrib.module.random_nnx_module``); nothing here knows about priors or losses. Every network
@@ -10,12 +11,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from models.improved_gan import improved_gan_networks
+from models.config import require
+from models.improved_gan import ImprovedGANConfig, improved_gan_networks
 from models.registry import lookup
 
 
@@ -212,44 +215,91 @@ class DCGANDiscriminator(nnx.Module):
         return "out"
 
 
-def mlp_networks(*, latent_dim: int, data_dim: int, image_shape=None, generator_hidden: Sequence[int],
-                 discriminator_hidden: Sequence[int], output_activation: str, out_features: int = 1,
-                 channels: int = 64, layer_norm: bool = False, init_data=None, seed: int = 0):
-    """``(generator, discriminator)`` MLPs (:class:`MLP`); the discriminator has ``out_features`` outputs."""
-    del image_shape, channels, layer_norm, init_data
+@dataclass
+class MLPConfig:
+    """``network=mlp``: :class:`MLP` pairs (leaky-ReLU hidden layers)."""
+
+    name: str = "mlp"
+    generator_hidden: list[int] = field(default_factory=lambda: [128, 128])
+    discriminator_hidden: list[int] = field(default_factory=lambda: [128, 128])
+    output_activation: str = "linear"  # the generator's: linear (real-valued data) | sigmoid (pixels in [0, 1])
+
+    def check(self) -> None:
+        for key in ("generator_hidden", "discriminator_hidden"):
+            sizes = list(getattr(self, key))
+            require(len(sizes) > 0 and all(s >= 1 for s in sizes), f"network.{key}",
+                    "a non-empty list of integers >= 1", sizes)
+        require(self.output_activation in ("linear", "sigmoid"), "network.output_activation",
+                "'linear' or 'sigmoid'", self.output_activation)
+
+
+@dataclass
+class DCGANConfig:
+    """``network=dcgan``: :class:`DCGANGenerator` / :class:`DCGANDiscriminator` (images only; sigmoid pixels)."""
+
+    name: str = "dcgan"
+    channels: int = 64        # channels of the layer nearest the image
+    layer_norm: bool = False  # LayerNorm after the hidden layers
+
+    def check(self) -> None:
+        require(self.channels >= 1, "network.channels", "an integer >= 1", self.channels)
+
+
+def mlp_networks(*, latent_dim: int, data_dim: int, out_features: int = 1, seed: int = 0,
+                 generator_hidden: Sequence[int] = (128, 128), discriminator_hidden: Sequence[int] = (128, 128),
+                 output_activation: str = "linear", **inputs):
+    """``(generator, discriminator)`` MLPs (:class:`MLP`; keys: :class:`MLPConfig`); the discriminator has
+    ``out_features`` outputs. ``inputs``: the other inputs every builder is given (:func:`build_networks`),
+    unused here."""
     return (MLP(latent_dim, generator_hidden, data_dim, output_activation=output_activation, rngs=nnx.Rngs(seed)),
             MLP(data_dim, discriminator_hidden, out_features, output_activation="linear", rngs=nnx.Rngs(seed)))
 
 
-def dcgan_networks(*, latent_dim: int, data_dim: int, image_shape, generator_hidden=None, discriminator_hidden=None,
-                   output_activation: str = "sigmoid", out_features: int = 1, channels: int = 64,
-                   layer_norm: bool = False, init_data=None, seed: int = 0):
-    """``(generator, discriminator)``: :class:`DCGANGenerator` / :class:`DCGANDiscriminator`.
+def dcgan_networks(*, latent_dim: int, data_dim: int, image_shape=None, out_features: int = 1, seed: int = 0,
+                   channels: int = 64, layer_norm: bool = False, **inputs):
+    """``(generator, discriminator)``: :class:`DCGANGenerator` / :class:`DCGANDiscriminator` (keys:
+    :class:`DCGANConfig`).
 
     Raises
     ------
     ValueError
-        Without an ``(H, W, C)`` image shape matching ``data_dim``, or with a non-sigmoid output.
+        Without an ``(H, W, C)`` image shape matching ``data_dim``.
     """
-    del generator_hidden, discriminator_hidden, init_data
     if image_shape is None or len(image_shape) != 3 or math.prod(image_shape) != data_dim:
         raise ValueError("network=dcgan needs image data (this dataset's samples are vectors); use network=mlp")
-    if output_activation != "sigmoid":
-        raise ValueError("network=dcgan generates pixels in [0, 1]: output_activation must be 'sigmoid'")
     return (DCGANGenerator(latent_dim, image_shape, channels=channels, layer_norm=layer_norm, rngs=nnx.Rngs(seed)),
             DCGANDiscriminator(image_shape, channels=channels, out_features=out_features, layer_norm=layer_norm,
                                rngs=nnx.Rngs(seed)))
 
 
-NETWORKS: dict[str, Callable[..., tuple[nnx.Module, nnx.Module]]] = {
-    "mlp": mlp_networks,
-    "dcgan": dcgan_networks,
-    "improved_gan": improved_gan_networks,  # models/improved_gan.py: Salimans et al. 2016's MNIST pair
+@dataclass(frozen=True)
+class Network:
+    """A registered architecture: its builder and its config (a dataclass with ``name``, the architecture's
+    own keys with their defaults and optionally ``check()``; the Hydra group ``network`` is generated from it,
+    :mod:`experiments.compose`).
+
+    ``build(*, latent_dim, data_dim, image_shape, out_features, init_data, seed, **keys)`` returns
+    ``(generator, discriminator)`` (flax ``nnx`` modules; see docs/extending.md, "Adding a network"):
+    ``image_shape`` ``(H, W, C)`` or ``None`` for vectors, ``out_features`` the discriminator's outputs (the
+    task's head), ``init_data`` ``(n, data_dim)`` training rows for a data-dependent initialisation, ``keys``
+    the config's keys.
+    """
+
+    build: Callable[..., tuple[nnx.Module, nnx.Module]]
+    config: type
+
+
+#: Every architecture by its ``network=`` name.
+NETWORKS: dict[str, Network] = {
+    "mlp": Network(mlp_networks, MLPConfig),
+    "dcgan": Network(dcgan_networks, DCGANConfig),
+    "improved_gan": Network(improved_gan_networks, ImprovedGANConfig),  # models/improved_gan.py
 }
 
 
 def build_networks(name: str, **kwargs) -> tuple[nnx.Module, nnx.Module]:
-    """Look ``name`` up in :data:`NETWORKS` and build ``(generator, discriminator)``.
+    """Look ``name`` up in :data:`NETWORKS` and build ``(generator, discriminator)`` (``kwargs``: the
+    builder's inputs and the architecture's keys, see :class:`Network`).
 
     Raises
     ------
@@ -258,4 +308,4 @@ def build_networks(name: str, **kwargs) -> tuple[nnx.Module, nnx.Module]:
     ValueError
         If the architecture does not fit the data.
     """
-    return lookup(NETWORKS, "network", name)(**kwargs)
+    return lookup(NETWORKS, "network", name).build(**kwargs)

@@ -28,7 +28,7 @@ import numpy as np
 import xarray as xr
 import yaml
 
-from experiments.schema import ConfigError
+from experiments.schema import ConfigError, upgrade_network_layout
 from experiments.rundir.arviz_export import DRAW_GROUPS, WARMUP, as_stored, group_of, to_datatree
 
 
@@ -90,13 +90,18 @@ class RunStore:
         ------
         ConfigError
             If an unfinished run in the way was started with another config (the message names the keys
-            that differ and how to start over).
+            that differ and how to start over). A run stored before ``network`` became a config group is the
+            same config when its keys, moved (:func:`experiments.schema.upgrade_network_layout`), are equal: it
+            resumes (:meth:`begin` rewrites its saved config in today's layout).
         """
         saved = self.root / "config.yaml"
         if not resume or not saved.is_file():
             return False
         if saved.read_text() != cfg_yaml:
-            diff = _differences(yaml.safe_load(saved.read_text()) or {}, yaml.safe_load(cfg_yaml) or {})
+            was, now = yaml.safe_load(saved.read_text()) or {}, yaml.safe_load(cfg_yaml) or {}
+            if upgrade_network_layout(was, now) and was == now:  # stored before the network group: same run
+                return True
+            diff = _differences(was, now)
             more = f"; {len(diff) - 3} more" if len(diff) > 3 else ""
             raise ConfigError(
                 f"out_dir={str(self.out_dir)!r} has an unfinished run with another config "
@@ -114,10 +119,14 @@ class RunStore:
         bool
             True when an unfinished run was found (the caller resumes from its checkpoint).
         """
+        saved = self.root / "config.yaml"
         if self.check(cfg_yaml, resume=resume):
             shutil.rmtree(self.build_dir, ignore_errors=True)
+            if saved.read_text() != cfg_yaml:  # the same run in an older layout: saved in today's
+                tmp = saved.with_suffix(".tmp")
+                tmp.write_text(cfg_yaml)
+                os.replace(tmp, saved)
             return True
-        saved = self.root / "config.yaml"
         shutil.rmtree(self.root, ignore_errors=True)  # discarded, or killed before its config was saved
         self.draws_dir.mkdir(parents=True)
         tmp = saved.with_suffix(".tmp")

@@ -9,6 +9,7 @@ import numpy as np
 
 from experiments.errors import ConfigError, check
 from experiments.tasks.base import MetricInputs, Task, TaskSetup, num_classes
+from models.networks import MLPConfig
 
 
 def labelled_subset(data, per_class: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -88,7 +89,9 @@ class SemiSupervised(Task):
         from experiments import metrics as M
 
         x_lab, y_lab = inputs.setup.context["labelled"]
-        data, e = inputs.data, inputs.cfg.experiment
+        data, net = inputs.data, inputs.cfg.network
+        # the scikit-learn baseline has the discriminator's hidden widths where the architecture has them
+        hidden = net.get("discriminator_hidden") or MLPConfig().discriminator_hidden
         return M.semi_supervised_metrics(inputs.read(first, stop, key="disc_points/class_probs"), data.eval,
-                                         data.eval_labels, x_lab, y_lab, tuple(e.discriminator_hidden),
+                                         data.eval_labels, x_lab, y_lab, tuple(hidden),
                                          seed=inputs.cfg.seed)

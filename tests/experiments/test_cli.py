@@ -136,7 +136,7 @@ def test_every_inference_loss_prior_combination_runs(tmp_path, inference, loss, 
     # (docs/design.md); 0.001 runs
     step = ["inference.learning_rate=0.001"] if (inference, loss) == ("ebgan", "feature_matching") else []
     assert main(["experiment=ring8", f"inference={inference}", f"loss={loss}", f"prior={prior}",
-                 "experiment.generator_hidden=[16]", "experiment.discriminator_hidden=[16]",
+                 "experiment.network.mlp.generator_hidden=[16]", "experiment.network.mlp.discriminator_hidden=[16]",
                  "iterations=6", "experiment.num_draws=2", f"out_dir={out}", *step]) == 0
     cfg = OmegaConf.load(out / "config.yaml")
     assert (cfg.inference.name, cfg.loss.name, cfg.prior.name) == (inference, loss, prior)
@@ -191,7 +191,7 @@ def test_multirun_expands_hydra_sweeps_in_order():
 @pytest.mark.slow
 def test_multirun_runs_every_job_and_refuses_a_shared_out_dir(tmp_path, capsys):
     args = ["experiment=ring8", "seed=0,1", "iterations=6", "experiment.num_draws=2", *[
-        "experiment.generator_hidden=[8]", "experiment.discriminator_hidden=[8]"]]
+        "experiment.network.mlp.generator_hidden=[8]", "experiment.network.mlp.discriminator_hidden=[8]"]]
     assert main(["-m", *args, f"out_dir={tmp_path / 'one'}"]) == 2
     assert "several jobs of the sweep would write it" in capsys.readouterr().err
     assert main(["-m", *args, "iterations=6,0", f"out_dir={tmp_path}/" + "${seed}"]) == 2  # validated up front

@@ -16,8 +16,8 @@ from inference.base import SAMPLING, cycle_length, cyclical_phases
 
 pytestmark = pytest.mark.slow
 
-SMALL = ["iterations=40", "experiment.num_draws=4", "experiment.generator_hidden=[16]",
-         "experiment.discriminator_hidden=[16]", "experiment.channels=4"]
+SMALL = ["iterations=40", "experiment.num_draws=4", "experiment.network.mlp.generator_hidden=[16]",
+         "experiment.network.mlp.discriminator_hidden=[16]", "experiment.network.dcgan.channels=4"]
 CHOICES = {"ensemble": ["inference=ensemble"], "independent_map": ["inference=independent_map"],
            "coupled_ensemble": ["inference=coupled_ensemble"], "ebgan": ["inference=ebgan"],
            "cyclical_sghmc": ["inference=sghmc", "inference.schedule=cyclical", "inference.num_cycles=2"]}

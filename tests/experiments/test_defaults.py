@@ -24,6 +24,7 @@ from inference.ebgan import msgld
 from inference.registry import INFERENCE
 from models.config import LOSS_SCHEMAS, PRIOR_SPECS
 from models.losses import LOSSES
+from models.networks import NETWORKS
 from models.priors import PRIORS
 
 CONF = Path(config_dir())
@@ -33,7 +34,7 @@ def _raw(group: str, name: str) -> dict:
     return yaml.safe_load((CONF / group / f"{name}.yaml").read_text()) or {}
 
 
-@pytest.mark.parametrize("group", ["inference", "prior", "loss"])
+@pytest.mark.parametrize("group", ["inference", "prior", "loss", "network"])
 def test_group_options_name_the_generated_defaults_and_hold_no_values(group):
     for name in group_options(group):
         raw = _raw(group, name)
@@ -67,6 +68,13 @@ def test_builders_take_their_defaults_from_the_config_dataclasses():
         for key, value in _signature_defaults(builder).items():
             assert value == getattr(LOSS_SCHEMAS[name], key), (name, key)
             checked += 1
+    for name, network in NETWORKS.items():  # an architecture's keys: its builder's defaults are its config's
+        keys = {f.name for f in dataclasses.fields(network.config)}
+        for key, value in _signature_defaults(network.build).items():
+            if key in keys:
+                expected = _default(network.config, key)
+                assert (list(value) if isinstance(value, tuple) else value) == expected, (name, key)
+                checked += 1
     assert checked >= 30
 
 
@@ -150,9 +158,15 @@ def test_n_critic_is_range_checked_once_by_the_configs():
     assert not refusals, refusals
 
 
+def _default(schema, field: str):
+    f = {f.name: f for f in dataclasses.fields(schema)}[field]
+    return f.default if f.default is not dataclasses.MISSING else f.default_factory()
+
+
 def _inherited(name: str):
     """The experiment node ``name`` inherits (its defaults list's parent, resolved recursively)."""
-    parents = [p for p in _raw("experiment", name).get("defaults", []) if p != "_self_"]
+    # the parent, and overrides of other groups' options (``override /network@_global_.network: dcgan``)
+    parents = [p for p in _raw("experiment", name).get("defaults", []) if p != "_self_" and isinstance(p, str)]
     assert len(parents) == 1, name
     if parents[0] == "base":
         return OmegaConf.structured(ExperimentConfig)
@@ -181,6 +195,9 @@ def test_experiment_files_do_not_restate_what_they_inherit(experiment):
             before = getattr(INFERENCE_CONFIGS[head], leaf, None)  # an algorithm's block: its default
         if before is None and head == "prior":
             before = getattr(PRIOR_SPECS["normal"], leaf, None)
+        if before is None and head == "network":  # an architecture's block: that architecture's default
+            arch, _, field = leaf.partition(".")
+            before = _default(NETWORKS[arch].config, field)
         restated.append(f"{key}: {value!r}") if value == before else None
     assert not restated, f"experiment/{experiment}.yaml restates what it inherits: {', '.join(restated)}"
 

@@ -28,7 +28,7 @@ from models.networks import build_networks
 from models.priors import build_prior
 
 ROOT = Path(__file__).resolve().parents[2]
-TINY_IMAGES = ["iterations=4", "experiment.num_draws=2", "experiment.metric_draws=2", "experiment.channels=4",
+TINY_IMAGES = ["iterations=4", "experiment.num_draws=2", "experiment.metric_draws=2", "experiment.network.dcgan.channels=4",
                "experiment.latent_dim=8", "experiment.dataset.num_eval=60"]
 
 
@@ -171,7 +171,7 @@ def test_bgan_prepare_digits_then_bgan_run_reads_it_through_tfds(tmp_path, capsy
     assert rows == {tuple(np.round(r * 255).astype(int)) for r in np.concatenate([digits.train, digits.eval])}
     out = tmp_path / "run"
     assert main(["experiment=digits", "experiment.dataset.name=tfds", "experiment.dataset.tfds_name=bgan_digits",
-                 f"experiment.dataset.data_dir={data_dir}", "experiment.network=dcgan", "experiment.channels=4",
+                 f"experiment.dataset.data_dir={data_dir}", "network=dcgan", "experiment.network.dcgan.channels=4",
                  "iterations=4", "experiment.num_draws=2", f"out_dir={out}"]) == 0
     assert json.loads((out / "metrics.json").read_text())["classes_covered"] >= 1
 

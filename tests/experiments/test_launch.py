@@ -11,8 +11,8 @@ import xarray as xr
 from experiments.cli import main
 from experiments.summarize import main as summarize_main
 
-SMALL = ["experiment=ring8", "iterations=30", "experiment.num_draws=3", "experiment.generator_hidden=[16]",
-         "experiment.discriminator_hidden=[16]"]
+SMALL = ["experiment=ring8", "iterations=30", "experiment.num_draws=3", "experiment.network.mlp.generator_hidden=[16]",
+         "experiment.network.mlp.discriminator_hidden=[16]"]
 
 
 @pytest.mark.parametrize("args,message", [

@@ -19,7 +19,7 @@ from experiments.rundir.store import RunStore, staging_dir
 pytestmark = pytest.mark.slow  # kill/resume, divergence, memory, devices, processes: long end-to-end runs
 
 ROOT = Path(__file__).resolve().parents[2]
-SMALL_NETS = ["experiment.generator_hidden=[16]", "experiment.discriminator_hidden=[16]"]
+SMALL_NETS = ["experiment.network.mlp.generator_hidden=[16]", "experiment.network.mlp.discriminator_hidden=[16]"]
 GROUPS = ("posterior", "discriminator_posterior", "posterior_predictive", "sample_stats",
           "discriminator_sample_stats", "observed_data")
 

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 EXPERIMENTS = group_options("experiment")
 IMAGE = {"mnist", "fashion_mnist", "cifar10"}
-SMALL_NETS = ["experiment.generator_hidden=[8]", "experiment.discriminator_hidden=[8]", "experiment.channels=2",
+SMALL_NETS = ["experiment.network.mlp.generator_hidden=[8]", "experiment.network.mlp.discriminator_hidden=[8]", "experiment.network.dcgan.channels=2",
               "experiment.weights_per_site=2", "experiment.autoencoder_steps=5"]
 RUN_FILES = {"config.yaml", "posterior.nc", "metrics.json", "samples.png", "report.md", "trace.png"}
 
