@@ -14,7 +14,6 @@ keeps the draws before it in ``out_dir`` and exits with code 3.
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 import json
 import os
@@ -26,9 +25,7 @@ import yaml
 from omegaconf import DictConfig, OmegaConf
 
 from experiments.compose import GROUPS, group_options, load_config
-from experiments.schema import ConfigError, RunConfig, upgrade_network_layout
-from inference.config import INFERENCE_CONFIGS
-from models.networks import NETWORKS
+from experiments.schema import ConfigError, upgrade_stored
 
 
 def start_distributed(cfg: DictConfig) -> None:
@@ -76,17 +73,6 @@ def expand_sweeps(overrides: list[str]) -> list[list[str]]:
     return [list(job) for job in itertools.product(*axes)]
 
 
-def _fill_new_keys(saved: dict, current: dict, defaults: dict) -> None:
-    """Give ``saved`` (an older run's config) every key of ``current`` it lacks whose current value is the
-    schema default (a key added to the schema after that run; its default keeps the older behaviour)."""
-    for key, value in current.items():
-        if key not in saved:
-            if key in defaults and defaults[key] == value:
-                saved[key] = value
-        elif isinstance(value, dict) and isinstance(saved[key], dict):
-            _fill_new_keys(saved[key], value, defaults.get(key) if isinstance(defaults.get(key), dict) else {})
-
-
 def complete_run(cfg: DictConfig) -> tuple[str, str]:
     """Whether ``cfg.out_dir`` holds a complete run (``metrics.json`` and ``config.yaml``) of this config:
     what ``skip_complete=true`` keeps. Reads only.
@@ -119,11 +105,7 @@ def complete_run(cfg: DictConfig) -> tuple[str, str]:
     if not isinstance(saved, dict):
         return "other", f"rerunning {out}: its config.yaml is not a config"
     current = OmegaConf.to_container(cfg, resolve=True)
-    defaults = OmegaConf.to_container(OmegaConf.structured(RunConfig))
-    defaults["inference"] = dataclasses.asdict(INFERENCE_CONFIGS[cfg.inference.name])
-    defaults["network"] = dataclasses.asdict(NETWORKS[cfg.network.name].config())
-    upgrade_network_layout(saved, current)  # a run stored before the network group: the same keys, moved
-    _fill_new_keys(saved, current, defaults)
+    upgrade_stored(saved, current)  # keys moved (the network group) or added since: today's layout
     saved["out_dir"] = cfg.out_dir
     was, now = yaml.safe_load(resume_key(OmegaConf.create(saved))), yaml.safe_load(resume_key(cfg))
     if was != now:  # compared as dicts: key order aside

@@ -131,10 +131,42 @@ def upgrade_network_layout(saved: dict, current: dict) -> bool:
         return False
     name = experiment.pop("network")
     old = {k: experiment.pop(k) for k in OLD_NETWORK_KEYS if k in experiment}
-    keys = ({f.name for f in dataclasses.fields(ARCHITECTURES[name].config)} if name in ARCHITECTURES else set(old))
-    saved["network"] = {"name": name} | {k: v for k, v in old.items() if k in keys}
+    if name == "improved_gan":  # its old builder ignored every flat key: the recipe's networks, whatever was stored
+        saved["network"] = {"name": name} | dataclasses.asdict(ARCHITECTURES[name].config())
+    else:
+        keys = {f.name for f in dataclasses.fields(ARCHITECTURES[name].config)} if name in ARCHITECTURES else set(old)
+        saved["network"] = {"name": name} | {k: v for k, v in old.items() if k in keys}
     experiment["network"] = (current.get("experiment") or {}).get("network", {})
     return True
+
+
+def fill_new_keys(saved: dict, current: dict, defaults: dict) -> None:
+    """Give ``saved`` (an older run's config) every key of ``current`` it lacks whose current value is the
+    schema default (a key added to the schema after that run; its default keeps the older behaviour)."""
+    for key, value in current.items():
+        if key not in saved:
+            if key in defaults and defaults[key] == value:
+                saved[key] = value
+        elif isinstance(value, dict) and isinstance(saved[key], dict):
+            fill_new_keys(saved[key], value, defaults.get(key) if isinstance(defaults.get(key), dict) else {})
+
+
+def upgrade_stored(saved: dict, current: dict) -> None:
+    """Bring, in place, an older stored run's config (a dict) to today's layout for a comparison with
+    ``current`` (today's resolved config as a dict, e.g. a resume key): the network's keys moved
+    (:func:`upgrade_network_layout`), and every key the schema gained since, where ``current`` leaves it at its
+    default (:func:`fill_new_keys`). What a resume (:meth:`experiments.rundir.store.RunStore.check`) and
+    ``skip_complete`` (:func:`experiments.cli.complete_run`) compare."""
+    from inference.config import INFERENCE_CONFIGS
+
+    upgrade_network_layout(saved, current)
+    defaults = OmegaConf.to_container(OmegaConf.structured(RunConfig))
+    inference, network = (current.get(k) or {} for k in ("inference", "network"))
+    if inference.get("name") in INFERENCE_CONFIGS:
+        defaults["inference"] = dataclasses.asdict(INFERENCE_CONFIGS[inference["name"]])
+    if network.get("name") in ARCHITECTURES:
+        defaults["network"] = dataclasses.asdict(ARCHITECTURES[network["name"]].config())
+    fill_new_keys(saved, current, defaults)
 
 
 def check_out_dir(out_dir: str) -> None:

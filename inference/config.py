@@ -129,6 +129,9 @@ class MLEConfig(HyperParameters):
             value = getattr(self, key)
             require(value is None and key == "generator_eps_root" or value is not None and value >= 0, key,
                     ">= 0" + (", or null (eps_root)" if key == "generator_eps_root" else ""), value)
+        for key in ("eps_root", "generator_eps_root"):  # 0 / 0 where a gradient is exactly zero
+            value = self.eps_root if getattr(self, key) is None else getattr(self, key)
+            require(self.eps > 0 or value > 0, key, "> 0 when eps is 0 (Adam would divide 0 by 0)", value)
 
 
 @dataclass

@@ -28,7 +28,7 @@ import numpy as np
 import xarray as xr
 import yaml
 
-from experiments.schema import ConfigError, upgrade_network_layout
+from experiments.schema import ConfigError, upgrade_stored
 from experiments.rundir.arviz_export import DRAW_GROUPS, WARMUP, as_stored, group_of, to_datatree
 
 
@@ -91,15 +91,17 @@ class RunStore:
         ConfigError
             If an unfinished run in the way was started with another config (the message names the keys
             that differ and how to start over). A run stored before ``network`` became a config group is the
-            same config when its keys, moved (:func:`experiments.schema.upgrade_network_layout`), are equal: it
-            resumes (:meth:`begin` rewrites its saved config in today's layout).
+            same config when it is equal once brought to today's layout (:func:`experiments.schema.upgrade_stored`:
+            keys moved, keys added since at their defaults): it resumes (:meth:`begin` rewrites its saved
+            config in today's layout).
         """
         saved = self.root / "config.yaml"
         if not resume or not saved.is_file():
             return False
         if saved.read_text() != cfg_yaml:
             was, now = yaml.safe_load(saved.read_text()) or {}, yaml.safe_load(cfg_yaml) or {}
-            if upgrade_network_layout(was, now) and was == now:  # stored before the network group: same run
+            upgrade_stored(was, now)  # an older run: keys moved (the network group) or added since
+            if was == now:
                 return True
             diff = _differences(was, now)
             more = f"; {len(diff) - 3} more" if len(diff) > 3 else ""

@@ -90,8 +90,11 @@ class SemiSupervised(Task):
 
         x_lab, y_lab = inputs.setup.context["labelled"]
         data, net = inputs.data, inputs.cfg.network
-        # the scikit-learn baseline has the discriminator's hidden widths where the architecture has them
-        hidden = net.get("discriminator_hidden") or MLPConfig().discriminator_hidden
+        # the scikit-learn baseline has the discriminator's hidden widths where the architecture has them, else
+        # the experiment's MLP widths (what it had before the network group), else the MLP default
+        mlp_block = (inputs.cfg.experiment.network or {}).get("mlp") or {}
+        hidden = (net.get("discriminator_hidden") or mlp_block.get("discriminator_hidden")
+                  or MLPConfig().discriminator_hidden)
         return M.semi_supervised_metrics(inputs.read(first, stop, key="disc_points/class_probs"), data.eval,
                                          data.eval_labels, x_lab, y_lab, tuple(hidden),
                                          seed=inputs.cfg.seed)

@@ -71,6 +71,8 @@ BAD = [  # unknown options of the config groups: test_unknown_group_option_names
     (["experiment.network=dcgan"], "write network=dcgan"),
     (["experiment.generator_hidden=[8]"], "moved to the network group: write network.generator_hidden=[8]"),
     (["experiment=grid25", "network.channels=4"], "unknown config key 'network.channels': not a key of the chosen network"),
+    (["inference=mle", "inference.eps=0"], "inference.eps_root=0.0 is invalid: must be > 0 when eps is 0"),
+    (["inference=mle", "inference.eps=-1e-8"], "inference.eps=-1e-08 is invalid: must be >= 0"),
     (["network=dcgan", "network.channels=0"], "network.channels=0 is invalid"),
     (["network=improved_gan", "network.hidden_noise=nan"], "network.hidden_noise=nan is invalid"),
     (["experiment.network.mlp.channels=4"], "experiment.network.mlp.channels"),

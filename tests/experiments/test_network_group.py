@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from experiments.cli import complete_run, main
 from experiments.compose import group_options, load_config
@@ -95,3 +96,30 @@ def test_the_old_spelling_is_refused_with_todays(tmp_path, capsys):
         assert err.count("\n") == 1 and expected in err
     assert not (tmp_path / "x").exists()
 
+
+
+def test_an_old_improved_gan_run_is_the_recipe_whatever_widths_it_stored():
+    """The old improved_gan builder ignored the flat widths (it always built the recipe's networks)."""
+    from experiments.schema import upgrade_network_layout
+    from models.improved_gan import ImprovedGANConfig
+
+    saved = {"experiment": {"network": "improved_gan", "generator_hidden": [256, 256],
+                            "discriminator_hidden": [256, 256], "output_activation": "sigmoid", "channels": 64,
+                            "layer_norm": False}}
+    assert upgrade_network_layout(saved, {"experiment": {"network": {}}})
+    assert saved["network"] == dataclasses.asdict(ImprovedGANConfig()) and saved["experiment"] == {"network": {}}
+
+
+def test_an_unfinished_run_missing_keys_added_since_resumes_at_their_defaults(tmp_path):
+    """A resume fills keys the schema gained since the run was stored (here the twin's Adam epsilons) where
+    today's config leaves them at their defaults, as skip_complete does; a non-default value is another run."""
+    out = tmp_path / "run"
+    args = [*TODAY, "inference=mle", f"out_dir={out}"]
+    now = resume_key(load_config(args))
+    old = yaml.safe_load(now)
+    for key in ("eps", "eps_root", "generator_eps_root"):
+        del old["inference"][key]
+    RunStore(out).begin(yaml.safe_dump(old))
+    assert RunStore(out).check(now)
+    with pytest.raises(Exception, match=r"inference.eps: None -> 0.001"):
+        RunStore(out).check(resume_key(load_config([*args, "inference.eps=1e-3"])))
