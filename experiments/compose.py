@@ -16,14 +16,11 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from experiments.schema import ConfigError, ExperimentConfig, validate
+from experiments.schema import MOVED_TO_NETWORK, ConfigError, ExperimentConfig, validate
 from inference.config import INFERENCE_SCHEMAS
 from models.config import LOSS_SCHEMAS, PRIOR_SPECS
 from models.networks import NETWORKS
 
-#: Keys that moved from ``experiment`` to the ``network`` group, and the option that has them.
-MOVED_TO_NETWORK = {"generator_hidden": "mlp", "discriminator_hidden": "mlp", "output_activation": "mlp",
-                    "channels": "dcgan", "layer_norm": "dcgan"}
 
 GROUPS = ("experiment", "inference", "prior", "loss", "network")
 TOP_KEYS = ("seed", "iterations", "out_dir", "progress", "checkpoint_every", "resume", "skip_complete",

@@ -112,8 +112,10 @@ class RunConfig:
     network: Any = None
 
 
-#: Where the architecture's keys lived in a run stored before ``network`` became a config group.
-OLD_NETWORK_KEYS = ("generator_hidden", "discriminator_hidden", "output_activation", "channels", "layer_norm")
+#: The architecture's keys that lived flat in ``experiment`` before ``network`` became a config group, and the
+#: option that has each now.
+MOVED_TO_NETWORK = {"generator_hidden": "mlp", "discriminator_hidden": "mlp", "output_activation": "mlp",
+                    "channels": "dcgan", "layer_norm": "dcgan"}
 
 
 def upgrade_network_layout(saved: dict, current: dict) -> bool:
@@ -130,7 +132,7 @@ def upgrade_network_layout(saved: dict, current: dict) -> bool:
     if not isinstance(experiment, dict) or not isinstance(experiment.get("network"), str):
         return False
     name = experiment.pop("network")
-    old = {k: experiment.pop(k) for k in OLD_NETWORK_KEYS if k in experiment}
+    old = {k: experiment.pop(k) for k in MOVED_TO_NETWORK if k in experiment}
     if name == "improved_gan":  # its old builder ignored every flat key: the recipe's networks, whatever was stored
         saved["network"] = {"name": name} | dataclasses.asdict(ARCHITECTURES[name].config())
     else:

@@ -18,6 +18,15 @@ def require(cond: bool, key: str, what: str, value) -> None:
         raise ValueError(f"{key}={value!r} is invalid: must be {what}")
 
 
+def require_widths(config, *keys: str) -> None:
+    """:func:`require` each of ``config``'s ``keys`` (a network's hidden widths) to be a non-empty list of
+    integers >= 1, named ``network.<key>``."""
+    for key in keys:
+        sizes = list(getattr(config, key))
+        require(len(sizes) > 0 and all(s >= 1 for s in sizes), f"network.{key}", "a non-empty list of integers >= 1",
+                sizes)
+
+
 def _positive(value) -> bool:
     return isinstance(value, (int, float)) and math.isfinite(value) and value > 0
 

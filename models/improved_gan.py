@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from models.config import require
+from models.config import require, require_widths
 from models.layers import GaussianNoise, WeightNormDense, batch_normalise, named_key
 
 #: The recipe's discriminator widths and noise standard deviations (input, after each hidden layer).
@@ -141,10 +141,7 @@ class ImprovedGANConfig:
     hidden_noise: float = HIDDEN_NOISE  # ... after each hidden layer
 
     def check(self) -> None:
-        for key in ("generator_hidden", "discriminator_hidden"):
-            sizes = list(getattr(self, key))
-            require(len(sizes) > 0 and all(s >= 1 for s in sizes), f"network.{key}",
-                    "a non-empty list of integers >= 1", sizes)
+        require_widths(self, "generator_hidden", "discriminator_hidden")
         for key in ("input_noise", "hidden_noise"):
             value = getattr(self, key)
             require(math.isfinite(value) and value >= 0, f"network.{key}", ">= 0 and finite", value)

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from models.config import require
+from models.config import require, require_widths
 from models.improved_gan import ImprovedGANConfig, improved_gan_networks
 from models.registry import lookup
 
@@ -225,10 +225,7 @@ class MLPConfig:
     output_activation: str = "linear"  # the generator's: linear (real-valued data) | sigmoid (pixels in [0, 1])
 
     def check(self) -> None:
-        for key in ("generator_hidden", "discriminator_hidden"):
-            sizes = list(getattr(self, key))
-            require(len(sizes) > 0 and all(s >= 1 for s in sizes), f"network.{key}",
-                    "a non-empty list of integers >= 1", sizes)
+        require_widths(self, "generator_hidden", "discriminator_hidden")
         require(self.output_activation in ("linear", "sigmoid"), "network.output_activation",
                 "'linear' or 'sigmoid'", self.output_activation)
 
