@@ -32,10 +32,9 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 import optax
-from blackjax.util import generate_gaussian_noise
 
 from inference.base import GENERATOR_PARTICLES, SamplingAlgorithm, Sampler, batch_axes, critic_steps, \
-    discriminator_batch, gathered, generator_batch, named_key, \
+    discriminator_batch, gathered, gaussian_noise, generator_batch, named_key, \
     warmup_phases
 from inference.bridge import make_logdensity_fn
 from inference.common import discriminator_mean_loss, init_particles
@@ -104,7 +103,7 @@ def msgld(logdensity_fn: Callable, temperature: float = default("ebgan", "temper
         temp = base_temperature if temperature is None else temperature
         logdensity, grad = value_and_grad(state.position, *batch)
         eta = jnp.asarray(step_size, jnp.float32)
-        noise = generate_gaussian_noise(rng_key, state.position)
+        noise = gaussian_noise(rng_key, state.position)
         position = jax.tree.map(lambda x, g, m, n: x + eta * (g + drift_scale * m) + jnp.sqrt(2 * eta * temp) * n,
                                 state.position, grad, state.drift, noise)
         drift = jax.tree.map(lambda m, g: drift_decay * m + (1 - drift_decay) * g, state.drift, grad)

@@ -21,8 +21,8 @@ adapts ``V`` only while the caller says so (warmup) and then keeps ``G`` constan
 the Gamma(theta) correction of Ma et al. (2015) is zero and the update is exactly Chen et al.'s eq. 15 with
 mass matrix ``G^-1``. ``preconditioner="rmsprop_running"`` updates ``V`` at every step, as Li et al.'s
 experiments do, dropping the Gamma term of order ``1 - decay``: a biased sampler whose variance inflation
-on a correlated Gaussian is measured in ``tests/inference/test_samplers.py``. The Gaussian noise comes
-from ``blackjax.util.generate_gaussian_noise``.
+on a correlated Gaussian is measured in ``tests/inference/test_samplers.py``. The Gaussian noise is
+``blackjax.util.generate_gaussian_noise``'s draws (:func:`inference.base.gaussian_noise`).
 """
 
 from __future__ import annotations
@@ -32,9 +32,8 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
-from blackjax.util import generate_gaussian_noise
 
-from inference.base import SamplingAlgorithm, rmsprop_preconditioner
+from inference.base import SamplingAlgorithm, gaussian_noise, rmsprop_preconditioner
 from inference.config import default
 
 ArrayTree = dict
@@ -133,7 +132,7 @@ def sghmc(
         square_avg, precond = precondition(state.square_avg, grad, adapt, state.num_adapted)
         if precond is None:
             precond = jax.tree.map(jnp.ones_like, grad)
-        noise = generate_gaussian_noise(rng_key, state.position)
+        noise = gaussian_noise(rng_key, state.position)
         momentum = jax.tree.map(
             lambda v, g, p, n: (1 - friction) * v
             + eta * p * g

@@ -18,9 +18,8 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 from blackjax.sgmcmc.sgld import build_kernel
-from blackjax.util import generate_gaussian_noise
 
-from inference.base import SamplingAlgorithm, rmsprop_preconditioner
+from inference.base import SamplingAlgorithm, gaussian_noise, rmsprop_preconditioner
 from inference.config import default
 from inference.sghmc import SGHMCInfo
 
@@ -90,7 +89,7 @@ def sgld(
         if precond is None:
             position = kernel(rng_key, state.position, lambda *_: grad, None, eta, temp)
         else:
-            noise = generate_gaussian_noise(rng_key, state.position)
+            noise = gaussian_noise(rng_key, state.position)
             position = jax.tree.map(
                 lambda x, g, p, n: x + eta * p * g + jnp.sqrt(2 * eta * temp * p) * n,
                 state.position, grad, precond, noise,

@@ -124,6 +124,7 @@ def test_a_job_that_crashes_in_its_worker_is_reported_and_the_sweep_goes_on(monk
     assert results[1][0] == L.CRASHED and "MemoryError: RESOURCE_EXHAUSTED" in results[1][1]
 
 
+@pytest.mark.slow  # 42 s; the fast tier keeps skip_complete's old-layout test (test_network_group.py)
 def test_skip_complete_keeps_a_finished_run_of_the_same_config_and_runs_the_rest(tmp_path, capsys):
     """``skip_complete=true`` (what the reproduce scripts pass): a job whose out_dir holds a complete run of the
     same config is not run again; a job without one, or whose out_dir holds another config's run, runs."""
