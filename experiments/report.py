@@ -63,9 +63,50 @@ def plot_samples(path, x_generated: np.ndarray, observed: np.ndarray, event_shap
     plt.close(fig)
 
 
+#: The predictives whose reliability a run records: ``metrics.json``'s key and the legend's label.
+RELIABILITY_KEYS = (("reliability", "headline predictive"), ("reliability_final_draw", "final draw"),
+                    ("reliability_pooled", "post-warmup draws"), ("reliability_ema", "moving average"))
+
+
+def plot_reliability(path, curves: dict, title: str) -> None:
+    """Write a reliability diagram (Guo et al. 2017, fig. 1): accuracy against confidence per bin.
+
+    Parameters
+    ----------
+    path : str or path-like
+        Where the PNG goes.
+    curves : dict of str to list of dict
+        A label per predictive, and its bins as :func:`experiments.metrics.calibration` returns them
+        (``edge``, ``confidence``, ``accuracy``, ``count``; empty bins are skipped).
+    title : str
+
+    The diagonal is perfect calibration; a point below it is over-confident. The marker area grows with the
+    bin's share of the points.
+    """
+    fig, ax = plt.subplots(figsize=(4.6, 4.6))
+    ax.plot([0, 1], [0, 1], ls="--", c="0.6", lw=1, label="calibrated")
+    for label, bins in curves.items():
+        filled = [b for b in bins if b["count"]]
+        total = sum(b["count"] for b in filled)
+        conf = [b["confidence"] for b in filled]
+        acc = [b["accuracy"] for b in filled]
+        (line,) = ax.plot(conf, acc, marker=None, lw=1.2, label=label)
+        ax.scatter(conf, acc, s=[4 + 200 * b["count"] / total for b in filled], color=line.get_color(), alpha=0.7)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (largest class probability)")
+    ax.set_ylabel("accuracy")
+    ax.set_aspect("equal")
+    ax.legend(fontsize=7, loc="upper left")
+    ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write_report(path, *, cfg_yaml: str, metrics: dict, title: str) -> None:
     """Write ``report.md``: the headline metrics, the wall time and the resolved config."""
-    headline = {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}
+    headline = {k: v for k, v in metrics.items() if not isinstance(v, (dict, list))}  # (no reliability bins)
     lines = [f"# {title}", "", "| metric | value |", "|---|---|"]
     lines += [f"| {k} | {v:.4g} |" if isinstance(v, float) else f"| {k} | {v} |" for k, v in headline.items()]
     diag = metrics.get("function_space_diagnostics", {})

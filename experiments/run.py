@@ -35,7 +35,7 @@ from experiments import metrics as M
 from experiments.build import build_model, load_configured_dataset
 from experiments.diagnose import save_plots
 from experiments.evaluation import FINAL, POOLED, FunctionSpace, compute_metrics, headline_and_variant, metrics_classifier
-from experiments.report import plot_samples, write_json, write_report
+from experiments.report import RELIABILITY_KEYS, plot_reliability, plot_samples, write_json, write_report
 from experiments.rundir.checkpoint import Checkpointer
 from experiments.rundir.store import RunStore, filing_order
 from experiments.schema import ConfigError
@@ -284,5 +284,8 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
         plot_samples(build / "samples.png", gallery, data.eval, data.event_shape, title,
                      first_draw=num_kept - gallery.shape[1])
         save_plots(stats, build, first_kept=num_warmup_draws, recorded=recorded)
+    curves = {label: metrics[key] for key, label in RELIABILITY_KEYS if key in metrics}
+    if curves:  # a classifier's calibration (the semi-supervised task)
+        plot_reliability(build / "reliability.png", curves, title)
     write_report(build / "report.md", cfg_yaml=cfg_yaml, metrics=metrics, title=title)
     return store.finish()

@@ -24,8 +24,9 @@ from __future__ import annotations
 from experiments.metrics.anogan import anogan_scores
 from experiments.metrics.anomaly import anomaly_metrics
 from experiments.metrics.augmentation import augmentation_metrics, downstream_predictions, imbalance_metrics
-from experiments.metrics.classifiers import (METRICS_CLASSIFIERS, ConvClassifier, ImageClassifier, classifier_metrics,
-                                             frechet_distance, predictive_figures, semi_supervised_metrics)
+from experiments.metrics.classifiers import (CALIBRATION_BINS, METRICS_CLASSIFIERS, ConvClassifier, ImageClassifier,
+                                             calibration, classifier_metrics, frechet_distance, predictive_figures,
+                                             semi_supervised_metrics)
 from experiments.metrics.collapse import COLLAPSE_RATIO, particle_spread
 from experiments.metrics.convergence import convergence_diagnostics
 from experiments.metrics.copying import data_copying_z
@@ -34,9 +35,9 @@ from experiments.metrics.mixture import high_quality_per_draw, mixture_metrics, 
 from experiments.metrics.sampling import NUM_METRIC_SAMPLES, NUM_POOLED_SAMPLES, metric_samples
 
 __all__ = [
-    "COLLAPSE_RATIO", "ConvClassifier", "ImageClassifier", "JS_DEFINITION", "MAX_GRID_POINTS", "METRICS_CLASSIFIERS",
+    "CALIBRATION_BINS", "COLLAPSE_RATIO", "ConvClassifier", "ImageClassifier", "JS_DEFINITION", "MAX_GRID_POINTS", "METRICS_CLASSIFIERS",
     "NUM_METRIC_SAMPLES", "NUM_POOLED_SAMPLES", "anogan_scores", "anomaly_metrics", "augmentation_metrics",
-    "classifier_metrics", "convergence_diagnostics", "data_copying_z", "downstream_predictions", "frechet_distance",
+    "calibration", "classifier_metrics", "convergence_diagnostics", "data_copying_z", "downstream_predictions", "frechet_distance",
     "high_quality_per_draw", "imbalance_metrics", "metric_samples", "mixture_metrics", "nearest_mode",
     "particle_spread", "pca_js_divergence", "predictive_figures", "semi_supervised_metrics", "synthetic_metrics",
 ]

@@ -187,8 +187,50 @@ def classifier_metrics(
     }
 
 
+#: Equal-width confidence bins of the expected calibration error (Guo et al. 2017 use 15).
+CALIBRATION_BINS = 15
+
+
+def calibration(probs: np.ndarray, labels: np.ndarray, num_bins: int = CALIBRATION_BINS) -> dict:
+    """Top-label calibration of a classifier's predictive: the expected calibration error and the reliability
+    diagram's bins (Naeini et al. 2015; Guo et al. 2017, sec. 2, eq. 3).
+
+    The confidence of a point is its largest class probability; the points fall into ``num_bins`` equal-width
+    bins ``((i - 1) / num_bins, i / num_bins]`` of confidence (a confidence of 0 in the first), and
+    ``ECE = sum_b n_b / n * |accuracy_b - confidence_b|``.
+
+    Parameters
+    ----------
+    probs : numpy.ndarray, shape ``(M, K)``
+        ``p(y | x)`` of the ``M`` points (rows sum to 1).
+    labels : numpy.ndarray, shape ``(M,)``, int
+    num_bins : int
+        Number of bins (>= 1).
+
+    Returns
+    -------
+    dict
+        ``test_ece`` (a fraction in [0, 1]) and ``reliability``: per bin, its upper ``edge``, the points'
+        mean ``confidence`` and ``accuracy`` (``None`` in an empty bin) and ``count``.
+    """
+    confidence = probs.max(-1)
+    correct = probs.argmax(-1) == labels
+    which = np.clip(np.ceil(confidence * num_bins).astype(int) - 1, 0, num_bins - 1)
+    count = np.bincount(which, minlength=num_bins)
+    conf_sum = np.bincount(which, weights=confidence, minlength=num_bins)
+    acc_sum = np.bincount(which, weights=correct.astype(float), minlength=num_bins)
+    filled = count > 0
+    gap = np.abs(acc_sum[filled] - conf_sum[filled]).sum() / len(labels)
+    bins = [{"edge": round((i + 1) / num_bins, 6),
+             "confidence": float(conf_sum[i] / count[i]) if count[i] else None,
+             "accuracy": float(acc_sum[i] / count[i]) if count[i] else None, "count": int(count[i])}
+            for i in range(num_bins)]
+    return {"test_ece": float(gap), "reliability": bins}
+
+
 def predictive_figures(class_probs: np.ndarray, eval_labels: np.ndarray) -> dict:
-    """Test error and negative log-likelihood of the predictive that averages ``p(y | x)`` over networks.
+    """Test error, negative log-likelihood and calibration of the predictive that averages ``p(y | x)`` over
+    networks.
 
     Parameters
     ----------
@@ -199,13 +241,15 @@ def predictive_figures(class_probs: np.ndarray, eval_labels: np.ndarray) -> dict
     Returns
     -------
     dict
-        ``test_error`` (fraction misclassified by the averaged predictive's argmax) and ``test_nll`` (nats per
-        test point, probabilities clipped at 1e-12).
+        ``test_error`` (fraction misclassified by the averaged predictive's argmax), ``test_nll`` (nats per
+        test point, probabilities clipped at 1e-12), and :func:`calibration`'s ``test_ece`` (15 bins) and
+        ``reliability``.
     """
     probs = class_probs.reshape(-1, *class_probs.shape[-2:]).mean(axis=0)
     picked = np.take_along_axis(probs, eval_labels[:, None], axis=-1)[:, 0]
     return {"test_error": float(np.mean(probs.argmax(-1) != eval_labels)),
-            "test_nll": float(-np.mean(np.log(np.clip(picked, 1e-12, None))))}
+            "test_nll": float(-np.mean(np.log(np.clip(picked, 1e-12, None)))),
+            **calibration(probs, eval_labels)}
 
 
 def semi_supervised_metrics(class_probs: np.ndarray, x_eval: np.ndarray, eval_labels: np.ndarray,
@@ -231,8 +275,9 @@ def semi_supervised_metrics(class_probs: np.ndarray, x_eval: np.ndarray, eval_la
     -------
     dict
         ``test_error`` (fraction misclassified by the averaged predictive), ``test_nll`` (nats per test
-        point), ``test_error_per_sample`` (mean error of the individual samples),
-        ``test_error_supervised_only``, ``num_labelled`` and ``predictive_samples``.
+        point), ``test_ece`` and ``reliability`` (:func:`calibration`), ``test_error_per_sample`` (mean error
+        of the individual samples), ``test_error_supervised_only`` with the baseline's ``test_nll_supervised_only``
+        and ``test_ece_supervised_only``, ``num_labelled`` and ``predictive_samples``.
     """
     from sklearn.neural_network import MLPClassifier
 
@@ -241,9 +286,11 @@ def semi_supervised_metrics(class_probs: np.ndarray, x_eval: np.ndarray, eval_la
         warnings.simplefilter("ignore")  # sklearn's convergence warnings on 100 examples
         clf = MLPClassifier(hidden_layer_sizes=tuple(hidden), max_iter=2000, random_state=seed)
         clf.fit(x_labelled, y_labelled)
+    supervised = predictive_figures(clf.predict_proba(x_eval)[None], eval_labels)  # (classes 0..K-1 all labelled)
     return {**predictive_figures(class_probs, eval_labels),
             "test_error_per_sample": float(single.mean()),
             "test_error_supervised_only": float(np.mean(clf.predict(x_eval) != eval_labels)),
+            "test_nll_supervised_only": supervised["test_nll"], "test_ece_supervised_only": supervised["test_ece"],
             "num_labelled": int(len(y_labelled)), "predictive_samples": int(np.prod(class_probs.shape[:2])),
             "definition": "Saatchi & Wilson 2017 sec. 4: argmax of p(y|x) averaged over discriminator samples; "
                           "supervised-only: sklearn MLP with the discriminator's hidden layers on the labels only"}

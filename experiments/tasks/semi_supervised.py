@@ -41,15 +41,18 @@ class SemiSupervised(Task):
     """``experiment.labels_per_class`` labelled training images per class (drawn by ``experiment.labels_seed``,
     default the run's seed: :func:`labelled_subset`), every training
     image unlabelled too, a K + 1-class discriminator (:class:`models.heads.SemiSupervisedHead`) whose
-    ``p(y | x)`` is averaged over discriminator particles and draws: ``test_error``, beside a supervised-only
+    ``p(y | x)`` is averaged over discriminator particles and draws: ``test_error``, ``test_nll`` and the
+    calibration error ``test_ece`` (15 bins; the bins as ``reliability``), beside a supervised-only
     classifier on the same labels."""
 
     name = "semi_supervised"
     eval_points = True
     columns = (("test_error", "pooled"), ("test_error", "final"), ("test_error_ema", None),
-               ("test_error_supervised_only", None), ("wall_seconds", None))
+               ("test_error_supervised_only", None), ("test_nll", "pooled"), ("test_ece", "pooled"),
+               ("test_ece_ema", None), ("wall_seconds", None))
     fractions = True
-    baselines = (("test_error", "test_error_supervised_only", -1),)
+    baselines = (("test_error", "test_error_supervised_only", -1), ("test_nll", "test_nll_supervised_only", -1),
+                 ("test_ece", "test_ece_supervised_only", -1))
 
     def validate(self, e) -> None:
         check(e.labels_per_class >= 1, "experiment.labels_per_class", "an integer >= 1", e.labels_per_class)

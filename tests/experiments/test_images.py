@@ -282,6 +282,32 @@ def test_semi_supervised_and_anomaly_metrics_known_cases():
         "auroc_isolation_forest"] == 0.0
 
 
+def test_expected_calibration_error_known_cases():
+    """Guo et al. (2017)'s ECE over 15 equal-width bins of the top-label confidence, per bin."""
+    labels = np.array([0, 0, 0, 0, 1, 1, 1, 1])
+    probs = np.array([[0.9, 0.1]] * 4 + [[0.3, 0.7]] * 4)  # every point right, confidence 0.9 and 0.7
+    m = M.calibration(probs, labels)
+    assert m["test_ece"] == pytest.approx(0.5 * 0.1 + 0.5 * 0.3)  # under-confident by 0.1 and 0.3
+    bins = m["reliability"]
+    assert len(bins) == 15 and sum(b["count"] for b in bins) == 8
+    # 0.7 lies in (10/15, 11/15], 0.9 in (13/15, 14/15]: the bin of a confidence c is ceil(15 c)
+    assert bins[10] == {"edge": round(11 / 15, 6), "confidence": pytest.approx(0.7), "accuracy": 1.0, "count": 4}
+    assert bins[13]["confidence"] == pytest.approx(0.9) and bins[13]["count"] == 4
+    assert bins[0]["accuracy"] is None and bins[0]["count"] == 0
+    # a wrong point counts against its bin: half right at confidence 0.9 is over-confident by 0.4
+    wrong = labels.copy()
+    wrong[:2] = 1
+    m = M.calibration(probs, wrong)
+    assert m["reliability"][13]["accuracy"] == 0.5
+    assert m["test_ece"] == pytest.approx(0.5 * 0.4 + 0.5 * 0.3)
+    # a calibrated predictive: confidence equal to accuracy in every bin gives 0
+    calibrated = np.array([[0.75, 0.25]] * 4)
+    assert M.calibration(calibrated, np.array([0, 0, 0, 1]))["test_ece"] == pytest.approx(0.0, abs=1e-12)
+    # the predictive figures carry it, on the averaged predictive
+    figures = M.predictive_figures(probs[None], labels)
+    assert figures["test_ece"] == pytest.approx(0.2) and len(figures["reliability"]) == M.CALIBRATION_BINS
+
+
 APPLICATIONS = [
     ("digits_ssl", ("test_error", "test_error_supervised_only", "test_nll")),
     ("digits_anomaly", ("auroc", "auroc_spread", "auroc_knn", "auroc_isolation_forest", "auroc_anogan")),
@@ -314,6 +340,11 @@ def test_application_experiments_end_to_end(tmp_path, experiment, keys, inferenc
         assert pred["d_real"].dims == ("chain", "draw", "obs") and pred.sizes["obs"] == 360
         if experiment == "digits_ssl":
             assert pred["class_probs"].sizes["class"] == 10
+            # calibration of the headline predictive and its variant: 15 bins holding every test point
+            variant = "reliability_pooled" if inference == "mle" else "reliability_final_draw"
+            for key in ("reliability", variant):
+                assert len(metrics[key]) == 15 and sum(b["count"] for b in metrics[key]) == 360
+            assert 0 <= metrics["test_ece"] <= 1 and (out / "reliability.png").is_file()
         return
     # generation tasks: figures of the generated samples alone
     assert "predictive_samples" not in metrics

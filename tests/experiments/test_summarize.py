@@ -44,13 +44,15 @@ def test_missing_metrics_is_a_clean_error(tmp_path, capsys):
 
 def test_application_tables(tmp_path):
     dirs = [_run(tmp_path, f"digits_ssl-sghmc-s{s}", seed=s, headline=POOLED, test_error=e, test_error_final_draw=0.2,
-                 test_error_ema=0.07, test_error_supervised_only=0.09, wall_seconds=10.0)
+                 test_error_ema=0.07, test_error_supervised_only=0.09, test_nll=0.3, test_ece=e / 2,
+                 test_ece_ema=0.04, wall_seconds=10.0)
             for s, e in ((0, 0.08), (1, 0.10))]
     dirs += [_run(tmp_path, f"digits_anomaly-mle-s{s}", seed=s, auroc=a, auroc_pooled=0.7, auroc_spread_pooled=None,
                   auroc_knn=0.97, auroc_anogan=0.55, auroc_isolation_forest=0.6, wall_seconds=5.0)
              for s, a in ((0, 0.9), (1, 0.8))]
     table = summarize(dirs)
-    assert "| digits_ssl-sghmc | 0,1 | 0.090 ± 0.014 | 0.200 ± 0.000 | 0.070 ± 0.000 | 0.090 ± 0.000 | 10.0 ± 0.0 |" in table
+    assert ("| digits_ssl-sghmc | 0,1 | 0.090 ± 0.014 | 0.200 ± 0.000 | 0.070 ± 0.000 | 0.090 ± 0.000 | 0.300 ± 0.000 "
+            "| 0.045 ± 0.007 | 0.040 ± 0.000 | 10.0 ± 0.0 |") in table
     assert ("| digits_anomaly-mle | 0,1 | 0.700 ± 0.000 | 0.850 ± 0.071 | – | 0.970 ± 0.000 | 0.550 ± 0.000 | 0.600 ± 0.000 "
             "| 5.0 ± 0.0 |") in table
 
