@@ -66,6 +66,7 @@ class ExperimentConfig:
     labels_per_class: int = 10           # semi_supervised
     labels_seed: Optional[int] = None    # semi_supervised: which images are labelled; null: the run's seed
     labelled_weight: float | None = 1.0  # semi_supervised; null: N / N_s
+    unlabelled_weight: float = 1.0       # semi_supervised: the real and fake terms' weight; 0: supervised only
     autoencoder_steps: int = 2000        # class_imbalance, augmentation (BAGAN's autoencoder start)
     generated_per_class: int = 100       # augmentation: generated images added to each class's real ones
     batch_size: int = 64

@@ -74,4 +74,5 @@ def discriminator_mean_loss(model: BayesGAN, disc: dict, batch: DiscriminatorBat
 
     terms = model.discriminator_terms(outputs, batch.x_real, batch.x_fake, batch.epsilon, batch.key)
     n = batch.num_data
-    return sum(mean_loss(v) * (model.term_scale(name, v.shape[0], n) / n) for name, v in terms.items())
+    scales = {name: model.term_scale(name, v.shape[0], n) / n for name, v in terms.items()}
+    return sum(mean_loss(v) * scales[name] for name, v in terms.items() if scales[name] != 0)  # (0: not computed)

@@ -412,8 +412,9 @@ class BayesGAN:
         terms = self.discriminator_terms(self.discriminator_outputs_net(), batch.x_real, batch.x_fake,
                                          batch.epsilon, batch.key)
         for name, values in terms.items():
-            _scaled_factor(f"discriminator_loglik_{name}", values,
-                           self.term_scale(name, values.shape[0], batch.num_data))
+            scale = self.term_scale(name, values.shape[0], batch.num_data)
+            if scale != 0:  # a term weighted 0 (a supervised-only control's real and fake terms) adds nothing
+                _scaled_factor(f"discriminator_loglik_{name}", values, scale)
 
     def term_scale(self, name: str, num_terms: int, num_data: int) -> float:
         """The number of data a likelihood term's ``num_terms`` values stand for: ``N`` for a minibatch term,

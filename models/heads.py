@@ -125,15 +125,22 @@ class SemiSupervisedHead(Head):
     labelled_weight : float
         Multiplies the labelled log-likelihood ``sum_s log p(y_s | x_s, real)``. 1 is the exact posterior given the
         labelled set; ``N / N_s`` weighs it like the ``N`` unlabelled examples, as Saatchi & Wilson's code does.
+    unlabelled_weight : float
+        Multiplies the minibatch terms (real, fake and any penalty; each stands for ``N`` data): 1 is the
+        semi-supervised GAN; 0 leaves the labelled term alone, the supervised-only classifier of the same
+        network, prior and inference trained on the labelled set alone (the control of issue 25).
     """
 
     x_labelled: jax.Array | None = None
     y_labelled: jax.Array | None = None
     labelled_weight: float = 1.0
+    unlabelled_weight: float = 1.0
 
     def __post_init__(self):
         if self.num_classes < 2 or self.x_labelled is None or self.y_labelled is None:
             raise ValueError("a semi-supervised head needs num_classes >= 2 and the labelled set")
+        if not self.unlabelled_weight >= 0:
+            raise ValueError(f"unlabelled_weight must be >= 0, got {self.unlabelled_weight}")
 
     def extra_terms(self, outputs) -> dict[str, jax.Array]:
         """``labelled`` ``(N_s,)``: ``log p(y_s | x_s, real)``, the log-softmax over the K real classes' outputs,
@@ -142,8 +149,10 @@ class SemiSupervisedHead(Head):
         return {"labelled": jnp.take_along_axis(log_probs, self.y_labelled[:, None], axis=-1)[:, 0]}
 
     def term_scale(self, name: str, num_terms: int, num_data: int) -> float:
-        """``labelled_weight * N_s`` for the labelled term, ``N`` for a minibatch term."""
-        return num_terms * self.labelled_weight if name in FULL_SET_TERMS else num_data
+        """``labelled_weight * N_s`` for the labelled term, ``unlabelled_weight * N`` for a minibatch term."""
+        if name in FULL_SET_TERMS:
+            return num_terms * self.labelled_weight
+        return num_data if self.unlabelled_weight == 1 else num_data * self.unlabelled_weight
 
 
 @dataclass(frozen=True, eq=False)

@@ -60,6 +60,8 @@ class SemiSupervised(Task):
               "an integer in [0, 2^32), or null for the run's seed", e.labels_seed)
         check(e.labelled_weight is None or (math.isfinite(e.labelled_weight) and e.labelled_weight > 0),
               "experiment.labelled_weight", "a number > 0, or null for N / N_s", e.labelled_weight)
+        check(math.isfinite(e.unlabelled_weight) and e.unlabelled_weight >= 0, "experiment.unlabelled_weight",
+              "a number >= 0 (1: the semi-supervised GAN; 0: the labelled term alone)", e.unlabelled_weight)
 
     def prepare(self, cfg, data) -> TaskSetup:
         import jax.numpy as jnp
@@ -70,7 +72,8 @@ class SemiSupervised(Task):
         x_lab, y_lab = labelled_subset(data, e.labels_per_class, cfg.seed if e.labels_seed is None else e.labels_seed)
         weight = e.labelled_weight if e.labelled_weight is not None else len(data.train) / len(y_lab)
         head = SemiSupervisedHead(num_classes=num_classes(data), x_labelled=jnp.asarray(x_lab),
-                                  y_labelled=jnp.asarray(y_lab), labelled_weight=float(weight))
+                                  y_labelled=jnp.asarray(y_lab), labelled_weight=float(weight),
+                                  unlabelled_weight=float(e.unlabelled_weight))
         return TaskSetup(head=head, train=data.train, context={"labelled": (x_lab, y_lab)})
 
     def final_metrics(self, inputs: MetricInputs) -> dict | None:

@@ -175,7 +175,8 @@ def test_console_script_exit_code(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.strip() == ("bgan-run: error: unknown experiment 'nope'; valid: cifar10, digits, digits_anomaly, "
                                    "digits_imbalanced, digits_lowdata, digits_ssl, fashion_mnist, grid25, mnist, "
-                                   "mnist_anomaly, mnist_augment, mnist_lowdata, mnist_ssl, mnist_ssl_improved_gan, ring8, "
+                                   "mnist_anomaly, mnist_augment, mnist_lowdata, mnist_ssl, mnist_ssl_improved_gan, "
+                                   "mnist_ssl_improved_gan_supervised, ring8, "
                                    "synthetic")
     assert proc.stdout == ""
 

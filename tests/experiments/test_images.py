@@ -114,17 +114,19 @@ MNIST_APPLICATIONS = {"mnist_ssl": (["experiment.labels_per_class=2"], "test_err
 
 
 #: The recipe configs (Salimans et al.'s networks), run end to end on tfds mock data below.
-RECIPES = ["mnist_ssl_improved_gan"]
+RECIPES = ["mnist_ssl_improved_gan", "mnist_ssl_improved_gan_supervised"]
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("experiment", RECIPES)
 @pytest.mark.parametrize("inference", ["sghmc", "mle"])
-def test_the_improved_gan_recipe_runs_end_to_end_on_mock_data(tmp_path, inference):
+def test_the_improved_gan_recipe_runs_end_to_end_on_mock_data(tmp_path, experiment, inference):
     """experiment=mnist_ssl_improved_gan with the Bayesian GAN (its default inference: the noise layers inside
-    the likelihood) and with the twin, whose moving average is reported beside the raw figures."""
+    the likelihood) and with the twin, whose moving average is reported beside the raw figures; and its
+    supervised-only control (the unlabelled terms weighted 0)."""
     out = tmp_path / "run"
     with tfds.testing.mock_data(num_examples=120):
-        assert main([f"experiment={RECIPES[0]}", f"inference={inference}", "experiment.labels_per_class=2",
+        assert main([f"experiment={experiment}", f"inference={inference}", "experiment.labels_per_class=2",
                      "iterations=4", "experiment.num_draws=2", "progress=false", f"out_dir={out}"]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0 <= metrics["test_error"] <= 1 and np.isfinite(metrics["test_nll"])
@@ -257,6 +259,18 @@ def test_semi_supervised_log_density_adds_the_labelled_term_exactly():
     weighted = dataclasses.replace(model, head=dataclasses.replace(model.head, labelled_weight=n / 6))
     got_w = make_logdensity_fn(weighted.discriminator_model)(d1, DiscriminatorBatch(xr, xf, n))
     np.testing.assert_allclose(got_w - got, (n / 6 - 1) * jnp.sum(log_class), rtol=1e-4)
+    # unlabelled_weight scales the minibatch terms only; 0 is the supervised-only classifier: the labelled term
+    # and the prior, whatever the real and fake minibatches
+    for w in (0.5, 0.0):
+        control = dataclasses.replace(model, head=dataclasses.replace(model.head, unlabelled_weight=w))
+        logdensity = make_logdensity_fn(control.discriminator_model)
+        got_u = logdensity(d1, DiscriminatorBatch(xr, xf, n))
+        np.testing.assert_allclose(got_u - log_prior, want - (1 - w) * (want - jnp.sum(log_class)), rtol=1e-5)
+    grads = [jax.grad(logdensity)(d1, DiscriminatorBatch(a, b, n)) for a, b in ((xr, xf), (xf[:4], 5 * xr))]
+    for k in d1:
+        np.testing.assert_array_equal(np.asarray(grads[0][k]), np.asarray(grads[1][k]))
+    with pytest.raises(ValueError, match="unlabelled_weight"):
+        dataclasses.replace(model.head, unlabelled_weight=-1.0)
 
 
 def test_semi_supervised_and_anomaly_metrics_known_cases():
