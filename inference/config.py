@@ -213,12 +213,12 @@ class CoupledEnsembleConfig(IndependentMAPConfig):
 
 @dataclass
 class EnsembleConfig(MLEConfig):
-    """J_g independent ML GANs (the twin's Adam, separate initial weights and minibatches, no coupling),
-    vmapped; the predictive pools their generators."""
+    """J_g independent ML GANs (the twin's Adam and moving average, separate initial weights and minibatches,
+    no coupling), vmapped; the predictive pools their generators."""
 
     name: str = "ensemble"
     num_generators: int = SGHMCConfig.num_generators  # J_g members
-    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"mle": ADAM_KEYS + ("n_critic",),
+    inherits: ClassVar[dict[str, tuple[str, ...]]] = {"mle": ADAM_KEYS + ("n_critic", "ema_decay"),
                                                       "sghmc": ("num_generators", "num_warmup")}
 
 

@@ -41,6 +41,12 @@ def test_an_experiment_block_sets_its_architecture_and_the_command_line_wins(tmp
     assert recipe.network.name == "improved_gan" and recipe.loss.name == "feature_matching"
     assert list(recipe.network.discriminator_hidden) == [1000, 500, 250, 250, 250]
     assert load_config(["experiment=mnist_ssl_improved_gan", "loss=minimax", out]).loss.name == "minimax"
+    # the ensemble control is J_g of the recipe's twins: their Adam and their moving average
+    ensemble = load_config(["experiment=mnist_ssl_improved_gan", "inference=ensemble", out]).inference
+    twin = recipe.inference
+    assert (ensemble.ema_decay, ensemble.eps, ensemble.eps_root, ensemble.generator_eps_root, ensemble.learning_rate) \
+        == (twin.ema_decay, twin.eps, twin.eps_root, twin.generator_eps_root, twin.learning_rate) == (
+        0.9999, 0.0, 4e-8, 6.25e-4, 3e-3)
     assert load_config(["experiment=fashion_mnist", out]).network.name == "dcgan"
 
 
