@@ -24,7 +24,8 @@ from hydra.errors import HydraException
 import yaml
 from omegaconf import DictConfig, OmegaConf
 
-from experiments.compose import GROUPS, group_options, load_config
+from experiments.compose import GROUPS, TOP_KEYS, config_dir, group_options, load_config, option_keys
+from experiments.prior_config import PRIOR_TOP_KEYS
 from experiments.schema import ConfigError, upgrade_stored
 
 
@@ -186,12 +187,56 @@ def multirun(overrides: list[str]) -> int:
     return code
 
 
+#: The experiment keys ``--help`` lists (every key: :class:`experiments.schema.ExperimentConfig`).
+COMMON_EXPERIMENT_KEYS = ("iterations", "batch_size", "num_draws", "warmup_fraction", "dataset.data_dir",
+                          "dataset.validation_fraction", "labels_per_class", "labels_seed")
+
+
+def plain(text: str) -> str:
+    """reStructuredText inline markup as plain text for a terminal: ``:role:`x``` and ````x```` become ``x``."""
+    import re
+
+    return re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "")
+
+
+def help_text(width: int = 100) -> str:
+    """``bgan-run --help``: the module docstring as plain text, then every config group's options (the default
+    marked) and their keys."""
+    import textwrap
+
+    defaults = {}
+    for entry in yaml.safe_load((Path(config_dir()) / "config.yaml").read_text())["defaults"]:
+        if isinstance(entry, dict):
+            defaults.update(entry)
+    lines = [plain(__doc__.strip()), "",
+             "Config groups: choose an option with GROUP=OPTION and set one of its keys with GROUP.KEY=VALUE,",
+             "e.g. bgan-run experiment=grid25 inference=mle inference.learning_rate=1e-3 seed=1.",
+             f"Top-level keys: {', '.join(TOP_KEYS)}.", ""]
+
+    def wrapped(head: str, body: str, indent: int) -> list[str]:
+        return textwrap.wrap(body, width, initial_indent=f"{head:<{indent}}", subsequent_indent=" " * indent)
+
+    for group in GROUPS:
+        options = group_options(group)
+        lines += wrapped(f"{group} (default {defaults.get(group)}):", ", ".join(options), 32)
+        if group == "experiment":
+            keys = ", ".join(f"experiment.{k}" for k in COMMON_EXPERIMENT_KEYS)
+            lines += wrapped("  keys set most:", keys + " (every key: experiments/schema.py)", 32)
+        else:
+            for option in options:
+                keys = option_keys(group, option)
+                lines += wrapped(f"  {option}:", ", ".join(keys) if keys else "(no keys)", 32)
+            if group == "prior":
+                lines += wrapped("  every prior:", ", ".join(PRIOR_TOP_KEYS) + " (per-network and per-path priors)", 32)
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of ``bgan-run``; returns the exit code (2 for a user mistake, 3 for a diverged run)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help"):
-        print(__doc__.strip())
-        print("\ngroups: " + "; ".join(f"{g}: {', '.join(group_options(g))}" for g in GROUPS))
+        print(help_text())
         return 0
     if argv and argv[0] in ("-m", "--multirun"):
         try:

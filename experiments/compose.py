@@ -38,6 +38,21 @@ def group_options(group: str) -> list[str]:
     return sorted(shipped | set(NETWORKS) if group == "network" else shipped)
 
 
+def option_keys(group: str, option: str) -> list[str]:
+    """The keys of a config group's option (``inference``, ``prior``, ``loss``, ``network``: its schema's fields
+    but ``name``, in declaration order; ``experiment``: :class:`experiments.schema.ExperimentConfig`'s).
+
+    Raises
+    ------
+    KeyError
+        For a group or option without a schema.
+    """
+    schema = {"experiment": lambda _: ExperimentConfig, "inference": INFERENCE_SCHEMAS.__getitem__,
+              "prior": PRIOR_SPECS.__getitem__, "loss": LOSS_SCHEMAS.__getitem__,
+              "network": lambda name: NETWORKS[name].config}[group](option)
+    return [f.name for f in dataclasses.fields(schema) if f.name != "name"]
+
+
 def _shipped(group: str) -> list[str]:
     return [p.name.removesuffix(".yaml") for p in (resources.files("experiments") / "conf" / group).iterdir()
             if p.name.endswith(".yaml")]
@@ -80,8 +95,7 @@ def _explain(overrides: list[str], err: Exception) -> str:
         keys = [ov.lstrip("+~").partition("=")[0] for ov in overrides]
         bad = max((k for k in keys if f"'{k}'" in text), key=len, default=None)
         if bad and bad.startswith("network."):
-            per = "; ".join(f"{name}: {', '.join(f.name for f in dataclasses.fields(n.config) if f.name != 'name')}"
-                            for name, n in sorted(NETWORKS.items()))
+            per = "; ".join(f"{name}: {', '.join(option_keys('network', name))}" for name in sorted(NETWORKS))
             return f"unknown config key {bad!r}: not a key of the chosen network (each network's keys: {per})"
         return f"unknown config key {bad or text!r}; valid top-level keys: {', '.join(TOP_KEYS)}, " \
                f"{', '.join(GROUPS)} (and their fields, e.g. inference.step_size)"

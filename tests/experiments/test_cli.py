@@ -168,6 +168,28 @@ def test_diagnose_bad_directory_exits_2(tmp_path, capsys):
     assert "no posterior.nc" in capsys.readouterr().err
 
 
+def test_help_is_plain_text_with_every_groups_options_and_keys(capsys):
+    """``bgan-run --help`` prints no reStructuredText markup, and lists every option of every group with that
+    option's own keys (from its schema), the default of each group marked."""
+    from experiments.compose import GROUPS, group_options, option_keys
+
+    assert main(["--help"]) == 0
+    text = capsys.readouterr().out
+    assert "``" not in text and ":mod:" not in text and ":class:" not in text
+    assert "bgan-run [KEY=VALUE ...]" in text and "(see experiments.launch)" in text
+    flat = " ".join(text.split())
+    for group in GROUPS:
+        section = flat.split(f"{group} (default ")[1].split(" (default ")[0]
+        for option in group_options(group):
+            assert option in section, (group, option)
+            if group != "experiment":
+                keys = ", ".join(option_keys(group, option)) or "(no keys)"
+                assert f"{option}: {keys}" in section, (group, option)
+    assert "inference (default sghmc)" in flat and "network (default mlp)" in flat
+    assert "sghmc: num_generators, num_discriminators, step_size, temperature" in flat
+    assert "experiment.dataset.data_dir" in flat
+
+
 def test_console_script_exit_code(tmp_path):
     bin_dir = __import__("pathlib").Path(sys.executable).parent
     proc = subprocess.run([str(bin_dir / "bgan-run"), "experiment=nope", f"out_dir={tmp_path / 'r'}"],
