@@ -44,10 +44,11 @@ def load_configured_dataset(cfg: DictConfig) -> Dataset:
         raise ConfigError(f"experiment.dataset: {str(err).strip(chr(34))}") from None
 
 
-def experiment_networks(cfg: DictConfig, data: Dataset, out_features: int, **kwargs):
+def experiment_networks(cfg: DictConfig, data: Dataset, out_features: int, init_images=None, **kwargs):
     """``(generator, discriminator)`` of the config's architecture (``cfg.network``, built with its keys) for
     ``data``, the discriminator with ``out_features`` outputs (:func:`models.networks.build_networks`;
-    ``kwargs``: e.g. ``seed``).
+    ``init_images``: what a data-dependent initialisation reads, default ``INIT_IMAGES`` training images in
+    an order drawn by the seed; ``kwargs``: e.g. ``seed``).
 
     Raises
     ------
@@ -57,7 +58,8 @@ def experiment_networks(cfg: DictConfig, data: Dataset, out_features: int, **kwa
     keys = {k: (list(v) if isinstance(v, (list, tuple, ListConfig)) else v)
             for k, v in cfg.network.items() if k != "name"}
     # a data-dependent initialisation (weight norm) reads training images in an order drawn by the seed
-    init_data = data.train[np.random.default_rng(cfg.seed).permutation(len(data.train))[:INIT_IMAGES], :data.data_dim]
+    init_data = (data.train[np.random.default_rng(cfg.seed).permutation(len(data.train))[:INIT_IMAGES], :data.data_dim]
+                 if init_images is None else np.asarray(init_images)[:INIT_IMAGES])
     try:
         return build_networks(cfg.network.name, latent_dim=cfg.experiment.latent_dim, data_dim=data.data_dim,
                               image_shape=data.image_shape, out_features=out_features, init_data=init_data,
@@ -95,7 +97,8 @@ def build_model(cfg: DictConfig, data: Dataset, head: Head | None = None) -> tup
         ``(model, init_model)``; they share networks, loss and head.
     """
     head = head or PlainHead()
-    generator, discriminator = experiment_networks(cfg, data, head.out_features, seed=cfg.seed)
+    generator, discriminator = experiment_networks(cfg, data, head.out_features, head.initialisation_images,
+                                                   seed=cfg.seed)
     loss_hyper = {k: v for k, v in OmegaConf.to_container(cfg.loss).items() if k != "name"}
     priors = build_priors(cfg)
     model = BayesGAN(generator=generator, discriminator=discriminator, generator_prior=priors["generator"],

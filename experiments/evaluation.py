@@ -72,6 +72,7 @@ def metrics_classifier(data: Dataset, kind: str = "mlp") -> M.ImageClassifier | 
 #: once, not per variant.
 SHARED_KEYS = ("definition", "frechet_classifier_distance_real", "classifier_eval_accuracy", "minority_classes",
                "minority_accuracy_real_only", "balanced_accuracy_real_only", "test_error_supervised_only",
+               "test_nll_supervised_only", "test_ece_supervised_only",
                "auroc_knn", "auroc_isolation_forest", "num_labelled", "num_anomalies", "num_eval")
 POOLED, FINAL = "_pooled", "_final_draw"
 #: The figures whose value depends on how many samples they count (a mode of mass 1e-4 is found with

@@ -30,7 +30,7 @@ from models.networks import NETWORKS as ARCHITECTURES
 
 # diagnostics.png: the rank plot's name before trace.png / rank.png (still replaced, not refused)
 RUN_FILES = frozenset({"config.yaml", "posterior.nc", "metrics.json", "samples.png", "report.md", "trace.png",
-                       "rank.png", "diagnostics.png"})
+                       "rank.png", "diagnostics.png", "reliability.png"})
 MAX_SEED = 2**31 - 1
 MIN_METRIC_POOL = 100
 

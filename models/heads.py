@@ -47,6 +47,12 @@ class Head:
         """Discriminator outputs: 1 logit, or ``K + 1`` class logits (class 0 = fake)."""
         return self.num_classes + 1 if self.num_classes else 1
 
+    @property
+    def initialisation_images(self) -> jax.Array | None:
+        """The images a data-dependent initialisation (weight norm) may read, ``(M, data_dim)``; ``None``: the
+        training images."""
+        return None
+
     def critic_logit(self, outputs: jax.Array) -> jax.Array:
         """The real-vs-fake logit ``(...,)`` of raw outputs ``(..., out_features)``: the single logit, or
         ``logsumexp(l_1..K) - l_0`` for a K + 1-class discriminator (``sigmoid`` of it is ``1 - D(x)[0]``)."""
@@ -141,6 +147,13 @@ class SemiSupervisedHead(Head):
             raise ValueError("a semi-supervised head needs num_classes >= 2 and the labelled set")
         if not self.unlabelled_weight >= 0:
             raise ValueError(f"unlabelled_weight must be >= 0, got {self.unlabelled_weight}")
+
+    @property
+    def initialisation_images(self) -> jax.Array | None:
+        """The labelled images when the unlabelled terms are off (``unlabelled_weight = 0``): the supervised-only
+        control reads no unlabelled image, not even to initialise weight norm's scales; else the training
+        images."""
+        return self.x_labelled if self.unlabelled_weight == 0 else None
 
     def extra_terms(self, outputs) -> dict[str, jax.Array]:
         """``labelled`` ``(N_s,)``: ``log p(y_s | x_s, real)``, the log-softmax over the K real classes' outputs,

@@ -266,11 +266,40 @@ def test_semi_supervised_log_density_adds_the_labelled_term_exactly():
         logdensity = make_logdensity_fn(control.discriminator_model)
         got_u = logdensity(d1, DiscriminatorBatch(xr, xf, n))
         np.testing.assert_allclose(got_u - log_prior, want - (1 - w) * (want - jnp.sum(log_class)), rtol=1e-5)
-    grads = [jax.grad(logdensity)(d1, DiscriminatorBatch(a, b, n)) for a, b in ((xr, xf), (xf[:4], 5 * xr))]
-    for k in d1:
-        np.testing.assert_array_equal(np.asarray(grads[0][k]), np.asarray(grads[1][k]))
+    from inference.common import discriminator_mean_loss  # the optimisers' loss (twin, ensemble, MC dropout)
+
+    batches = [DiscriminatorBatch(a, b, n) for a, b in ((xr, xf), (xf[:4], 5 * xr))]
+    for fn in (logdensity, lambda p, b: discriminator_mean_loss(control, p, b)):
+        grads = [jax.grad(fn)(d1, b) for b in batches]
+        for k in d1:
+            np.testing.assert_array_equal(np.asarray(grads[0][k]), np.asarray(grads[1][k]))
+    np.testing.assert_allclose(discriminator_mean_loss(control, d1, batches[0]), -jnp.sum(log_class) / n, rtol=1e-5)
     with pytest.raises(ValueError, match="unlabelled_weight"):
         dataclasses.replace(model.head, unlabelled_weight=-1.0)
+    # the control reads no unlabelled image, not even for a data-dependent initialisation
+    assert control.head.initialisation_images is x_lab and model.head.initialisation_images is None
+
+
+def test_the_supervised_control_initialises_from_the_labelled_images(monkeypatch, tmp_path):
+    """build_model hands a data-dependent initialisation (weight norm's scales) the labelled images when the
+    unlabelled terms are off, else training images in the seed's order."""
+    import experiments.build as B
+    from experiments.datasets import Dataset
+
+    seen = []
+    real_build = B.build_networks
+    monkeypatch.setattr(B, "build_networks", lambda *a, init_data, **k: seen.append(init_data) or real_build(
+        *a, init_data=init_data, **k))
+    rng = np.random.default_rng(0)
+    data = Dataset("digits", rng.random((40, 64), dtype=np.float32), rng.random((10, 64), dtype=np.float32), (8, 8),
+                   train_labels=np.arange(40) % 4, eval_labels=np.arange(10) % 4)
+    x_lab = data.train[:8]
+    cfg = load_config(["experiment=digits_ssl", f"out_dir={tmp_path}"])
+    for weight, want in ((0.0, x_lab), (1.0, data.train[np.random.default_rng(cfg.seed).permutation(40)])):
+        head = SemiSupervisedHead(num_classes=4, x_labelled=jnp.asarray(x_lab), y_labelled=jnp.arange(8) % 4,
+                                  unlabelled_weight=weight)
+        B.build_model(cfg, data, head)
+        np.testing.assert_array_equal(np.asarray(seen[-1]), want)
 
 
 def test_semi_supervised_and_anomaly_metrics_known_cases():
@@ -359,6 +388,11 @@ def test_application_experiments_end_to_end(tmp_path, experiment, keys, inferenc
             for key in ("reliability", variant):
                 assert len(metrics[key]) == 15 and sum(b["count"] for b in metrics[key]) == 360
             assert 0 <= metrics["test_ece"] <= 1 and (out / "reliability.png").is_file()
+            assert "test_ece_supervised_only" in metrics and not any(
+                k.startswith("test_ece_supervised_only_") for k in metrics)  # the baseline's, stored once
+            # a finished run (reliability.png included) is kept by skip_complete, not refused
+            assert main([f"experiment={experiment}", f"inference={inference}", "iterations=40",
+                         "experiment.num_draws=4", f"out_dir={out}", "skip_complete=true"]) == 0
         return
     # generation tasks: figures of the generated samples alone
     assert "predictive_samples" not in metrics
