@@ -75,6 +75,9 @@ BAD = [  # unknown options of the config groups: test_unknown_group_option_names
     (["inference=mle", "inference.eps=-1e-8"], "inference.eps=-1e-08 is invalid: must be >= 0"),
     (["network=dcgan", "network.channels=0"], "network.channels=0 is invalid"),
     (["network=improved_gan", "network.hidden_noise=nan"], "network.hidden_noise=nan is invalid"),
+    # added with the supervised-only control (issue 25)
+    (["experiment=digits_ssl", "experiment.unlabelled_weight=-1"], "experiment.unlabelled_weight=-1.0 is invalid"),
+    (["experiment=digits_ssl", "experiment.unlabelled_weight=nan"], "experiment.unlabelled_weight=nan is invalid"),
     (["experiment.network.mlp.channels=4"], "experiment.network.mlp.channels"),
     (["experiment.metrics_classifier=resnet"], "experiment.metrics_classifier='resnet' is invalid: must be one of mlp, cnn"),
     (["experiment=ring8", "experiment.dataset.num_eval=0"], "experiment.dataset.num_eval=0 is invalid"),
