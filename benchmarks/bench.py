@@ -15,7 +15,7 @@ Rows (``docs/benchmarks.md`` holds a measured table and reads it):
   The Bayesian GAN also against a hand-written SGHMC step with the same particle axes (vmapped), at J_g =
   J_d = 1 and at grid25's J_g = 6, J_d = 2.
 - ``recipe`` (opt-in): ``experiment=mnist_ssl_improved_gan``'s twin and Bayesian GAN (J_g = J_d = 1, 2)
-  against the stand-alone replica's step (docs/ssl_reference.py).
+  against the stand-alone replica's step (scripts/ssl_reference.py).
 - ``particles``: a Bayesian GAN iteration with J_g = J_d = J particles (vmapped, coupled through the
   shared likelihood terms) against J sequential single-particle iterations, J = 1, 4, 10; and J
   independent single-particle samplers vmapped against the same J run one after another.
@@ -250,7 +250,7 @@ def bench_overhead(data, iterations, repeats):
 def bench_recipe(iterations: int, repeats: int):
     """Per-iteration time of ``experiment=mnist_ssl_improved_gan`` (Salimans et al.'s networks, built by the
     experiment's own code): the twin (Adam, with its moving average), the Bayesian GAN at J_g = J_d = 1 and 2,
-    against the stand-alone replica's step (docs/ssl_reference.py: its ``d_loss``, ``g_loss`` and Adam, the
+    against the stand-alone replica's step (scripts/ssl_reference.py: its ``d_loss``, ``g_loss`` and Adam, the
     same networks and batch). The data are 8,000 random 28x28 images with labels: the cost does not depend
     on the pixels."""
     import importlib.util
@@ -264,7 +264,7 @@ def bench_recipe(iterations: int, repeats: int):
     from experiments.tasks import get_task
     from inference.registry import build_inference
 
-    spec = importlib.util.spec_from_file_location("ssl_reference", ROOT / "docs" / "ssl_reference.py")
+    spec = importlib.util.spec_from_file_location("ssl_reference", ROOT / "scripts" / "ssl_reference.py")
     ref = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ref)
     rng = np.random.default_rng(0)
@@ -302,7 +302,7 @@ def bench_recipe(iterations: int, repeats: int):
         t = seconds_per_iteration(s.step, s.init(jax.random.key(0)), iterations, repeats)
         label = "twin (Adam, moving average)" if j is None else f"Bayesian GAN (SGHMC), J_g = J_d = {j}"
         rows.append(row(f"mnist_ssl_improved_gan: {label}", t, t_ref,
-                        "the replica's step (docs/ssl_reference.py, Adam)"))
+                        "the replica's step (scripts/ssl_reference.py, Adam)"))
     return rows
 
 

@@ -6,6 +6,9 @@ sweep syntax, also ``range(0,5)`` and ``choice(a,b)``), one after another, e.g.
 ``bgan-run -m experiment=grid25 inference=sghmc,mle seed=0,1,2``; with Hydra's ``hydra/launcher=joblib``
 in parallel local lanes (``hydra.launcher.n_jobs=2``), with ``hydra/launcher=submitit_slurm`` on a Slurm
 cluster (``hydra.launcher.partition=...``) or ``submitit_local`` (see :mod:`experiments.launch`).
+``bgan-run --dry-run [-m] KEY=VALUE ...`` composes and validates every job, prints the ``out_dir`` each would
+write (or keep, with ``skip_complete=true``) and exits without running or writing anything: the check the
+reproduce scripts' smoke tests make (``BGAN='bgan-run --dry-run' bash scripts/reproduce_....sh``).
 A user mistake (unknown group option or key, malformed override, wrong type, out-of-range value) prints
 one line naming the bad key and the valid choices, exits with code 2 and writes nothing. A run whose
 sampler diverges (a non-finite log density or weight) prints one line naming the iteration and particle,
@@ -26,6 +29,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from experiments.compose import GROUPS, TOP_KEYS, config_dir, group_options, load_config, option_keys
 from experiments.prior_config import PRIOR_TOP_KEYS
+from experiments.errors import plain
 from experiments.schema import ConfigError, upgrade_stored
 
 
@@ -128,11 +132,19 @@ def skip_if_complete(cfg: DictConfig, job: str = "") -> int | None:
     return {"kept": 0, "diverged": 3}.get(state)
 
 
-def multirun(overrides: list[str]) -> int:
+def dry_run(job: list[str], cfg: DictConfig) -> None:
+    """``--dry-run``: print what the validated job would do, reading only (:func:`complete_run`)."""
+    state, _ = complete_run(cfg) if cfg.skip_complete else ("none", "")
+    verb = {"kept": "would keep", "diverged": "would keep (diverged)"}.get(state, "would run")
+    print(f"bgan-run: {verb} {cfg.out_dir}: {' '.join(job)}", flush=True)
+
+
+def multirun(overrides: list[str], dry: bool = False) -> int:
     """Validate every job of a sweep first (any mistake: exit 2 before anything runs), then run them with the
     launcher of ``hydra/launcher=NAME`` (:mod:`experiments.launch`: in turn in this process by default, in
     joblib lanes, or through submitit). Returns 0, 3 if any job diverged, 2 if a job found a mistake at run
-    time, 1 if a job crashed in its worker (the others still run)."""
+    time, 1 if a job crashed in its worker (the others still run). With ``dry``, only validate and print
+    each job's ``out_dir`` (:func:`dry_run`); return 0."""
     from experiments.launch import launch, launcher_config, prepare, split_launcher
 
     launcher, settings, overrides = split_launcher(overrides)
@@ -154,6 +166,10 @@ def multirun(overrides: list[str]) -> int:
         raise ConfigError(f"distributed.enabled=true with hydra/launcher={launcher}: a distributed run is "
                           "started once per process by the cluster's own launcher (docs/scaling.md)")
     executor = prepare(launcher, settings) if launcher != "basic" else None  # its settings checked now
+    if dry:
+        for job, cfg in zip(jobs, configs, strict=True):
+            dry_run(job, cfg)
+        return 0
     code, todo = 0, []
     for job, cfg in zip(jobs, configs, strict=True):
         kept = skip_if_complete(cfg, " ".join(job))
@@ -190,13 +206,6 @@ def multirun(overrides: list[str]) -> int:
 #: The experiment keys ``--help`` lists (every key: :class:`experiments.schema.ExperimentConfig`).
 COMMON_EXPERIMENT_KEYS = ("iterations", "batch_size", "num_draws", "warmup_fraction", "dataset.data_dir",
                           "dataset.validation_fraction", "labels_per_class", "labels_seed")
-
-
-def plain(text: str) -> str:
-    """reStructuredText inline markup as plain text for a terminal: ``:role:`x``` and ````x```` become ``x``."""
-    import re
-
-    return re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "")
 
 
 def help_text(width: int = 100) -> str:
@@ -238,14 +247,19 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(help_text())
         return 0
+    dry = bool(argv) and argv[0] == "--dry-run"
+    argv = argv[1:] if dry else argv
     if argv and argv[0] in ("-m", "--multirun"):
         try:
-            return multirun(argv[1:])
+            return multirun(argv[1:], dry)
         except ConfigError as err:
             print(f"bgan-run: error: {err}", file=sys.stderr)
             return 2
     try:
         cfg = load_config(argv)
+        if dry:
+            dry_run(argv, cfg)
+            return 0
         start_distributed(cfg)
         from experiments.run import Diverged, run  # heavy imports only after the config is valid
     except ConfigError as err:

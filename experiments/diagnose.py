@@ -228,6 +228,11 @@ def diagnose(run_dir: Path, plot: bool = False) -> tuple[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in ("-h", "--help"):
+        from experiments.errors import plain
+
+        print("usage: bgan-diagnose RUN_DIR [--plot]\n\n" + plain(__doc__ or ""))
+        return 0
     plot = "--plot" in argv
     dirs = [a for a in argv if a != "--plot"]
     if len(dirs) != 1:

@@ -8,6 +8,14 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 
+def plain(text: str) -> str:
+    """reStructuredText inline markup as plain text for a terminal (every console script's ``--help``):
+    ``:role:`x``` and ````x```` become ``x``."""
+    import re
+
+    return re.sub(r":\w+:`~?([^`]+)`", r"\1", text).replace("``", "")
+
+
 class ConfigError(ValueError):
     """A user mistake in the config or the overrides; the message is one line for the user."""
 

@@ -37,6 +37,8 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.errors import plain
+
 #: IDX file names as published on the MNIST site (and Fashion-MNIST's): PREFIX-images-idx3-ubyte[.gz] and
 #: PREFIX-labels-idx1-ubyte[.gz]; the prefix ``train`` is the train split, ``t10k`` (or ``test``) the test split.
 IDX_NAME = re.compile(r"(?P<prefix>.+)-(?P<kind>images|labels)[-.]idx(?P<ndim>[13])-ubyte(?:\.gz)?", re.IGNORECASE)
@@ -362,7 +364,7 @@ def write(name: str, splits: dict, class_names: list[str], data_dir: Path) -> Pa
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="bgan-prepare", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="bgan-prepare", description=plain(__doc__.split("\n\n")[0]))
     parser.add_argument("source", nargs="+", help="'digits', an .npz file, a folder of class sub-folders of images, "
                         "or MNIST-style IDX files (or their folder)")
     parser.add_argument("--name", help="dataset name (lowercase letters, digits, _); default bgan_digits for digits")

@@ -302,7 +302,9 @@ USAGE = "usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW ...] [--equa
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] in ("-h", "--help"):
-        print(USAGE + "\n\n" + (__doc__ or ""))
+        from experiments.errors import plain
+
+        print(USAGE + "\n\n" + plain(__doc__ or ""))
         return 0
     against = []
     equal = "--equal-count" in argv

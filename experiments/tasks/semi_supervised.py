@@ -17,7 +17,7 @@ def labelled_subset(data, per_class: int, seed: int) -> tuple[np.ndarray, np.nda
     run may use (``(K per_class, data_dim)`` images and their classes, class by class).
 
     The rule of Salimans et al.'s script (openai/improved-gan, ``train_mnist_feature_matching.py``, and the
-    replica docs/ssl_reference.py with ``--seed_data seed``): permute the training set with
+    replica scripts/ssl_reference.py with ``--seed_data seed``): permute the training set with
     ``numpy.random.RandomState(seed)`` and take the first ``per_class`` of each class in that order.
 
     Raises

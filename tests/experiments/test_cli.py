@@ -1,6 +1,7 @@
 """bgan-run end to end: every shipped experiment x inference, the output contract, and bad input."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -188,6 +189,40 @@ def test_help_is_plain_text_with_every_groups_options_and_keys(capsys):
     assert "inference (default sghmc)" in flat and "network (default mlp)" in flat
     assert "sghmc: num_generators, num_discriminators, step_size, temperature" in flat
     assert "experiment.dataset.data_dir" in flat
+
+
+@pytest.mark.parametrize("module", ["summarize", "diagnose", "prepare"])
+def test_every_other_console_scripts_help_is_plain_text(module, capsys):
+    """``bgan-summarize``, ``bgan-diagnose`` and ``bgan-prepare --help`` exit 0 with their docstring, no
+    reStructuredText markup (argparse's ``--help`` exits through SystemExit 0)."""
+    import importlib
+
+    mod = importlib.import_module(f"experiments.{module}")
+    try:
+        code = mod.main(["--help"])
+    except SystemExit as exit_:
+        code = exit_.code
+    text = capsys.readouterr().out
+    assert code == 0 and f"bgan-{module}" in text
+    assert "``" not in text and not re.search(r":(mod|func|class|meth):`", text), text[:300]
+
+
+def test_dry_run_validates_every_job_and_writes_nothing(tmp_path, capsys):
+    """``bgan-run --dry-run``: each job of a sweep composed and validated, its out_dir printed, nothing written;
+    a bad job is exit 2 as for a real run; a finished run is reported as kept under skip_complete."""
+    out = tmp_path / "r"
+    sweep = ["experiment=grid25,ring8", "seed=0,1", f"out_dir={out}/${{experiment.name}}-${{seed}}"]
+    assert main(["--dry-run", "-m", *sweep]) == 0
+    text = capsys.readouterr().out
+    assert [line.split()[3].rstrip(":") for line in text.splitlines()] == [
+        f"{out}/{e}-{s}" for e in ("grid25", "ring8") for s in (0, 1)]
+    assert not out.exists()
+    assert main(["--dry-run", "experiment=grid25", "inference.step_sise=1", f"out_dir={out}"]) == 2
+    assert "step_sise" in capsys.readouterr().err
+    assert main(["experiment=ring8", *SMALL, f"out_dir={out}/done", "progress=false"]) == 0
+    capsys.readouterr()
+    assert main(["--dry-run", "experiment=ring8", *SMALL, f"out_dir={out}/done", "skip_complete=true"]) == 0
+    assert f"would keep {out}/done" in capsys.readouterr().out
 
 
 def test_console_script_exit_code(tmp_path):

@@ -135,7 +135,7 @@ def test_the_improved_gan_recipe_runs_end_to_end_on_mock_data(tmp_path, experime
 
 def test_labelled_images_follow_the_replica_rule():
     """labels_per_class images of each class: the first of each class in numpy RandomState(seed)'s permutation
-    of the training set, the rule of docs/ssl_reference.py (--seed_data) and Salimans et al.'s script."""
+    of the training set, the rule of scripts/ssl_reference.py (--seed_data) and Salimans et al.'s script."""
     from types import SimpleNamespace
 
     from experiments.tasks.semi_supervised import labelled_subset

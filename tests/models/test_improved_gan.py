@@ -1,4 +1,4 @@
-"""network=improved_gan (Salimans et al. 2016's MNIST pair) against the stand-alone replica docs/ssl_reference.py,
+"""network=improved_gan (Salimans et al. 2016's MNIST pair) against the stand-alone replica scripts/ssl_reference.py,
 and its layers (Gaussian noise, weight norm with fixed scales, batch norm with the batch's statistics)."""
 
 import importlib.util
@@ -22,8 +22,8 @@ ROOT = Path(__file__).parents[2]
 
 
 def replica():
-    """docs/ssl_reference.py as a module (its run is behind ``main()``), noise switched off."""
-    spec = importlib.util.spec_from_file_location("ssl_reference", ROOT / "docs" / "ssl_reference.py")
+    """scripts/ssl_reference.py as a module (its run is behind ``main()``), noise switched off."""
+    spec = importlib.util.spec_from_file_location("ssl_reference", ROOT / "scripts" / "ssl_reference.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.D_NOISE = [0.0] * len(module.D_NOISE)

@@ -5,12 +5,12 @@
 # The configurations were fixed before any run (at most 12; these are 4): particles, temperature, cycles.
 # Four Hydra sweeps in JOBS joblib lanes; a finished run is kept (skip_complete=true);
 # a sweep ends before the next starts. The exit code is the worst of the sweeps' (3: a run diverged).
-# Usage: JOBS=2 [SEEDS=20] bash docs/reproduce_search.sh [RUNS_DIR]   then   bgan-summarize [--equal-count] RUNS_DIR/grid25-*
+# Usage: JOBS=2 [SEEDS=20] bash scripts/reproduce_search.sh [RUNS_DIR]   then   bgan-summarize [--equal-count] RUNS_DIR/grid25-*
+. "$(dirname "$0")/common.sh"
 set -uo pipefail
 rc=0
 R=${1:-runs/search}
 JOBS=${JOBS:-1}
-BGAN=${BGAN:-bgan-run}
 config() {  # NAME OVERRIDES...: seeds 20 and 21, out_dir RUNS_DIR/grid25-NAME-s<seed>
   local name=$1; shift
   $BGAN -m experiment=grid25 inference.schedule=cyclical "$@" seed="${SEEDS:-20,21}" "out_dir=$R/grid25-$name-s\${seed}" \

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # The issue-14 acceptance check (docs/results.md, "Posterior or ensemble?"): on a seed no verdict or search run
 # used (7), every new method of the verdict tables on grid25 at its default budget, then an evaluator outside
-# the zoo (docs/check_pooled.py: numpy + xarray, every pooled posterior_predictive sample) against each run's
+# the zoo (scripts/check_pooled.py: numpy + xarray, every pooled posterior_predictive sample) against each run's
 # metrics.json (the headline for samplers, *_pooled for optimisers).
 # Three Hydra sweeps in JOBS joblib lanes (the two one-run sweeps run side by side when JOBS >= 2); a finished run
 # is kept (skip_complete=true). The exit code is the worst of the sweeps'.
-# Usage: JOBS=2 bash docs/reproduce_evaluator.sh [RUNS_DIR]; then python docs/check_pooled.py RUNS_DIR/*-s7
+# Usage: JOBS=2 bash scripts/reproduce_evaluator.sh [RUNS_DIR]; then python scripts/check_pooled.py RUNS_DIR/*-s7
+. "$(dirname "$0")/common.sh"
 set -uo pipefail
 R=${1:-runs/evaluator}
 JOBS=${JOBS:-1}
-BGAN=${BGAN:-bgan-run}
 run() {  # NAME OVERRIDES...: out_dir RUNS_DIR/grid25-NAME-s7 (NAME may be ${inference.name})
   local name=$1; shift
   $BGAN -m experiment=grid25 "$@" seed=7 "out_dir=$R/grid25-$name-s\${seed}" skip_complete=true progress=false \

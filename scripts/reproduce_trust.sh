@@ -2,12 +2,12 @@
 # Re-measures the rows that the warmup / posterior-predictive / frozen-preconditioner changes moved (issue 12):
 # the default and ML-twin rows of ring8, grid25, digits and synthetic, the application defaults and twins, and
 # the inference zoo's SGHMC n_critic = 5 rows of ring8 and grid25; seeds 0-2. Finished runs are skipped.
-# Usage: JOBS=2 bash docs/reproduce_trust.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/<prefix>*
+# Usage: JOBS=2 bash scripts/reproduce_trust.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/<prefix>*
 # ONLY=<regex> keeps the matching run names.
+. "$(dirname "$0")/common.sh"
 set -euo pipefail
 R=${1:-runs/trust}
 JOBS=${JOBS:-1}
-BGAN=${BGAN:-bgan-run}
 jobs() {
   for exp in grid25 ring8 digits synthetic digits_anomaly digits_lowdata digits_imbalanced digits_ssl; do
     for seed in 0 1 2; do
@@ -24,6 +24,4 @@ jobs() {
     done
   done
 }
-jobs | grep -E -e "${ONLY:-.}" | while read -r name args; do
-  [ -f "$R/$name/metrics.json" ] || echo "$name $args"
-done | xargs -r -P "$JOBS" -L 1 bash -c 'name=$0; mkdir -p '"$R"'; '"$BGAN"' "$@" out_dir='"$R"'/$name progress=false > '"$R"'/$name.log 2>&1 || echo "failed: $name (see '"$R"'/$name.log)"'
+jobs | run_jobs "$R"

@@ -8,12 +8,12 @@
 # per method). The twin's and the ensemble's settings are the recipe's (no search: they are the reference);
 # the supervised-only control takes the twin's. Needs the shared set prepared first:
 #   bgan-prepare ../shared/data/mnist-t10k --name mnist --data-dir DATA_DIR
-# Usage: DATA_DIR=... bash docs/reproduce_ssl_recipe_choice.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/*
+# Usage: DATA_DIR=... bash scripts/reproduce_ssl_recipe_choice.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/*
 # Finished rows are kept (skip_complete=true); a stopped row resumes with the same command.
+. "$(dirname "$0")/common.sh"
 set -euo pipefail
 R=${1:-runs/ssl-recipe-choice}
 D=${DATA_DIR:?set DATA_DIR to the prepared tfds directory}
-BGAN=${BGAN:-bgan-run}
 while read -r name args; do
   [ -z "$name" ] && continue
   # shellcheck disable=SC2086
@@ -25,4 +25,6 @@ sghmc-a inference=sghmc inference.num_generators=1 inference.num_discriminators=
 sghmc-b inference=sghmc inference.num_generators=1 inference.num_discriminators=1 inference.step_size=1.5e-3
 sghmc-c inference=sghmc inference.num_generators=1 inference.num_discriminators=1 inference.temperature=1.0
 sghmc-d inference=sghmc inference.num_generators=1 inference.num_discriminators=1 inference.temperature=0.01
+sghmc-e inference=sghmc inference.num_generators=2 inference.num_discriminators=2
+sghmc-f inference=sghmc inference.num_generators=1 inference.num_discriminators=1 inference.step_size=2.5e-4
 ROWS

@@ -5,7 +5,7 @@ Uses only numpy and xarray (not the zoo's metric code), with the published defin
 Srivastava et al. 2017; PacGAN, Lin et al. 2018): a sample is high quality within 3 sigma of its nearest
 mode, a mode is captured by one high-quality sample. Every pooled sample counts (not 2,500).
 
-    python docs/check_pooled.py runs/grid25-sghmc-seed0 [more run directories]
+    python scripts/check_pooled.py runs/grid25-sghmc-seed0 [more run directories]
 
 Compares with ``modes``/``high_quality`` for samplers and ``modes_pooled``/``high_quality_pooled`` for
 optimisers, whose headline is the final iterate.
@@ -48,6 +48,22 @@ def evaluate(run: Path) -> dict:
             "metrics_high_quality": round(metrics[f"high_quality{pooled}"], 4), "metrics_key": f"modes{pooled}"}
 
 
+def main(argv: list[str] | None = None) -> int:
+    """One JSON line per run directory (:func:`evaluate`); 2 for a bad command line or a missing file."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="check_pooled.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("run_dirs", nargs="+", type=Path, help="run directories of experiment=grid25 or ring8")
+    args = parser.parse_args(argv)
+    for run in args.run_dirs:
+        if not (run / "metrics.json").is_file() or not (run / "posterior.nc").is_file():
+            print(f"check_pooled: error: {run}: no metrics.json and posterior.nc (a finished bgan-run run)",
+                  file=sys.stderr)
+            return 2
+        print(json.dumps(evaluate(run)))
+    return 0
+
+
 if __name__ == "__main__":
-    for arg in sys.argv[1:]:
-        print(json.dumps(evaluate(Path(arg))))
+    sys.exit(main())

@@ -7,12 +7,12 @@
 # digits 9, 4 and 1 held out at seed 1 and digit 9 at seeds 2-5, Bayesian, twin and ensemble; ONLY='^mnist_augment-' the
 # low-data augmentation rows: experiment=mnist_augment at 10 and 50 images per class, Bayesian, twin and ensemble, seeds 1-3). Needs the shared set prepared:
 #   bgan-prepare ../shared/data/mnist-t10k --name mnist --data-dir DATA_DIR
-# Usage: DATA_DIR=... JOBS=2 bash docs/reproduce_mnist.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/mnist-* --against mnist-ensemble (or RUNS_DIR/mnist_ssl-* --against mnist_ssl-mle)
+# Usage: DATA_DIR=... JOBS=2 bash scripts/reproduce_mnist.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/mnist-* --against mnist-ensemble (or RUNS_DIR/mnist_ssl-* --against mnist_ssl-mle)
+. "$(dirname "$0")/common.sh"
 set -euo pipefail
 R=${1:-runs/mnist}
 D=${DATA_DIR:?set DATA_DIR to the prepared tfds directory}
 JOBS=${JOBS:-1}
-BGAN=${BGAN:-bgan-run}
 jobs() {
   for seed in 1 2 3; do
     echo "mnist-mle-s$seed experiment=mnist inference=mle seed=$seed"
@@ -40,6 +40,4 @@ jobs() {
     done
   done
 }
-jobs | grep -E -e "${ONLY:-.}" | while read -r name args; do
-  [ -f "$R/$name/metrics.json" ] || echo "$name $args"
-done | xargs -r -P "$JOBS" -L 1 bash -c 'name=$0; mkdir -p '"$R"'; '"$BGAN"' "$@" experiment.dataset.data_dir='"$D"' out_dir='"$R"'/$name progress=false > '"$R"'/$name.log 2>&1 || echo "failed: $name (see '"$R"'/$name.log)"'
+jobs | run_jobs "$R" experiment.dataset.data_dir="$D"

@@ -5,12 +5,12 @@
 # sets' default budget, J_g and J_d. The two rows differ in the temperature alone.
 # Two Hydra sweeps in JOBS joblib lanes; a finished run is kept (skip_complete=true); the exit code is the worst
 # of the sweeps' (3: a run diverged). The runs' output interleaves on this script's.
-# Usage: JOBS=2 bash docs/reproduce_noise.sh [RUNS_DIR]
+# Usage: JOBS=2 bash scripts/reproduce_noise.sh [RUNS_DIR]
 #   then bgan-summarize --equal-count RUNS_DIR/grid25-* --against grid25-coupled_ensemble_running (and ring8)
+. "$(dirname "$0")/common.sh"
 set -uo pipefail
 R=${1:-runs/noise}
 JOBS=${JOBS:-1}
-BGAN=${BGAN:-bgan-run}
 SETS=${SETS:-grid25,ring8}
 rc=0
 for inference in sghmc coupled_ensemble; do

@@ -6,13 +6,13 @@
 # table): with the default frozen preconditioner it diverges right after warmup (5/5 verdict seeds, and at
 # J_g = 1 here). Three Hydra sweeps in JOBS joblib lanes; a finished run is kept (skip_complete=true);
 # a sweep ends before the next starts. The exit code is the worst of the sweeps' (3: a run diverged).
-# Usage: JOBS=2 bash docs/reproduce_particles.sh [RUNS_DIR]   then
-#        python docs/plot_particles.py RUNS_DIR docs/img/particles.png
+# Usage: JOBS=2 bash scripts/reproduce_particles.sh [RUNS_DIR]   then
+#        python scripts/plot_particles.py RUNS_DIR docs/img/particles.png
+. "$(dirname "$0")/common.sh"
 set -uo pipefail
 rc=0
 R=${1:-runs/particles}
 JOBS=${JOBS:-1}
-BGAN=${BGAN:-bgan-run}
 sweep() {  # NAME OVERRIDES...: J_g in {1, 2, 4, 8, 16} x seeds 0-2, out_dir RUNS_DIR/grid25-NAME-J<J_g>-s<seed>
   local name=$1; shift
   $BGAN -m experiment=grid25 "$@" inference.num_generators=1,2,4,8,16 seed=0,1,2 \

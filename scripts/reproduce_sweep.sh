@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Re-runs docs/results.md's synthetic comparison and data-size sweep (sequentially, on this 2-core CPU:
-# about 90 minutes). The N = 100,000 grid/ring rows are docs/reproduce_results.sh's default runs.
-# Usage: bash docs/reproduce_sweep.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/*
+# about 90 minutes). The N = 100,000 grid/ring rows are scripts/reproduce_results.sh's default runs.
+# Usage: bash scripts/reproduce_sweep.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/*
+. "$(dirname "$0")/common.sh"
 set -euo pipefail
 R=${1:-runs/sweep}
 # Saatchi & Wilson's synthetic set (D = 100): their N = 10,000 and a 10x smaller one.
 for n in 10000 1000; do
   for seed in 0 1 2; do
     for inf in sghmc mle; do
-      bgan-run experiment=synthetic inference=$inf seed=$seed experiment.dataset.num_train=$n \
+      $BGAN experiment=synthetic inference=$inf seed=$seed experiment.dataset.num_train=$n \
         out_dir=$R/synthetic-n$n-$inf-s$seed
     done
   done
@@ -18,7 +19,7 @@ for n in 1000 250 10000; do
   for exp in grid25 ring8; do
     for seed in 0 1 2; do
       for inf in sghmc mle; do
-        bgan-run experiment=$exp inference=$inf seed=$seed experiment.dataset.num_train=$n \
+        $BGAN experiment=$exp inference=$inf seed=$seed experiment.dataset.num_train=$n \
           out_dir=$R/$exp-n$n-$inf-s$seed
       done
     done
@@ -27,7 +28,7 @@ done
 # Cold posterior at N = 1,000 (T = 0.01).
 for exp in grid25 ring8; do
   for seed in 0 1 2; do
-    bgan-run experiment=$exp inference=sghmc inference.temperature=0.01 seed=$seed \
+    $BGAN experiment=$exp inference=sghmc inference.temperature=0.01 seed=$seed \
       experiment.dataset.num_train=1000 out_dir=$R/$exp-n1000-sghmc-T0.01-s$seed
   done
 done

@@ -5,11 +5,11 @@
 # labelled validation images than labelled training images, Oliver et al. 2018), the test split is not read,
 # seed 0, experiment=mnist_ssl's defaults otherwise. Needs the shared set prepared first:
 #   bgan-prepare ../shared/data/mnist-t10k --name mnist --data-dir DATA_DIR
-# Usage: DATA_DIR=... bash docs/reproduce_mnist_ssl_choice.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/*
+# Usage: DATA_DIR=... bash scripts/reproduce_mnist_ssl_choice.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/*
+. "$(dirname "$0")/common.sh"
 set -euo pipefail
 R=${1:-runs/mnist-ssl-choice}
 D=${DATA_DIR:?set DATA_DIR to the prepared tfds directory}
-BGAN=${BGAN:-bgan-run}
 while read -r name args; do
   # shellcheck disable=SC2086
   [ -f "$R/$name/metrics.json" ] || $BGAN experiment=mnist_ssl experiment.dataset.data_dir=$D \

@@ -3,11 +3,11 @@
 # validation split carved from the 8,000 training images (experiment.dataset.validation_fraction=0.2: 6,400
 # train / 1,600 validation; the test split is not read), seed 0. Needs the shared set prepared first:
 #   bgan-prepare ../shared/data/mnist-t10k --name mnist --data-dir DATA_DIR
-# Usage: DATA_DIR=... bash docs/reproduce_mnist_choice.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/*
+# Usage: DATA_DIR=... bash scripts/reproduce_mnist_choice.sh [RUNS_DIR]; then bgan-summarize RUNS_DIR/*
+. "$(dirname "$0")/common.sh"
 set -euo pipefail
 R=${1:-runs/mnist-choice}
 D=${DATA_DIR:?set DATA_DIR to the prepared tfds directory}
-BGAN=${BGAN:-bgan-run}
 # Stage 1 (the rows before the bias correction was found) spells out the earlier defaults, the 8x8 digits'
 # SGHMC settings; stage 2 the Adam-like update the default now uses (experiment.sghmc.* as in mnist.yaml).
 OLD="experiment.sghmc.num_discriminators=2 experiment.sghmc.step_size=1e-4 experiment.sghmc.temperature=1 \

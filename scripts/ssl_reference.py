@@ -12,7 +12,7 @@ labelled (numpy seed ``--seed_data``); the 2,000-image test split is scored ever
 iterations (a reference measurement, nothing is chosen on it).
 
     bgan-prepare ../shared/data/mnist-t10k --name mnist --data-dir DATA_DIR
-    python docs/ssl_reference.py --data_dir DATA_DIR --iters 30000 --log ssl_reference.log
+    python scripts/ssl_reference.py --data_dir DATA_DIR --iters 30000 --log ssl_reference.log
 
 ``--noise_scale 0`` removes D's Gaussian noise (the ablation in docs/images.md).
 
@@ -28,7 +28,8 @@ import jax, jax.numpy as jnp
 import optax
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser()
+    p = argparse.ArgumentParser(prog="ssl_reference.py", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--seed_data", type=int, default=1)
     p.add_argument("--batch_size", type=int, default=100)

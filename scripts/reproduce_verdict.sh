@@ -2,16 +2,16 @@
 # "Posterior or ensemble?" (docs/results.md): every row of the verdict tables, at each set's default budget.
 # Rows: ML twin, ensemble, coupled MAP and Bayesian GAN (SGHMC) at seeds 0-4; independent MAP, cyclical SGHMC,
 # EBGAN and SVI at seeds 0-2; and EBGAN in its authors' synthetic set-up (minimax loss, 2,500 iterations). Finished runs are skipped (the default SGHMC and twin runs of seeds 0-2 are those
-# of docs/reproduce_trust.sh, which this script finds when given the same RUNS_DIR or linked in).
+# of scripts/reproduce_trust.sh, which this script finds when given the same RUNS_DIR or linked in).
 # Five Hydra sweeps in JOBS joblib lanes (a sweep ends before the next starts); a finished run is kept
 # (skip_complete=true). The runs' output interleaves on this script's: keep it with `2>&1 | tee RUNS_DIR.log`.
 # The exit code is the worst of the sweeps' (3: a run diverged).
-# Usage: JOBS=2 bash docs/reproduce_verdict.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/<set>-*
+# Usage: JOBS=2 bash scripts/reproduce_verdict.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/<set>-*
 # SETS=grid25,ring8 limits the sets (default: grid25,synthetic,ring8,digits).
+. "$(dirname "$0")/common.sh"
 set -uo pipefail
 R=${1:-runs/verdict}
 JOBS=${JOBS:-1}
-BGAN=${BGAN:-bgan-run}
 SETS=${SETS:-grid25,synthetic,ring8,digits}
 rc=0
 row() {  # NAME SETS SEEDS OVERRIDES...: out_dir RUNS_DIR/<set>-NAME-s<seed> (NAME may be ${inference.name})

@@ -1,8 +1,8 @@
 """The particle-study figure: modes, high quality and reverse KL against J_g and against wall time.
 
-Usage: ``python docs/plot_particles.py RUNS_DIR OUT.png`` (the figure; its numbers are printed as a markdown
+Usage: ``python scripts/plot_particles.py RUNS_DIR OUT.png`` (the figure; its numbers are printed as a markdown
 table) over the run directories of
-``docs/reproduce_particles.sh`` (named ``grid25-<method>-J<j>-s<seed>``). Each point is the mean over seeds
+``scripts/reproduce_particles.sh`` (named ``grid25-<method>-J<j>-s<seed>``). Each point is the mean over seeds
 of a method's headline figure (solid: the Bayesian GAN's pooled posterior predictive, the optimisers' final
 iterate) and of the other form (dashed: the sampler's final draw, the optimisers' pooled post-warmup
 iterates), so pooling is compared with pooling, with a bar of one standard deviation; a J_g where a seed
@@ -122,15 +122,19 @@ def table(data: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 2:
-        print("usage: python docs/plot_particles.py RUNS_DIR OUT.png", file=sys.stderr)
-        return 2
-    data = collect(Path(argv[0]))
+    """Draw the figure and print its table; 2 (argparse's code) for a bad command line or no run directory."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="plot_particles.py", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("runs_dir", type=Path, help="the RUNS_DIR of scripts/reproduce_particles.sh")
+    parser.add_argument("out", type=Path, help="the figure to write (PNG)")
+    args = parser.parse_args(argv)
+    data = collect(args.runs_dir)
     if not data:
-        print(f"plot_particles: error: {argv[0]}: no grid25-<method>-J<j>-s<seed> run directory", file=sys.stderr)
+        print(f"plot_particles: error: {args.runs_dir}: no grid25-<method>-J<j>-s<seed> run directory", file=sys.stderr)
         return 2
-    plot(data, Path(argv[1]))
+    plot(data, args.out)
     print(table(data))
     return 0
 

@@ -5,7 +5,7 @@
 # their RMSprop preconditioner, at a short budget of 10,000 iterations, 3 seeds, on ring8, grid25, digits
 # and synthetic (20 rows x 3 seeds x 4 sets = 240 runs).
 #
-# Usage: bash docs/reproduce_zoo.sh [RUNS_DIR]     then    bgan-summarize RUNS_DIR/SET-10k-*
+# Usage: bash scripts/reproduce_zoo.sh [RUNS_DIR]     then    bgan-summarize RUNS_DIR/SET-10k-*
 # Environment:
 #   SETS="ring8 grid25 digits synthetic"   which experiments (in this order)
 #   ONLY=REGEX                             only the rows whose name matches (grep -E), e.g. ONLY=nc5
@@ -14,13 +14,13 @@
 #                                          on 2 cores one lane takes about 1 h per set (synthetic: 2 h)
 #   BGAN_RUN="bgan-run"                    the command that runs one experiment
 # A run whose RUNS_DIR/NAME/metrics.json exists is skipped, so an interrupted batch resumes.
+. "$(dirname "$0")/common.sh"
 set -euo pipefail
 R=${1:-runs/zoo}
 SETS=${SETS:-"ring8 grid25 digits synthetic"}
 ONLY=${ONLY:-.}
 EXCLUDE=${EXCLUDE:-}
 JOBS=${JOBS:-1}
-BGAN_RUN=${BGAN_RUN:-bgan-run}
 ROWS=(
   "sghmc|inference=sghmc"
   "sgld|inference=sgld"
@@ -54,7 +54,7 @@ for exp in $SETS; do
     for seed in 0 1 2; do
       out=$R/$exp-10k-$name-s$seed
       [ -f "$out/metrics.json" ] && continue
-      echo "rm -rf $out; $BGAN_RUN experiment=$exp $overrides iterations=10000 seed=$seed out_dir=$out > $out.log 2>&1 && rm $out.log || echo FAILED $out" >> "$jobs_file"
+      echo "$BGAN experiment=$exp $overrides iterations=10000 seed=$seed out_dir=$out skip_complete=true > $out.log 2>&1 && rm $out.log || echo FAILED $out" >> "$jobs_file"
     done
   done
 done
