@@ -38,7 +38,7 @@ from experiments.evaluation import FINAL, POOLED, FunctionSpace, compute_metrics
 from experiments.report import RELIABILITY_KEYS, plot_reliability, plot_samples, write_json, write_report
 from experiments.rundir.checkpoint import Checkpointer
 from experiments.rundir.store import RunStore, filing_order
-from experiments.schema import ConfigError
+from experiments.schema import ConfigError, data_identity
 from experiments.tasks import MetricInputs, get_task
 from inference.bridge import site_shapes
 from inference.base import EXPLORATION, SAMPLING, WARMUP
@@ -47,6 +47,7 @@ from inference.registry import build_inference
 
 
 EVAL_POINTS = 256  # fixed held-out real points on which the discriminators' outputs are tracked
+
 
 
 def weight_subset(shapes: dict[str, tuple[int, ...]], per_site: int) -> dict[str, np.ndarray]:
@@ -228,7 +229,9 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
     stats = {k.removeprefix("fs/"): v for k, v in small.items() if k.startswith("fs/")}
     recorded = {k: v[:, np.argsort(order)] for k, v in stats.items()}  # time order, for the trace plot
     metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed, "iterations": schedule.iterations,
-               "wall_seconds": round(seconds, 2), "evaluated_on": data.eval_split, **setup.extra_metrics}
+               "wall_seconds": round(seconds, 2), "evaluated_on": data.eval_split,
+               "data": data_identity(OmegaConf.to_container(e, resolve=True)),
+               **setup.extra_metrics}
     metrics |= {"num_warmup": int(inf.num_warmup), "num_warmup_draws": int(np.sum(phases == WARMUP)),
                 "num_posterior_draws": num_kept - num_warmup_draws}
     if EXPLORATION in phases:

@@ -154,6 +154,18 @@ def fill_new_keys(saved: dict, current: dict, defaults: dict) -> None:
             fill_new_keys(saved[key], value, defaults.get(key) if isinstance(defaults.get(key), dict) else {})
 
 
+def data_identity(experiment: dict) -> dict:
+    """What makes two runs' data the same (``metrics.json``'s ``data``; ``bgan-summarize`` pairs rows only on
+    the same data), from an experiment config as a dict: its ``dataset`` (``data_dir`` aside: a path
+    differs between machines) and, for a semi-supervised task, which and how many images are labelled.
+    Experiments that differ in name only (a control such as ``mnist_ssl_improved_gan_supervised``) have the
+    same data."""
+    out = {k: v for k, v in (experiment.get("dataset") or {}).items() if k != "data_dir"}
+    if experiment.get("task") == "semi_supervised":
+        out |= {"labels_per_class": experiment.get("labels_per_class"), "labels_seed": experiment.get("labels_seed")}
+    return out
+
+
 def upgrade_stored(saved: dict, current: dict) -> None:
     """Bring, in place, an older stored run's config (a dict) to today's layout for a comparison with
     ``current`` (today's resolved config as a dict, e.g. a resume key): the network's keys moved

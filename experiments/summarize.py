@@ -2,7 +2,9 @@
 where a task computes baselines in the same run (a supervised-only classifier, real-only training, a kNN
 score) every row's paired per-seed differences from them; with ``--against`` also every row's paired
 per-seed differences from the row ``ROW`` on each set's verdict figures (``--against`` may be repeated: one
-table per reference row). Intervals are 95 % paired-t. With ``--equal-count`` the pooled count-dependent
+table per reference row). ``--against ROW:ema`` reads the reference row in its moving-average form
+(``inference.ema_decay``: ``test_error_ema`` etc.) against every form of the other rows, e.g. the Bayesian
+GAN's posterior predictive against the twin with the moving average. Intervals are 95 % paired-t. With ``--equal-count`` the pooled count-dependent
 figures (modes, high quality, reverse KL, classes covered, class KL) are those of 2,500 samples of the pool,
 spread evenly over its chains and draws (``*_pooled_2500``), the final draw's count and the published rows' (PacGAN, VEEGAN): the column
 reads ``pooled_2500``.
@@ -44,7 +46,11 @@ COLUMNS = {
 VERDICT_FIGURES = {"mixture": [("modes", 1), ("reverse_kl", -1)], "classes": [("frechet_classifier_distance", -1)],
                    "synthetic": [("js_divergence", -1)]}
 #: A task's verdict figures, compared wherever the reference row has them (beside its data set's).
-TASK_VERDICT_FIGURES = [("test_error", -1), ("auroc", 1), ("test_accuracy", 1), ("minority_accuracy", 1)]
+TASK_VERDICT_FIGURES = [("test_error", -1), ("test_nll", -1), ("test_ece", -1), ("auroc", 1), ("test_accuracy", 1),
+                        ("minority_accuracy", 1)]
+#: The reference forms ``--against ROW:FORM`` may name: the figures a run also records for its moving
+#: average of the weights (``<key>_ema``; :mod:`inference.averaging`).
+REFERENCE_FORMS = ("ema",)
 
 
 def columns() -> dict[str, list]:
@@ -124,7 +130,15 @@ def _groups(run_dirs: list[Path]) -> dict[str, list[dict]]:
         path = Path(d) / "metrics.json"
         if not path.is_file():
             raise FileNotFoundError(f"{d}: no metrics.json (not a bgan-run directory)")
-        groups[re.sub(r"-s(?:eed)?\d+$", "", Path(d).name)].append(json.loads(path.read_text()))
+        metrics = json.loads(path.read_text())
+        saved = Path(d) / "config.yaml"
+        if "data" not in metrics and saved.is_file():  # a run written before metrics.json recorded its data
+            import yaml
+
+            from experiments.schema import data_identity
+
+            metrics["data"] = data_identity((yaml.safe_load(saved.read_text()) or {}).get("experiment") or {})
+        groups[re.sub(r"-s(?:eed)?\d+$", "", Path(d).name)].append(metrics)
     return groups
 
 
@@ -230,10 +244,21 @@ def baseline_table(run_dirs: list[Path]) -> str:
                       "|---|---|---|---|---|---|---|", *out]) + "\n"
 
 
+def same_data(a: dict, b: dict) -> bool:
+    """Whether two runs were made on the same data, as rows are paired: their ``metrics.json``'s ``data``
+    (the dataset config and the labelled images, :func:`experiments.schema.data_identity`) where both record
+    it (read from ``config.yaml`` for runs written before ``metrics.json`` recorded it), else their
+    experiment's name."""
+    if "data" in a and "data" in b:
+        return a["data"] == b["data"]
+    return a.get("experiment") == b.get("experiment")
+
+
 def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str:
     """Every row's paired per-seed differences (row minus ``against``, same seeds) on its family's verdict
     figures (:data:`VERDICT_FIGURES`, and a task's :data:`TASK_VERDICT_FIGURES` where the reference has them), final against final and pooled against pooled, with the mean and its
-    95 % paired-t interval; ``equal``: pooled count-dependent figures at the final draw's count
+    95 % paired-t interval; ``against`` as ``ROW:ema`` compares both forms of every row with the reference's
+    moving-average figures (``<key>_ema``, :data:`REFERENCE_FORMS`); ``equal``: pooled count-dependent figures at the final draw's count
     (:func:`equal_count`). Only rows of the reference's data set (``metrics.json``'s ``experiment``) are
     paired. "better"/"worse" where the interval excludes 0 in the figure's good/bad
     direction, "no difference detected" where it contains 0. A seed whose reverse KL is infinite (no
@@ -247,17 +272,27 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
         If no run directory belongs to the row ``against``.
     """
     groups = _groups(run_dirs)
+    label = against
+    against, _, form = against.partition(":")
+    if form and form not in REFERENCE_FORMS:
+        raise KeyError(f"--against {label!r}: unknown form {form!r}; forms: {', '.join(REFERENCE_FORMS)}")
     if against not in groups:
         raise KeyError(f"--against {against!r}: no such row; rows: {', '.join(sorted(groups))}")
     base = {m["seed"]: m for m in groups[against]}
     family = _family(groups[against])
-    figures = list(VERDICT_FIGURES.get(family, [])) + [
-        (k, s) for k, s in TASK_VERDICT_FIGURES if any(k in m or f"{k}_pooled" in m for m in groups[against])]
-    out = [f"Paired per-seed differences, row minus {against} (95 % paired-t interval):", "",
+    if form:  # the reference's task figures in that form only (a data set's verdict figures have none)
+        figures = [(k, s) for k, s in TASK_VERDICT_FIGURES if any(f"{k}_{form}" in m for m in groups[against])]
+        if not figures:
+            raise KeyError(f"--against {label!r}: the row {against} records no {form} figure "
+                           f"({', '.join(f'{k}_{form}' for k, _ in TASK_VERDICT_FIGURES[:3])}, ...)")
+    else:
+        figures = list(VERDICT_FIGURES.get(family, [])) + [
+            (k, s) for k, s in TASK_VERDICT_FIGURES if any(k in m or f"{k}_pooled" in m for m in groups[against])]
+    out = [f"Paired per-seed differences, row minus {label} (95 % paired-t interval):", "",
            "| row | figure | form | seeds | per seed | mean [95 % interval] | reading |", "|---|---|---|---|---|---|---|"]
-    experiment = groups[against][0].get("experiment")
+    reference = groups[against][0]
     for name, runs in sorted(groups.items()):
-        if name == against or _family(runs) != family or runs[0].get("experiment") != experiment:
+        if (name == against and not form) or _family(runs) != family or not same_data(runs[0], reference):
             continue  # a row of another data set (grid25 and ring8 share a family) is not paired with this one
         for key, sign in figures:
             for kind in ("final", *(k for _, k in equal_count([(key, "pooled")]))) if equal else ("final", "pooled"):
@@ -265,7 +300,8 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
                 for m in sorted(runs, key=lambda m: m["seed"]):
                     if m["seed"] not in base:
                         continue
-                    a, b = figure(m, key, kind), figure(base[m["seed"]], key, kind)
+                    a = figure(m, key, kind)
+                    b = base[m["seed"]].get(f"{key}_{form}") if form else figure(base[m["seed"]], key, kind)
                     if key == "reverse_kl":  # null beside a high-quality figure: no high-quality sample, KL infinite
                         hq = [figure(r, "high_quality", kind) for r in (m, base[m["seed"]])]
                         if any(h is None for h in hq):

@@ -388,6 +388,9 @@ def test_application_experiments_end_to_end(tmp_path, experiment, keys, inferenc
             for key in ("reliability", variant):
                 assert len(metrics[key]) == 15 and sum(b["count"] for b in metrics[key]) == 360
             assert 0 <= metrics["test_ece"] <= 1 and (out / "reliability.png").is_file()
+            # the data the run was made on, as bgan-summarize pairs rows: the labelled images included
+            assert metrics["data"]["name"] == "digits" and metrics["data"]["labels_per_class"] == 10
+            assert "data_dir" not in metrics["data"]
             assert "test_ece_supervised_only" in metrics and not any(
                 k.startswith("test_ece_supervised_only_") for k in metrics)  # the baseline's, stored once
             # a finished run (reliability.png included) is kept by skip_complete, not refused

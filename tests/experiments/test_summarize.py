@@ -233,3 +233,48 @@ def test_paired_table_pairs_only_rows_of_the_reference_data_set(tmp_path):
                  reverse_kl=0.1) for e, m in (("grid25", 25), ("ring8", 8)) for i in ("sghmc", "mle") for s in (0, 1)]
     table = paired_table(dirs, "grid25-mle")
     assert "| grid25-sghmc | modes |" in table and "ring8" not in table
+
+
+def _ssl_run(tmp_path, name, seed, experiment="mnist_ssl_improved_gan", validation=None, **metrics):
+    """A semi-supervised run directory with its metrics.json and a config.yaml naming its data."""
+    d = _run(tmp_path, f"{name}-s{seed}", seed=seed, experiment=experiment, **metrics)
+    (d / "config.yaml").write_text(json.dumps({"experiment": {
+        "name": experiment, "task": "semi_supervised", "labels_per_class": 10, "labels_seed": 1,
+        "dataset": {"name": "mnist", "data_dir": f"/machine{seed}/data", "validation_fraction": validation}}}))
+    return d
+
+
+def test_against_a_rows_moving_average_and_pairing_by_data(tmp_path, capsys):
+    """``--against ROW:ema`` differences every form of every row, the reference row's own raw forms included,
+    from the reference's moving-average figures (test error, NLL, calibration error); a control of another
+    experiment name on the same data (read from config.yaml: runs older than metrics.json's ``data``) is
+    paired, a run on a validation split is not; an unknown form is one line, exit code 2."""
+    from experiments.summarize import paired_table
+
+    dirs = []
+    for s in (1, 2, 3):
+        dirs.append(_ssl_run(tmp_path, "recipe-sghmc", s, headline=POOLED, test_error=0.020 + 0.001 * s,
+                             test_error_final_draw=0.03, test_nll=0.08, test_nll_final_draw=0.1, test_ece=0.01,
+                             test_ece_final_draw=0.02))
+        dirs.append(_ssl_run(tmp_path, "recipe-mle", s, headline="final 1 draw(s)", test_error=0.03, test_error_pooled=0.025,
+                             test_error_ema=0.024, test_nll=0.1, test_nll_pooled=0.09, test_nll_ema=0.09,
+                             test_ece=0.012, test_ece_pooled=0.011, test_ece_ema=0.010))
+        dirs.append(_ssl_run(tmp_path, "recipe-supervised", s, experiment="mnist_ssl_improved_gan_supervised",
+                             headline="final 1 draw(s)", test_error=0.2, test_error_pooled=0.2, test_error_ema=0.19))
+        dirs.append(_ssl_run(tmp_path, "val-sghmc", s, validation=0.125, headline=POOLED, test_error=0.5,
+                             test_error_final_draw=0.5))
+    table = paired_table(dirs, "recipe-mle:ema")
+    assert "row minus recipe-mle:ema" in table
+    assert "| recipe-sghmc | test_error | pooled | 1,2,3 | -0.003, -0.002, -0.001 |" in table
+    assert "| recipe-sghmc | test_error | final | 1,2,3 | +0.006, +0.006, +0.006 |" in table
+    assert "| recipe-sghmc | test_nll | pooled | 1,2,3 | -0.010, -0.010, -0.010 |" in table
+    assert "| recipe-sghmc | test_ece | pooled | 1,2,3 | +0.000, +0.000, +0.000 |" in table
+    assert "| recipe-mle | test_error | final | 1,2,3 | +0.006, +0.006, +0.006 |" in table  # raw minus averaged
+    assert "| recipe-supervised | test_error | final | 1,2,3 | +0.176, +0.176, +0.176 |" in table
+    assert "val-sghmc" not in table  # another split: other data
+    assert "| recipe-mle |" in paired_table(dirs, "recipe-supervised") and "val-sghmc" not in paired_table(
+        dirs, "recipe-supervised")
+    assert main([str(d) for d in dirs] + ["--against", "recipe-mle:median"]) == 2
+    assert "unknown form 'median'; forms: ema" in capsys.readouterr().err
+    assert main([str(d) for d in dirs] + ["--against", "val-sghmc:ema"]) == 2
+    assert "records no ema figure" in capsys.readouterr().err
