@@ -47,6 +47,10 @@ def test_an_experiment_block_sets_its_architecture_and_the_command_line_wins(tmp
     assert (ensemble.ema_decay, ensemble.eps, ensemble.eps_root, ensemble.generator_eps_root, ensemble.learning_rate) \
         == (twin.ema_decay, twin.eps, twin.eps_root, twin.generator_eps_root, twin.learning_rate) == (
         0.9999, 0.0, 4e-8, 6.25e-4, 3e-3)
+    # the Bayesian GAN chosen on validation: J_g = J_d = 2; the ensemble has the same J_g
+    bayes = load_config(["experiment=mnist_ssl_improved_gan", out]).inference
+    assert (bayes.name, bayes.num_generators, bayes.num_discriminators, bayes.temperature) == ("sghmc", 2, 2, 0.1)
+    assert ensemble.num_generators == 2
     assert load_config(["experiment=fashion_mnist", out]).network.name == "dcgan"
 
 
