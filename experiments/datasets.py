@@ -331,12 +331,57 @@ def tfds_images(tfds_name: str, *, data_dir: str | None = None, num_train: int |
                    eval_split="test" if x_val is None else "validation")
 
 
+def stacked_mnist(*, data_dir: str | None = None, num_train: int | None = None, num_eval: int | None = None,
+                  seed: int = 0, tfds_name: str = "mnist", validation_fraction: float | None = None) -> Dataset:
+    """Stacked MNIST built from the MNIST splits ``bgan-prepare`` wrote (:func:`tfds_images`).
+
+    The training stacks (``num_train``, default :data:`experiments.stacked.NUM_TRAIN`, VEEGAN's 128,000) draw each channel's image independently
+    and uniformly from the training images, once, by ``seed``; the evaluation stacks (``num_eval``, default
+    2,500) from the test images (or from the validation images carved by ``validation_fraction``), so no
+    evaluation stack shares an image with a training stack.
+
+    Returns
+    -------
+    Dataset
+        ``train`` a :class:`experiments.stacked.StackedImages`, ``eval`` dense ``(num_eval, 2352)`` float32, ``event_shape``
+        ``(28, 28, 3)``, labels the stacks' mode ids (:func:`experiments.metrics.stacked.mode_ids`, 0-999); ``classifier_train`` and
+        ``classifier_labels`` the single-channel training images and their digits, what the channel
+        classifier is fitted to.
+
+    Raises
+    ------
+    ValueError
+        If MNIST is not prepared in ``data_dir`` (the message says how), or a size is not positive.
+    """
+    from experiments.metrics.stacked import CHANNELS, mode_ids
+    from experiments.stacked import NUM_TRAIN, StackedImages  # JAX: imported when the set is built
+
+    mnist = tfds_images(tfds_name, data_dir=data_dir, seed=seed, validation_fraction=validation_fraction,
+                        num_eval=None)
+    num_train = NUM_TRAIN if num_train is None else num_train
+    num_eval = 2_500 if num_eval is None else num_eval
+    for key, value in (("num_train", num_train), ("num_eval", num_eval)):
+        if value <= 0:
+            raise ValueError(f"experiment.dataset.{key}={value} is invalid: stacks to draw, > 0")
+    rng = np.random.default_rng([seed, 3])  # a stream of its own: MNIST's own draws are unchanged
+    train_triples = rng.integers(0, len(mnist.train), (num_train, CHANNELS)).astype(np.int32)
+    eval_pool = mnist.eval
+    eval_triples = rng.integers(0, len(eval_pool), (num_eval, CHANNELS))
+    train = StackedImages(mnist.train, train_triples)
+    eval_stacks = StackedImages(eval_pool, eval_triples).dense()
+    return Dataset("stacked_mnist", train, eval_stacks, (*mnist.event_shape, CHANNELS),
+                   train_labels=mode_ids(mnist.train_labels[train_triples]),
+                   eval_labels=mode_ids(mnist.eval_labels[eval_triples]),
+                   classifier_train=mnist.train, classifier_labels=mnist.train_labels, eval_split=mnist.eval_split)
+
+
 TFDS_IMAGES = ("mnist", "fashion_mnist", "cifar10", "svhn_cropped")
 
 DATASETS: dict[str, Callable[..., Dataset]] = {
     "ring8": ring8, "grid25": grid25, "synthetic": synthetic, "digits": digits,
     **{name: partial(tfds_images, name) for name in TFDS_IMAGES},
     "tfds": lambda *, tfds_name, **kwargs: tfds_images(tfds_name, **kwargs),
+    "stacked_mnist": stacked_mnist,
 }
 
 

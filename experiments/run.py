@@ -123,7 +123,7 @@ def run(cfg: DictConfig) -> Path:
     hyper = {k: v for k, v in OmegaConf.to_container(inf).items() if k != "name"}
     draws_at = make_schedule(cfg.iterations, e.num_draws)  # chunking aside: iterations, draws, thin
     iterations = draws_at.iterations
-    sampler = build_inference(inf.name, model, jnp.asarray(setup.train), batch_size=e.batch_size,
+    sampler = build_inference(inf.name, model, jax.tree.map(jnp.asarray, setup.train), batch_size=e.batch_size,
                               iterations=iterations, init_model=init_model,
                               init_position=setup.init_position or model.network_start(),
                               **hyper)
