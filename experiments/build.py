@@ -18,6 +18,7 @@ from experiments.prior_config import resolve_priors
 from models.bgan import BayesGAN
 from models.heads import Head, PlainHead
 from models.losses import build_loss
+from models.layers import pack_samples
 from models.networks import build_networks
 from models.priors import build_prior, with_path_overrides
 
@@ -56,14 +57,22 @@ def experiment_networks(cfg: DictConfig, data: Dataset, out_features: int, init_
         If the architecture cannot be built for this data.
     """
     keys = {k: (list(v) if isinstance(v, (list, tuple, ListConfig)) else v)
-            for k, v in cfg.network.items() if k != "name"}
+            for k, v in cfg.network.items() if k not in ("name", "pack")}
     # a data-dependent initialisation (weight norm) reads training images in an order drawn by the seed
     init_data = (data.train[np.random.default_rng(cfg.seed).permutation(len(data.train))[:INIT_IMAGES], :data.data_dim]
                  if init_images is None else np.asarray(init_images)[:INIT_IMAGES])
+    pack = int(cfg.network.get("pack", 1))
     try:
-        return build_networks(cfg.network.name, latent_dim=cfg.experiment.latent_dim, data_dim=data.data_dim,
-                              image_shape=data.image_shape, out_features=out_features, init_data=init_data,
-                              **keys, **kwargs)
+        generator, discriminator = build_networks(
+            cfg.network.name, latent_dim=cfg.experiment.latent_dim, data_dim=data.data_dim,
+            image_shape=data.image_shape, out_features=out_features, init_data=init_data, **keys, **kwargs)
+        if pack > 1:  # PacGAN: the discriminator reads pack samples concatenated (channels, for images)
+            shape = data.image_shape
+            _, discriminator = build_networks(
+                cfg.network.name, latent_dim=cfg.experiment.latent_dim, data_dim=data.data_dim * pack,
+                image_shape=None if shape is None else (*shape[:2], shape[2] * pack), out_features=out_features,
+                init_data=pack_samples(init_data[: len(init_data) // pack * pack], pack, shape), **keys, **kwargs)
+        return generator, discriminator
     except ValueError as err:
         raise ConfigError(f"network={cfg.network.name!r} is invalid: {err}") from None
 
@@ -103,7 +112,8 @@ def build_model(cfg: DictConfig, data: Dataset, head: Head | None = None) -> tup
     priors = build_priors(cfg)
     model = BayesGAN(generator=generator, discriminator=discriminator, generator_prior=priors["generator"],
                      discriminator_prior=priors["discriminator"], loss=build_loss(cfg.loss.name, **loss_hyper),
-                     latent_dim=cfg.experiment.latent_dim, head=head)
+                     latent_dim=cfg.experiment.latent_dim, head=head, pack=int(cfg.network.get("pack", 1)),
+                     image_shape=data.image_shape)
     init = build_priors(cfg, init=True)
     return model, dataclasses.replace(model, generator_prior=init["generator"],
                                       discriminator_prior=init["discriminator"])

@@ -352,6 +352,13 @@ def validate(cfg: DictConfig) -> DictConfig:
         getattr(OmegaConf.to_object(typed.loss), "check", lambda: None)()
     except ValueError as err:
         raise ConfigError(str(err)) from None
+    pack = typed.network.pack
+    if pack > 1:  # PacGAN: the discriminator scores groups, so it has no per-sample output to read
+        check(e.task == "generation", "network.pack", "1 with experiment.task="
+              f"{e.task!r} (a packed discriminator scores groups of samples; a task reading its per-sample "
+              "outputs needs 1)", pack)
+        check(e.batch_size % pack == 0, "network.pack", f"a divisor of experiment.batch_size={e.batch_size} "
+              "(the minibatch is packed in groups)", pack)
     if loss_name == "wasserstein":
         check(inf_name != "svi", "loss", "not 'wasserstein' (weight clipping) with inference=svi, whose q has "
                "unbounded support; use loss=wasserstein_gp", loss_name)

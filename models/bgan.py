@@ -30,7 +30,7 @@ from numpyro.distributions.distribution import Unit
 from numpyro.distributions.transforms import biject_to
 
 from models.heads import Head, PlainHead
-from models.layers import named_key
+from models.layers import named_key, pack_samples
 from models.losses import GANLoss
 from models.priors import PriorFn, is_weight_site
 
@@ -139,6 +139,12 @@ class BayesGAN:
     head : models.heads.Head
         What the task asks of the networks' ends (:mod:`models.heads`): the plain single logit (default),
         the semi-supervised K + 1-class discriminator, or BAGAN's class-conditional one.
+    pack : int
+        PacGAN's packing (Lin et al. 2018): the discriminator scores groups of ``pack`` samples concatenated
+        (:func:`models.layers.pack_samples`; its input is ``pack * data_dim``), real with real and fake with
+        fake, and the likelihood counts ``N / pack`` groups. 1: no packing (the plain head only).
+    image_shape : tuple of int, optional
+        ``(H, W, C)`` of image data: packed along the channels.
     """
 
     generator: nnx.Module
@@ -148,6 +154,8 @@ class BayesGAN:
     loss: GANLoss
     latent_dim: int
     head: Head = field(default_factory=PlainHead)
+    pack: int = 1
+    image_shape: tuple[int, ...] | None = None
 
     @property
     def num_classes(self) -> int:
@@ -180,7 +188,8 @@ class BayesGAN:
 
     def generator_loglik(self, discriminator_params: dict, x_fake: jax.Array, z: jax.Array,
                          x_real: jax.Array | None = None, key: jax.Array | None = None) -> jax.Array:
-        """The generator's per-sample log-likelihood under one discriminator.
+        """The generator's per-sample log-likelihood under one discriminator (per packed group with
+        :attr:`pack`).
 
         Parameters
         ----------
@@ -207,15 +216,20 @@ class BayesGAN:
         """
         if not self.loss.feature_matching:
             return self.generator_terms(
-                self.discriminator_outputs(discriminator_params, x_fake, key=_stream(key, "fake")), z)
+                self.discriminator_outputs(discriminator_params, self.packed(x_fake), key=_stream(key, "fake")), z)
         if x_real is None:
             raise ValueError("loss=feature_matching needs a real minibatch in the generator's likelihood")
         if self.conditional:
             x_real = x_real[..., :-1]  # the label column
-        gap = jnp.mean(self.discriminator_features(discriminator_params, x_real, key=_stream(key, "real")),
+        gap = jnp.mean(self.discriminator_features(discriminator_params, self.packed(x_real), key=_stream(key, "real")),
                        axis=0) - jnp.mean(
-            self.discriminator_features(discriminator_params, x_fake, key=_stream(key, "fake")), axis=0)
+            self.discriminator_features(discriminator_params, self.packed(x_fake), key=_stream(key, "fake")), axis=0)
         return jnp.full(x_fake.shape[:1], -jnp.sum(gap**2))
+
+    def packed(self, x: jax.Array) -> jax.Array:
+        """``x`` ``(..., n, data_dim)`` as the discriminator reads it: ``(..., n / pack, pack * data_dim)``
+        (:func:`models.layers.pack_samples`; ``x`` itself without packing)."""
+        return pack_samples(x, self.pack, self.image_shape)
 
     def real_minibatch(self, rng_key: jax.Array, data: jax.Array, shape: tuple[int, ...]) -> jax.Array | None:
         """A real minibatch ``data[idx]`` of shape ``(*shape, data.shape[-1])`` (indices with replacement) for
@@ -312,8 +326,11 @@ class BayesGAN:
             return self.discriminator_outputs_net()(x, key=key, features=True)[0]
 
     def discriminate(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
-        """``D(x; theta_d)`` as real-vs-fake logits, shape ``x.shape[:-1]``; ``x`` is ``(B, data_dim)``."""
-        return self.critic_logit(self.discriminator_outputs(discriminator_params, x))
+        """``D(x; theta_d)`` as real-vs-fake logits, shape ``x.shape[:-1]`` (``(B / pack,)`` with packing: one
+        per group, the last ``B mod pack`` samples left out); ``x`` is ``(B, data_dim)``."""
+        if self.pack > 1:
+            x = x[..., : x.shape[-2] // self.pack * self.pack, :]
+        return self.critic_logit(self.discriminator_outputs(discriminator_params, self.packed(x)))
 
     def class_probabilities(self, discriminator_params: dict, x: jax.Array) -> jax.Array:
         """``p(y | x, real)``: softmax over the K real classes, ``(B, K)`` (semi-supervised models only)."""
@@ -338,7 +355,8 @@ class BayesGAN:
         Returns
         -------
         dict of str to array
-            ``real`` ``(B,)``, ``fake`` ``(k B,)``, for a penalised loss ``penalty`` ``(k B,)`` and, for a
+            ``real`` ``(B,)``, ``fake`` ``(k B,)``, for a penalised loss ``penalty`` ``(k B,)`` (each divided
+            by :attr:`pack`: one term per group) and, for a
             head's further terms (:meth:`models.heads.Head.extra_terms`: ``labelled`` ``(N_s,)`` for the
             semi-supervised head).
         """
@@ -350,6 +368,9 @@ class BayesGAN:
             net = stream(name)
             return lambda x: self.critic_logit(net(x))
 
+        if self.pack > 1:  # groups of real and groups of fake samples; one interpolation weight per group
+            x_real, x_fake = self.packed(x_real), self.packed(x_fake)
+            epsilon = None if epsilon is None else epsilon.reshape(-1, self.pack)[:, 0]
         real, x_real = self.head.real_terms(self.loss, stream("real"), x_real)
         terms = {"real": real, "fake": self.loss.discriminator_fake(critic("fake")(x_fake))}
         if self.loss.penalty is not None:
@@ -397,7 +418,7 @@ class BayesGAN:
             keys = jax.random.split(named_key(key, "discriminators"), jax.tree.leaves(discs)[0].shape[0])
         loglik = jnp.mean(jax.vmap(self.generator_loglik, in_axes=(0, None, None, None, 0))(
             discs, x_fake, z, batch.x_real, keys), axis=0)  # (B,), mean over J_d
-        _scaled_factor("generator_loglik", loglik, batch.num_data)
+        _scaled_factor("generator_loglik", loglik, batch.num_data / self.pack if self.pack > 1 else batch.num_data)
 
     def discriminator_model(self, batch: DiscriminatorBatch) -> None:
         """Saatchi & Wilson eq. 2: ``log p(theta_d | z, X, theta_g)`` up to a constant.
@@ -417,6 +438,7 @@ class BayesGAN:
                 _scaled_factor(f"discriminator_loglik_{name}", values, scale)
 
     def term_scale(self, name: str, num_terms: int, num_data: int) -> float:
-        """The number of data a likelihood term's ``num_terms`` values stand for: ``N`` for a minibatch term,
-        the head's weight for a full-set term (:data:`models.heads.FULL_SET_TERMS`)."""
-        return self.head.term_scale(name, num_terms, num_data)
+        """The number of data a likelihood term's ``num_terms`` values stand for: ``N`` for a minibatch term
+        (``N / pack`` packed groups), the head's weight for a full-set term
+        (:data:`models.heads.FULL_SET_TERMS`)."""
+        return self.head.term_scale(name, num_terms, num_data / self.pack if self.pack > 1 else num_data)

@@ -18,6 +18,19 @@ def require(cond: bool, key: str, what: str, value) -> None:
         raise ValueError(f"{key}={value!r} is invalid: must be {what}")
 
 
+@dataclass
+class PackingConfig:
+    """The key every ``network=`` option has (its config dataclass derives from this one): PacGAN's packing
+    (Lin et al. 2018), the discriminator scoring ``pack`` samples concatenated (``models.layers.pack_samples``;
+    the likelihood's ``N`` becomes ``N / pack`` groups, docs/design.md)."""
+
+    pack: int = 1
+
+    def check_pack(self) -> None:
+        require(isinstance(self.pack, int) and not isinstance(self.pack, bool) and self.pack >= 1, "network.pack",
+                "an integer >= 1 (1: no packing)", self.pack)
+
+
 def require_widths(config, *keys: str) -> None:
     """:func:`require` each of ``config``'s ``keys`` (a network's hidden widths) to be a non-empty list of
     integers >= 1, named ``network.<key>``."""

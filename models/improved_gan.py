@@ -22,7 +22,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from models.config import require, require_widths
+from models.config import PackingConfig, require, require_widths
 from models.layers import GaussianNoise, WeightNormDense, batch_normalise, named_key
 
 #: The recipe's discriminator widths and noise standard deviations (input, after each hidden layer).
@@ -131,7 +131,7 @@ class ImprovedGANGenerator(nnx.Module):
 
 
 @dataclass
-class ImprovedGANConfig:
+class ImprovedGANConfig(PackingConfig):
     """``network=improved_gan``: the recipe's pair; its defaults are Salimans et al.'s MNIST networks."""
 
     name: str = "improved_gan"
@@ -141,6 +141,7 @@ class ImprovedGANConfig:
     hidden_noise: float = HIDDEN_NOISE  # ... after each hidden layer
 
     def check(self) -> None:
+        self.check_pack()
         require_widths(self, "generator_hidden", "discriminator_hidden")
         for key in ("input_noise", "hidden_noise"):
             value = getattr(self, key)

@@ -20,6 +20,7 @@ import zlib
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 from flax import nnx
 
 
@@ -121,3 +122,41 @@ def batch_normalise(x: jax.Array, eps: float = 1e-6) -> jax.Array:
     mean = jnp.mean(x, axis=axes, keepdims=True)
     centred = x - mean
     return centred / jnp.sqrt(eps + jnp.mean(centred**2, axis=axes, keepdims=True))
+
+
+def pack_samples(x, pack: int, image_shape: tuple[int, ...] | None = None):
+    """PacGAN's packing (Lin et al. 2018, sec. 3): consecutive groups of ``pack`` samples as one input of the
+    discriminator.
+
+    Parameters
+    ----------
+    x : array, shape ``(..., n, data_dim)``
+        Samples (numpy or JAX); ``n`` a multiple of ``pack``.
+    pack : int
+        Samples per group (1: ``x`` unchanged).
+    image_shape : tuple of int, optional
+        ``(H, W, C)`` of image samples (flattened channel-fastest): a group is then concatenated along the
+        channels, the ``(H, W, pack C)`` image PacGAN's convolutional discriminator reads; vectors are
+        concatenated end to end.
+
+    Returns
+    -------
+    array, shape ``(..., n // pack, pack * data_dim)``
+
+    Raises
+    ------
+    ValueError
+        If ``n`` is not a multiple of ``pack``.
+    """
+    if pack == 1:
+        return x
+    *lead, n, dim = x.shape
+    if n % pack:
+        raise ValueError(f"network.pack={pack} cannot pack a minibatch of {n} samples: use a batch size that is a "
+                         f"multiple of {pack}")
+    xp = jnp if isinstance(x, jax.Array) else np
+    groups = x.reshape(*lead, n // pack, pack, dim)
+    if image_shape is not None and len(image_shape) == 3:
+        pixels, channels = image_shape[0] * image_shape[1], image_shape[2]
+        groups = xp.swapaxes(groups.reshape(*lead, n // pack, pack, pixels, channels), -3, -2)
+    return groups.reshape(*lead, n // pack, pack * dim)

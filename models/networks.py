@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
-from models.config import require, require_widths
+from models.config import PackingConfig, require, require_widths
 from models.improved_gan import ImprovedGANConfig, improved_gan_networks
 from models.registry import lookup
 
@@ -216,7 +216,7 @@ class DCGANDiscriminator(nnx.Module):
 
 
 @dataclass
-class MLPConfig:
+class MLPConfig(PackingConfig):
     """``network=mlp``: :class:`MLP` pairs (leaky-ReLU hidden layers)."""
 
     name: str = "mlp"
@@ -225,13 +225,14 @@ class MLPConfig:
     output_activation: str = "linear"  # the generator's: linear (real-valued data) | sigmoid (pixels in [0, 1])
 
     def check(self) -> None:
+        self.check_pack()
         require_widths(self, "generator_hidden", "discriminator_hidden")
         require(self.output_activation in ("linear", "sigmoid"), "network.output_activation",
                 "'linear' or 'sigmoid'", self.output_activation)
 
 
 @dataclass
-class DCGANConfig:
+class DCGANConfig(PackingConfig):
     """``network=dcgan``: :class:`DCGANGenerator` / :class:`DCGANDiscriminator` (images only; sigmoid pixels)."""
 
     name: str = "dcgan"
@@ -239,6 +240,7 @@ class DCGANConfig:
     layer_norm: bool = False  # LayerNorm after the hidden layers
 
     def check(self) -> None:
+        self.check_pack()
         require(self.channels >= 1, "network.channels", "an integer >= 1", self.channels)
 
 

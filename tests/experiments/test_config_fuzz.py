@@ -42,7 +42,7 @@ BAD = [  # unknown options of the config groups: test_unknown_group_option_names
     (["seed=[1"], "bad override"),
     (["experiment=digits", "experiment.batch_size=5000"], "experiment.batch_size=5000 is invalid"),
     (["experiment.dataset.name=minst"], "experiment.dataset.name='minst' is invalid: must be one of cifar10, digits, "
-                                        "fashion_mnist, grid25, mnist, ring8, svhn_cropped, synthetic, tfds"),
+                                        "fashion_mnist, grid25, mnist, ring8, stacked_mnist, svhn_cropped, synthetic, tfds"),
     (["experiment.dataset.name=mnist", "experiment.dataset.data_dir=/nonexistent/tfds"],
      "experiment.dataset: mnist is not prepared there (data_dir /nonexistent/tfds)"),
     (["experiment.dataset.num_eval=1797"], "experiment.dataset.num_eval=1797 is invalid"),

@@ -59,7 +59,7 @@ def test_metric_samples_pool_every_chain_and_draw_equally(chains, draws, samples
 
 
 def test_unknown_dataset_lists_valid_names():
-    with pytest.raises(KeyError, match="valid: cifar10, digits, fashion_mnist, grid25, mnist, ring8, svhn_cropped"):
+    with pytest.raises(KeyError, match="valid: cifar10, digits, fashion_mnist, grid25, mnist, ring8, stacked_mnist, svhn_cropped"):
         load_dataset("minst")
 
 

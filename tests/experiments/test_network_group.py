@@ -36,7 +36,7 @@ def test_an_experiment_block_sets_its_architecture_and_the_command_line_wins(tmp
     assert list(load_config(["experiment=grid25", out]).network.generator_hidden) == [128, 128]  # the default
     assert list(load_config(["experiment=mnist", "network.generator_hidden=[8]", out]).network.generator_hidden) == [8]
     dcgan = load_config(["experiment=mnist", "network=dcgan", out]).network
-    assert dict(dcgan) == {"name": "dcgan", "channels": 64, "layer_norm": False}  # the mlp block is not read
+    assert dict(dcgan) == {"pack": 1, "name": "dcgan", "channels": 64, "layer_norm": False}  # the mlp block is not read
     recipe = load_config(["experiment=mnist_ssl_improved_gan", "inference=mle", out])
     assert recipe.network.name == "improved_gan" and recipe.loss.name == "feature_matching"
     assert list(recipe.network.discriminator_hidden) == [1000, 500, 250, 250, 250]
