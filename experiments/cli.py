@@ -133,9 +133,14 @@ def skip_if_complete(cfg: DictConfig, job: str = "") -> int | None:
 
 
 def dry_run(job: list[str], cfg: DictConfig) -> None:
-    """``--dry-run``: print what the validated job would do, reading only (:func:`complete_run`)."""
-    state, _ = complete_run(cfg) if cfg.skip_complete else ("none", "")
-    verb = {"kept": "would keep", "diverged": "would keep (diverged)"}.get(state, "would run")
+    """``--dry-run``: print what the validated job would do, reading only (:func:`complete_run`): keep a
+    finished run of this config (``skip_complete=true``), replace another config's, or run. What only a run
+    finds (the data directory's contents, the batch against the data's size) is not checked."""
+    state, message = complete_run(cfg)
+    if state in ("kept", "diverged") and not cfg.skip_complete:
+        state = "replace"  # without skip_complete a finished run is run again
+    verb = {"kept": "would keep", "diverged": "would keep (diverged)", "replace": "would rerun (replacing it)",
+            "other": f"would rerun ({message.split(': ', 1)[-1]})"}.get(state, "would run")
     print(f"bgan-run: {verb} {cfg.out_dir}: {' '.join(job)}", flush=True)
 
 
@@ -247,8 +252,8 @@ def main(argv: list[str] | None = None) -> int:
     if argv and argv[0] in ("-h", "--help"):
         print(help_text())
         return 0
-    dry = bool(argv) and argv[0] == "--dry-run"
-    argv = argv[1:] if dry else argv
+    dry = "--dry-run" in argv  # anywhere: no override starts with "--"
+    argv = [a for a in argv if a != "--dry-run"]
     if argv and argv[0] in ("-m", "--multirun"):
         try:
             return multirun(argv[1:], dry)

@@ -157,13 +157,14 @@ def fill_new_keys(saved: dict, current: dict, defaults: dict) -> None:
 def data_identity(experiment: dict) -> dict:
     """What makes two runs' data the same (``metrics.json``'s ``data``; ``bgan-summarize`` pairs rows only on
     the same data), from an experiment config as a dict: its ``dataset`` (``data_dir`` aside: a path
-    differs between machines) and, for a semi-supervised task, which and how many images are labelled.
+    differs between machines) and, for a semi-supervised task, which and how many images are labelled; keys
+    left at ``None`` are dropped, so a key the schema gained later (default ``None``) changes no identity.
     Experiments that differ in name only (a control such as ``mnist_ssl_improved_gan_supervised``) have the
     same data."""
-    out = {k: v for k, v in (experiment.get("dataset") or {}).items() if k != "data_dir"}
+    out = dict(experiment.get("dataset") or {})
     if experiment.get("task") == "semi_supervised":
         out |= {"labels_per_class": experiment.get("labels_per_class"), "labels_seed": experiment.get("labels_seed")}
-    return out
+    return {k: v for k, v in out.items() if k != "data_dir" and v is not None}
 
 
 def upgrade_stored(saved: dict, current: dict) -> None:

@@ -127,6 +127,8 @@ def _header(key: str, kind: str | None) -> str:
 def _groups(run_dirs: list[Path]) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = defaultdict(list)
     for d in run_dirs:
+        if Path(d).is_file():  # a run's log beside the run directories (RUNS/* matches it too)
+            continue
         path = Path(d) / "metrics.json"
         if not path.is_file():
             raise FileNotFoundError(f"{d}: no metrics.json (not a bgan-run directory)")
@@ -250,7 +252,10 @@ def same_data(a: dict, b: dict) -> bool:
     it (read from ``config.yaml`` for runs written before ``metrics.json`` recorded it), else their
     experiment's name."""
     if "data" in a and "data" in b:
-        return a["data"] == b["data"]
+        def known(data: dict) -> dict:  # what metrics.json wrote before None keys were dropped
+            return {k: v for k, v in data.items() if v is not None}
+
+        return known(a["data"]) == known(b["data"])
     return a.get("experiment") == b.get("experiment")
 
 
@@ -259,8 +264,8 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
     figures (:data:`VERDICT_FIGURES`, and a task's :data:`TASK_VERDICT_FIGURES` where the reference has them), final against final and pooled against pooled, with the mean and its
     95 % paired-t interval; ``against`` as ``ROW:ema`` compares both forms of every row with the reference's
     moving-average figures (``<key>_ema``, :data:`REFERENCE_FORMS`); ``equal``: pooled count-dependent figures at the final draw's count
-    (:func:`equal_count`). Only rows of the reference's data set (``metrics.json``'s ``experiment``) are
-    paired. "better"/"worse" where the interval excludes 0 in the figure's good/bad
+    (:func:`equal_count`). Only rows on the reference's data (:func:`same_data`, every run of the row) are
+    paired; the others are named under the table. "better"/"worse" where the interval excludes 0 in the figure's good/bad
     direction, "no difference detected" where it contains 0. A seed whose reverse KL is infinite (no
     high-quality sample: stored as null) is listed and decides the reading (no interval is given); a
     reverse KL resting on fewer than :data:`MIN_HIGH_QUALITY` high-quality samples on a seed is marked not
@@ -290,10 +295,13 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
             (k, s) for k, s in TASK_VERDICT_FIGURES if any(k in m or f"{k}_pooled" in m for m in groups[against])]
     out = [f"Paired per-seed differences, row minus {label} (95 % paired-t interval):", "",
            "| row | figure | form | seeds | per seed | mean [95 % interval] | reading |", "|---|---|---|---|---|---|---|"]
-    reference = groups[against][0]
+    reference, other_data = groups[against][0], []
     for name, runs in sorted(groups.items()):
-        if (name == against and not form) or _family(runs) != family or not same_data(runs[0], reference):
-            continue  # a row of another data set (grid25 and ring8 share a family) is not paired with this one
+        if (name == against and not form) or _family(runs) != family:
+            continue
+        if not all(same_data(m, reference) for m in runs):  # grid25 and ring8 share a family; so do splits
+            other_data.append(name)
+            continue
         for key, sign in figures:
             for kind in ("final", *(k for _, k in equal_count([(key, "pooled")]))) if equal else ("final", "pooled"):
                 pairs, collapsed, uncredited = [], [], False
@@ -329,6 +337,8 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
                     reading += f" (not credited: < {MIN_HIGH_QUALITY:.0%} high quality on a seed)"
                 seeds = ",".join(str(s) for s, _ in sorted(pairs + collapsed))
                 out.append(f"| {name}{_diverged_note(runs)} | {key} | {kind} | {seeds} | {per_seed.lstrip(', ')} | {cell} | {reading} |")
+    if other_data:
+        out += ["", f"Not paired (another data set or split than {against}'s): {', '.join(other_data)}."]
     return "\n".join(out) + "\n"
 
 

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Re-runs docs/images.md's application tables (sequentially, on this 2-core CPU: about 90 minutes).
+# Re-runs the first 8x8-digits application tables (sequentially, on this 2-core CPU: about 90 minutes); the
+# current ones are scripts/reproduce_trust.sh's (docs/images.md).
 # Usage: bash scripts/reproduce_images.sh [RUNS_DIR]   then   bgan-summarize RUNS_DIR/*
 . "$(dirname "$0")/common.sh"
 set -euo pipefail

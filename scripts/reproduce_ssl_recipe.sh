@@ -13,8 +13,10 @@
 # (skip_complete=true) and a stopped one resumes from its checkpoint with the same command. The exit code is
 # the worst of the sweeps'. STAGES=verdict or STAGES=curve runs one part (default: both).
 # Usage: DATA_DIR=... JOBS=2 bash scripts/reproduce_ssl_recipe.sh [RUNS_DIR]; then
-#   bgan-summarize RUNS_DIR/mnist_ssl_improved_gan-{mle,ensemble,sghmc,supervised}-s* --against mnist_ssl_improved_gan-ensemble \
-#     --against mnist_ssl_improved_gan-mle:ema --against mnist_ssl_improved_gan-supervised
+#   bgan-summarize RUNS_DIR/mnist_ssl_improved_gan-{mle,ensemble,sghmc,supervised,coupled_ensemble_running,cyclical_sghmc}-s* \
+#     --against mnist_ssl_improved_gan-ensemble --against mnist_ssl_improved_gan-mle:ema \
+#     --against mnist_ssl_improved_gan-supervised
+#   (the curve: bgan-summarize RUNS_DIR/mnist_ssl_improved_gan-ns*)
 . "$(dirname "$0")/common.sh"
 set -uo pipefail
 R=${1:-runs/ssl-recipe}

@@ -223,6 +223,13 @@ def test_dry_run_validates_every_job_and_writes_nothing(tmp_path, capsys):
     capsys.readouterr()
     assert main(["--dry-run", "experiment=ring8", *SMALL, f"out_dir={out}/done", "skip_complete=true"]) == 0
     assert f"would keep {out}/done" in capsys.readouterr().out
+    # the flag anywhere; a finished run replaced without skip_complete, another config's run named
+    assert main(["experiment=ring8", *SMALL, f"out_dir={out}/done", "--dry-run"]) == 0
+    assert f"would rerun (replacing it) {out}/done" in capsys.readouterr().out
+    assert main(["-m", "--dry-run", "experiment=ring8", "iterations=32", "experiment.num_draws=3", f"out_dir={out}/done",
+                 "skip_complete=true"]) == 0
+    assert "would rerun (it holds another config's run (iterations: 30 -> 32" in capsys.readouterr().out
+    assert (out / "done" / "metrics.json").is_file()  # nothing replaced
 
 
 def test_console_script_exit_code(tmp_path):

@@ -232,7 +232,8 @@ def test_paired_table_pairs_only_rows_of_the_reference_data_set(tmp_path):
     dirs = [_run(tmp_path, f"{e}-{i}-s{s}", seed=s, experiment=e, headline=POOLED, modes=m, high_quality=0.9,
                  reverse_kl=0.1) for e, m in (("grid25", 25), ("ring8", 8)) for i in ("sghmc", "mle") for s in (0, 1)]
     table = paired_table(dirs, "grid25-mle")
-    assert "| grid25-sghmc | modes |" in table and "ring8" not in table
+    assert "| grid25-sghmc | modes |" in table and "| ring8" not in table
+    assert table.rstrip().endswith("Not paired (another data set or split than grid25-mle's): ring8-mle, ring8-sghmc.")
 
 
 def _ssl_run(tmp_path, name, seed, experiment="mnist_ssl_improved_gan", validation=None, **metrics):
@@ -271,9 +272,18 @@ def test_against_a_rows_moving_average_and_pairing_by_data(tmp_path, capsys):
     assert "| recipe-sghmc | test_ece | pooled | 1,2,3 | +0.000, +0.000, +0.000 |" in table
     assert "| recipe-mle | test_error | final | 1,2,3 | +0.006, +0.006, +0.006 |" in table  # raw minus averaged
     assert "| recipe-supervised | test_error | final | 1,2,3 | +0.176, +0.176, +0.176 |" in table
-    assert "val-sghmc" not in table  # another split: other data
-    assert "| recipe-mle |" in paired_table(dirs, "recipe-supervised") and "val-sghmc" not in paired_table(
+    assert "| val-sghmc |" not in table and "Not paired (another data set or split than recipe-mle's): val-sghmc." in table
+    assert "| recipe-mle |" in paired_table(dirs, "recipe-supervised") and "| val-sghmc" not in paired_table(
         dirs, "recipe-supervised")
+    # a run whose metrics.json records its data (None keys dropped) pairs with older runs of the same data,
+    # and the NLL and calibration readings follow their direction (lower is better)
+    new = _ssl_run(tmp_path, "recipe-new", 1, headline=POOLED, test_error=0.02, test_nll=0.05, test_ece=0.005,
+                   data={"name": "mnist", "labels_per_class": 10, "labels_seed": 1})
+    (new / "config.yaml").unlink()
+    assert "| recipe-new | test_nll | pooled | 1 | -0.040 |" in paired_table(dirs + [new], "recipe-mle:ema")
+    table = paired_table(dirs, "recipe-mle")
+    assert "| recipe-sghmc | test_nll | pooled | 1,2,3 | -0.010, -0.010, -0.010 | -0.010 [-0.010, -0.010] | better |" \
+        in table
     assert main([str(d) for d in dirs] + ["--against", "recipe-mle:median"]) == 2
     assert "unknown form 'median'; forms: ema" in capsys.readouterr().err
     assert main([str(d) for d in dirs] + ["--against", "val-sghmc:ema"]) == 2
