@@ -7,6 +7,7 @@ arrays in the dataset's own units: 2-D points for the Gaussian mixtures, pixel i
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -15,6 +16,11 @@ from pathlib import Path
 import numpy as np
 
 from models.registry import lookup
+
+def default_data_dir() -> Path:
+    """tfds's default data directory: ``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``."""
+    return Path(os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")).expanduser()
+
 
 DIGITS_SIZE = 1797  # images in scikit-learn's bundled digits
 
@@ -273,8 +279,6 @@ def tfds_images(tfds_name: str, *, data_dir: str | None = None, num_train: int |
         or the sizes are too large. Raised within seconds: nothing is downloaded.
     """
     import tensorflow_datasets as tfds
-
-    from experiments.prepare import default_data_dir
 
     root = Path(data_dir).expanduser() if data_dir else default_data_dir()
     splits = (train_split, eval_split)

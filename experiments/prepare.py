@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments.datasets import default_data_dir, tfds_images
 from experiments.errors import plain
 
 #: IDX file names as published on the MNIST site (and Fashion-MNIST's): PREFIX-images-idx3-ubyte[.gz] and
@@ -49,11 +50,6 @@ VERSION = "1.0.0"
 
 class PrepareError(ValueError):
     """A user mistake in ``bgan-prepare``'s input; the message is one line."""
-
-
-def default_data_dir() -> Path:
-    """tfds's default: ``$TFDS_DATA_DIR`` or ``~/tensorflow_datasets``."""
-    return Path(os.environ.get("TFDS_DATA_DIR", "~/tensorflow_datasets")).expanduser()
 
 
 def _as_uint8_images(x: np.ndarray, what: str) -> np.ndarray:
@@ -363,6 +359,50 @@ def write(name: str, splits: dict, class_names: list[str], data_dir: Path) -> Pa
     return target / version
 
 
+#: Where a prepared dataset's channel classifier is stored: ``DATA_DIR/<name>/channel_classifier/``.
+CLASSIFIER_FOLDER = "channel_classifier"
+
+
+def channel_classifier(data_dir: str | Path | None = None, tfds_name: str = "mnist", *, build: bool = True):
+    """The channel classifier of Stacked MNIST: the project's MNIST CNN
+    (:class:`experiments.metrics.ConvClassifier`) trained once on the prepared training split and stored beside
+    the dataset (``DATA_DIR/<tfds_name>/channel_classifier/``, :meth:`~experiments.metrics.ConvClassifier.save`),
+    with its accuracy on the prepared test split (``classifier.json``'s ``test_accuracy``).
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        The tfds directory ``bgan-prepare`` wrote (default: its default).
+    tfds_name : str
+    build : bool
+        Train and store it when absent (``bgan-prepare`` does, once); ``False``: only load.
+
+    Raises
+    ------
+    FileNotFoundError
+        If none is stored and ``build`` is false.
+    ValueError
+        If the dataset is not prepared (:func:`experiments.datasets.tfds_images`).
+
+    Notes
+    -----
+    It lives here, beside what ``bgan-prepare`` writes; :mod:`experiments.stacked` holds the stacks.
+    """
+    from experiments.metrics import ConvClassifier
+
+    folder = (Path(data_dir).expanduser() if data_dir else default_data_dir()) / tfds_name / CLASSIFIER_FOLDER
+    try:
+        return ConvClassifier.load(folder)
+    except FileNotFoundError:
+        if not build:
+            raise
+    data = tfds_images(tfds_name, data_dir=None if data_dir is None else str(data_dir))
+    classifier = ConvClassifier(data.train, data.train_labels, data.event_shape)
+    accuracy = float(np.mean(classifier.predict(data.eval) == data.eval_labels))
+    classifier.save(folder, test_accuracy=accuracy, num_train=len(data.train), num_test=len(data.eval))
+    return ConvClassifier.load(folder)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bgan-prepare", description=plain(__doc__.split("\n\n")[0]))
     parser.add_argument("source", nargs="+", help="'digits', an .npz file, a folder of class sub-folders of images, "
@@ -398,8 +438,16 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bgan-prepare: error: {err}", file=sys.stderr)
         return 2
     sizes = ", ".join(f"{k}: {len(v[0])}" for k, v in splits.items())
-    print(f"bgan-prepare: wrote {out} ({sizes}; images {next(iter(splits.values()))[0].shape[1:]}, "
-          f"{len(classes)} classes)")
+    shape = next(iter(splits.values()))[0].shape[1:]
+    print(f"bgan-prepare: wrote {out} ({sizes}; images {shape}, {len(classes)} classes)")
+    if tuple(shape) in ((28, 28), (28, 28, 1)) and len(classes) == 10 and "test" in splits:
+        # MNIST-shaped: Stacked MNIST's channel classifier, trained once here (experiments.stacked)
+        stale = data_dir / name / CLASSIFIER_FOLDER
+        if stale.is_dir():  # a classifier of the data this run replaced
+            shutil.rmtree(stale)
+        classifier = channel_classifier(data_dir, name)
+        print(f"bgan-prepare: wrote {stale} (Stacked MNIST's channel classifier: "
+              f"{100 * classifier.meta['test_accuracy']:.1f} % on the {classifier.meta['num_test']} test images)")
     return 0
 
 

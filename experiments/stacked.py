@@ -71,3 +71,4 @@ class StackedImages:
     @classmethod
     def tree_unflatten(cls, _, children):
         return cls(*children)
+

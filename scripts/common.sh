@@ -14,7 +14,8 @@ BGAN=${BGAN:-bgan-run}
 run_jobs() {
   export RJ_RUNS=$1 RJ_BGAN=$BGAN RJ_EXTRA
   shift
-  RJ_EXTRA=$(printf '%q ' "$@")
+  RJ_EXTRA=""
+  [ $# -gt 0 ] && RJ_EXTRA=$(printf '%q ' "$@")
   mkdir -p "$RJ_RUNS/.logs"
   grep -E -e "${ONLY:-.}" | while read -r name args; do
     [ -f "$RJ_RUNS/$name/metrics.json" ] || echo "$name${args:+ $args}"

@@ -6,6 +6,7 @@ error beside a supervised-only baseline.
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 
 import numpy as np
 from scipy import linalg
@@ -40,6 +41,13 @@ class ImageClassifier:
         return np.maximum(x @ self.clf.coefs_[0] + self.clf.intercepts_[0], 0.0)
 
 
+def jax_to_numpy(tree):
+    """A pytree's arrays as numpy arrays (for serialisation)."""
+    import jax
+
+    return jax.tree.map(np.asarray, tree)
+
+
 class ConvClassifier:
     """A small convolutional classifier for 28x28-scale images, the metrics classifier of the MNIST configs
     (``experiment.metrics_classifier=cnn``), where :class:`ImageClassifier`'s one-layer MLP reaches only
@@ -63,25 +71,11 @@ class ConvClassifier:
 
     def __init__(self, x: np.ndarray, y: np.ndarray, image_shape: tuple[int, ...], *, hidden: int = 128,
                  seed: int = 0, epochs: int = 10, batch_size: int = 128):
-        import flax.linen as nn
         import jax
         import jax.numpy as jnp
         import optax
 
-        self.num_classes = int(y.max()) + 1
-        self.shape = (*image_shape, 1) if len(image_shape) == 2 else tuple(image_shape)
-        num_classes = self.num_classes
-
-        class Net(nn.Module):
-            @nn.compact
-            def __call__(self, images, features=False):
-                h = images
-                for channels in (32, 64):
-                    h = nn.relu(nn.Conv(channels, (5, 5), strides=(2, 2))(h))
-                h = nn.relu(nn.Dense(hidden)(h.reshape(len(h), -1)))
-                return h if features else nn.Dense(num_classes)(h)
-
-        self.net = Net()
+        self._define(int(y.max()) + 1, image_shape, hidden)
         key = jax.random.key(seed)
         params = self.net.init(key, jnp.zeros((1, *self.shape)))
         tx = optax.adam(1e-3)
@@ -106,6 +100,62 @@ class ConvClassifier:
                 params, opt_state = update(params, opt_state, images[batch], labels[batch])
         self.params = params
         self._apply = jax.jit(self.net.apply, static_argnames="features")
+
+    def _define(self, num_classes: int, image_shape: tuple[int, ...], hidden: int) -> None:
+        import flax.linen as nn
+
+        self.num_classes, self.hidden = num_classes, hidden
+        self.shape = (*image_shape, 1) if len(image_shape) == 2 else tuple(image_shape)
+
+        class Net(nn.Module):
+            @nn.compact
+            def __call__(self, images, features=False):
+                h = images
+                for channels in (32, 64):
+                    h = nn.relu(nn.Conv(channels, (5, 5), strides=(2, 2))(h))
+                h = nn.relu(nn.Dense(hidden)(h.reshape(len(h), -1)))
+                return h if features else nn.Dense(num_classes)(h)
+
+        self.net = Net()
+
+    def save(self, folder: Path, **meta) -> None:
+        """Store the trained classifier in ``folder`` (``params.msgpack``, flax serialization, and
+        ``classifier.json``: its shape and ``meta``), written atomically."""
+        import json
+
+        from flax import serialization
+
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "params.msgpack.tmp").write_bytes(serialization.msgpack_serialize(
+            jax_to_numpy(self.params)))
+        (folder / "classifier.json.tmp").write_text(json.dumps(
+            {"num_classes": self.num_classes, "image_shape": list(self.shape), "hidden": self.hidden, **meta}, indent=1))
+        (folder / "params.msgpack.tmp").replace(folder / "params.msgpack")
+        (folder / "classifier.json.tmp").replace(folder / "classifier.json")
+
+    @classmethod
+    def load(cls, folder: Path) -> "ConvClassifier":
+        """A classifier :meth:`save` stored, without training.
+
+        Raises
+        ------
+        FileNotFoundError
+            If ``folder`` holds no stored classifier.
+        """
+        import json
+
+        import jax
+        from flax import serialization
+
+        if not (folder / "classifier.json").is_file() or not (folder / "params.msgpack").is_file():
+            raise FileNotFoundError(f"{folder}: no stored classifier (classifier.json, params.msgpack)")
+        meta = json.loads((folder / "classifier.json").read_text())
+        self = cls.__new__(cls)
+        self._define(meta["num_classes"], tuple(meta["image_shape"]), meta["hidden"])
+        self.params = serialization.msgpack_restore((folder / "params.msgpack").read_bytes())
+        self._apply = jax.jit(self.net.apply, static_argnames="features")
+        self.meta = meta
+        return self
 
     def _batched(self, x: np.ndarray, features: bool) -> np.ndarray:
         x = np.asarray(x, np.float32).reshape(len(x), *self.shape)

@@ -102,3 +102,36 @@ def test_the_floor_reads_real_stacks_through_the_classifier():
     # a classifier that reads every 9 as 8 loses 271 triples (those with a 9) and its accuracy drops by 0.1
     blind = M.stacked_floor(images, digits, lambda x: np.minimum(_read_digit(x), 8))
     assert blind["channel_classifier_accuracy"] == pytest.approx(0.9) and blind["modes_real"] == 729
+
+
+def test_bgan_prepare_builds_the_channel_classifier_once(tmp_path, capsys, monkeypatch):
+    """An MNIST-shaped set (28 x 28, 10 classes) gets Stacked MNIST's channel classifier at prepare time,
+    stored beside it with its test accuracy; a later run loads it instead of training; another shape gets none."""
+    import idx2numpy
+
+    from experiments.metrics import ConvClassifier
+    from experiments.prepare import main as prepare
+    from experiments.prepare import channel_classifier
+
+    rng = np.random.default_rng(0)
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    for prefix, n in (("train", 120), ("t10k", 40)):  # a digit is a bright band at its row: learnable
+        labels = np.arange(n) % 10
+        images = rng.integers(0, 40, (n, 28, 28)).astype(np.uint8)
+        for i, d in enumerate(labels):
+            images[i, 2 * d + 4: 2 * d + 7] = 250
+        idx2numpy.convert_to_file(str(raw / f"{prefix}-images-idx3-ubyte"), images)
+        idx2numpy.convert_to_file(str(raw / f"{prefix}-labels-idx1-ubyte"), labels.astype(np.uint8))
+    assert prepare([str(raw), "--name", "mnist", "--data-dir", str(tmp_path / "d")]) == 0
+    out = capsys.readouterr().out
+    assert "Stacked MNIST's channel classifier" in out and "on the 40 test images" in out
+    folder = tmp_path / "d" / "mnist" / "channel_classifier"
+    stored = ConvClassifier.load(folder)
+    assert stored.meta["num_train"] == 120 and stored.meta["test_accuracy"] > 0.9
+    monkeypatch.setattr(ConvClassifier, "__init__", lambda *a, **k: pytest.fail("trained again"))
+    loaded = channel_classifier(tmp_path / "d", "mnist")
+    images = rng.random((5, 784)).astype(np.float32)
+    np.testing.assert_array_equal(loaded.predict(images), stored.predict(images))
+    with pytest.raises(FileNotFoundError, match="no stored classifier"):
+        channel_classifier(tmp_path / "d", "fashion", build=False)
