@@ -341,8 +341,9 @@ def stacked_mnist(*, data_dir: str | None = None, num_train: int | None = None, 
 
     The training stacks (``num_train``, default :data:`experiments.stacked.NUM_TRAIN`, VEEGAN's 128,000) draw each channel's image independently
     and uniformly from the training images, once, by ``seed``; the evaluation stacks (``num_eval``, default
-    2,500) from the test images (or from the validation images carved by ``validation_fraction``), so no
-    evaluation stack shares an image with a training stack.
+    2,500) from the evaluation images :func:`tfds_images` gives by default (up to 2,500 test images: all 2,000
+    of the shared set; or the validation images carved by ``validation_fraction``), so no evaluation stack
+    shares an image with a training stack.
 
     Returns
     -------
@@ -367,10 +368,11 @@ def stacked_mnist(*, data_dir: str | None = None, num_train: int | None = None, 
     for key, value in (("num_train", num_train), ("num_eval", num_eval)):
         if value <= 0:
             raise ValueError(f"experiment.dataset.{key}={value} is invalid: stacks to draw, > 0")
-    rng = np.random.default_rng([seed, 3])  # a stream of its own: MNIST's own draws are unchanged
-    train_triples = rng.integers(0, len(mnist.train), (num_train, CHANNELS)).astype(np.int32)
+    # streams of their own: MNIST's draws are unchanged, and num_train does not move the evaluation stacks
+    train_triples = np.random.default_rng([seed, 3]).integers(0, len(mnist.train), (num_train, CHANNELS)).astype(
+        np.int32)
     eval_pool = mnist.eval
-    eval_triples = rng.integers(0, len(eval_pool), (num_eval, CHANNELS))
+    eval_triples = np.random.default_rng([seed, 5]).integers(0, len(eval_pool), (num_eval, CHANNELS))
     train = StackedImages(mnist.train, train_triples)
     eval_stacks = StackedImages(eval_pool, eval_triples).dense()
     return Dataset("stacked_mnist", train, eval_stacks, (*mnist.event_shape, CHANNELS),

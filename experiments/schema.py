@@ -353,7 +353,7 @@ def validate(cfg: DictConfig) -> DictConfig:
         getattr(OmegaConf.to_object(typed.loss), "check", lambda: None)()
     except ValueError as err:
         raise ConfigError(str(err)) from None
-    pack = typed.network.pack
+    pack = getattr(typed.network, "pack", 1)  # a network config without PackingConfig: no packing
     if pack > 1:  # PacGAN: the discriminator scores groups, so it has no per-sample output to read
         check(e.task == "generation", "network.pack", "1 with experiment.task="
               f"{e.task!r} (a packed discriminator scores groups of samples; a task reading its per-sample "

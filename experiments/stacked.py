@@ -24,8 +24,10 @@ class StackedImages:
 
     Behaves as the dense array ``(N, H * W * CHANNELS)`` of the stacks (flattened ``(H, W, C)``, channel
     fastest) where a training set is read: ``shape``, ``len``, ``dtype`` and indexing by an integer array
-    (and a column slice), with numpy or JAX indices. A JAX pytree (its leaves the base images and the
-    triples), so it travels through ``jit`` and ``vmap`` as a dense array would.
+    (and a column slice), with numpy or JAX indices, traced ones included. A JAX pytree (its leaves the base
+    images and the triples), so it travels through ``jit`` as a dense array would; under ``vmap`` keep it
+    unmapped (``in_axes=None``): mapping axis 0 would map the base images and the triples separately.
+    ``numpy.asarray`` of it is refused: the dense set is 1.2 GB (:meth:`dense` for small sets).
 
     Parameters
     ----------
@@ -54,12 +56,17 @@ class StackedImages:
         return self.shape[0]
 
     def __getitem__(self, key):
-        rows, cols = key if isinstance(key, tuple) else (key, slice(None))
+        rows, cols = (key + (slice(None),))[:2] if isinstance(key, tuple) else (key, slice(None))
         xp = jnp if any(isinstance(a, jax.Array) for a in (self.base, self.triples, rows)) else np
-        index = self.triples[rows]                               # (..., C)
-        images = self.base[index]                                # (..., C, H * W)
+        triples, base = (jnp.asarray(self.triples), jnp.asarray(self.base)) if xp is jnp else (self.triples, self.base)
+        index = triples[rows]                                    # (..., C)
+        images = base[index]                                     # (..., C, H * W)
         stacks = xp.swapaxes(images, -1, -2).reshape(*index.shape[:-1], self.shape[1])
         return stacks[..., cols]
+
+    def __array__(self, *args, **kwargs):
+        raise TypeError("StackedImages is not converted to a dense array implicitly (128,000 stacks are 1.2 GB): "
+                        "index it, or call .dense() on a small set")
 
     def dense(self) -> np.ndarray:
         """Every stack as pixels, ``(N, H * W * CHANNELS)`` (numpy): for small sets and tests only."""

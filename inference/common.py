@@ -64,7 +64,8 @@ def init_particles(rng_key: jax.Array, model: BayesGAN, num_generators: int, num
 
 
 def discriminator_mean_loss(model: BayesGAN, disc: dict, batch: DiscriminatorBatch) -> jax.Array:
-    """The discriminator's loss per datum (no prior): the mean of each of the loss's terms
+    """The discriminator's loss per datum (per packed group with ``model.pack``; no prior): the mean of each of
+    the loss's terms
     (:meth:`models.bgan.BayesGAN.discriminator_terms`), each weighted as in the Bayesian log density relative
     to its ``N``-scaled terms. ``disc``: one network's sites (no particle axis); ``batch``: ``x_real``
     ``(B, D)``, ``x_fake`` ``(B_fake, D)``, ``N``, the interpolation weights and the noise key; returns a
@@ -74,5 +75,7 @@ def discriminator_mean_loss(model: BayesGAN, disc: dict, batch: DiscriminatorBat
 
     terms = model.discriminator_terms(outputs, batch.x_real, batch.x_fake, batch.epsilon, batch.key)
     n = batch.num_data
-    scales = {name: model.term_scale(name, v.shape[0], n) / n for name, v in terms.items()}
+    # per datum; with packing per group (the model's data are N / pack groups), as the generator's loss is
+    unit = n / model.pack if getattr(model, "pack", 1) > 1 else n
+    scales = {name: model.term_scale(name, v.shape[0], n) / unit for name, v in terms.items()}
     return sum(mean_loss(v) * scales[name] for name, v in terms.items() if scales[name] != 0)  # (0: not computed)

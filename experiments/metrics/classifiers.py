@@ -120,18 +120,22 @@ class ConvClassifier:
 
     def save(self, folder: Path, **meta) -> None:
         """Store the trained classifier in ``folder`` (``params.msgpack``, flax serialization, and
-        ``classifier.json``: its shape and ``meta``), written atomically."""
+        ``classifier.json``: its shape and ``meta``), staged beside it and moved into place whole."""
         import json
 
         from flax import serialization
 
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "params.msgpack.tmp").write_bytes(serialization.msgpack_serialize(
-            jax_to_numpy(self.params)))
-        (folder / "classifier.json.tmp").write_text(json.dumps(
+        import shutil
+        import tempfile
+
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        (staging / "params.msgpack").write_bytes(serialization.msgpack_serialize(jax_to_numpy(self.params)))
+        (staging / "classifier.json").write_text(json.dumps(
             {"num_classes": self.num_classes, "image_shape": list(self.shape), "hidden": self.hidden, **meta}, indent=1))
-        (folder / "params.msgpack.tmp").replace(folder / "params.msgpack")
-        (folder / "classifier.json.tmp").replace(folder / "classifier.json")
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.rename(folder)
 
     @classmethod
     def load(cls, folder: Path) -> "ConvClassifier":

@@ -40,6 +40,12 @@ def test_stacks_read_as_their_dense_array_with_numpy_and_jax_indices(stacked):
     batches = jax.vmap(read, in_axes=(None, 0))(on_device, keys)
     rows = jax.vmap(lambda key: jax.random.randint(key, (4,), 0, 20))(keys)
     np.testing.assert_allclose(np.asarray(batches), dense[np.asarray(rows)], rtol=0, atol=0)
+    # a traced index into numpy leaves (the set closed over by a compiled step), a 1-tuple key
+    gather = jax.jit(lambda i: stacked[i])
+    np.testing.assert_array_equal(np.asarray(gather(jnp.asarray(idx))), dense[idx])
+    np.testing.assert_array_equal(stacked[(idx,)], dense[idx])
+    with pytest.raises(TypeError, match="not converted to a dense array implicitly"):
+        np.asarray(stacked)
 
 
 def test_stacked_mnist_is_drawn_once_by_the_seed_from_the_prepared_splits():
@@ -104,9 +110,10 @@ def test_the_floor_reads_real_stacks_through_the_classifier():
     assert blind["channel_classifier_accuracy"] == pytest.approx(0.9) and blind["modes_real"] == 729
 
 
+@pytest.mark.slow  # trains the CNN twice (~25 s)
 def test_bgan_prepare_builds_the_channel_classifier_once(tmp_path, capsys, monkeypatch):
     """An MNIST-shaped set (28 x 28, 10 classes) gets Stacked MNIST's channel classifier at prepare time,
-    stored beside it with its test accuracy; a later run loads it instead of training; another shape gets none."""
+    stored beside it with its test accuracy; a later run loads it instead of training; another name gets none."""
     import idx2numpy
 
     from experiments.metrics import ConvClassifier
@@ -125,13 +132,18 @@ def test_bgan_prepare_builds_the_channel_classifier_once(tmp_path, capsys, monke
         idx2numpy.convert_to_file(str(raw / f"{prefix}-labels-idx1-ubyte"), labels.astype(np.uint8))
     assert prepare([str(raw), "--name", "mnist", "--data-dir", str(tmp_path / "d")]) == 0
     out = capsys.readouterr().out
-    assert "Stacked MNIST's channel classifier" in out and "on the 40 test images" in out
+    assert "Stacked MNIST's channel classifier" in out and "on 40 test images" in out
     folder = tmp_path / "d" / "mnist" / "channel_classifier"
     stored = ConvClassifier.load(folder)
     assert stored.meta["num_train"] == 120 and stored.meta["test_accuracy"] > 0.9
+    test = load_dataset("mnist", data_dir=str(tmp_path / "d"))  # the stored parameters are the trained ones
+    assert np.mean(stored.predict(test.eval) == test.eval_labels) == stored.meta["test_accuracy"]
     monkeypatch.setattr(ConvClassifier, "__init__", lambda *a, **k: pytest.fail("trained again"))
     loaded = channel_classifier(tmp_path / "d", "mnist")
     images = rng.random((5, 784)).astype(np.float32)
     np.testing.assert_array_equal(loaded.predict(images), stored.predict(images))
     with pytest.raises(FileNotFoundError, match="no stored classifier"):
         channel_classifier(tmp_path / "d", "fashion", build=False)
+    # another name or shape gets none
+    assert prepare([str(raw), "--name", "digits_copy", "--data-dir", str(tmp_path / "d")]) == 0
+    assert not (tmp_path / "d" / "digits_copy" / "channel_classifier").exists()

@@ -47,7 +47,7 @@ def _model(pack, loss="non_saturating"):
 def test_the_packed_likelihood_counts_n_over_m_groups(loss):
     """log p(theta_d | ...) with pack 2: the terms of B / 2 packed groups, each scaled to N / 2 groups, so the
     minibatch sums are weighted (N / 2) / (B / 2) = N / B; the generator's the same; the optimisers' loss is
-    the density's likelihood per datum (over N)."""
+    the density's likelihood per group (over N / 2)."""
     model, prior = _model(2, loss)
     gen, disc = (jax.tree.map(lambda v: v[0], p) for p in init_particles(jax.random.key(0), model, 1, 1))
     xr, xf, n = jax.random.normal(jax.random.key(1), (6, 3)), jax.random.normal(jax.random.key(2), (6, 3)), 90
@@ -62,8 +62,9 @@ def test_the_packed_likelihood_counts_n_over_m_groups(loss):
     log_prior = lambda p: sum(jnp.sum(prior(k.split("__")[1], v.shape).log_prob(v)) for k, v in p.items())  # noqa: E731
     got = make_logdensity_fn(model.discriminator_model)(disc, DiscriminatorBatch(xr, xf, n, eps))
     np.testing.assert_allclose(got - log_prior(disc), want, rtol=1e-5)
+    # the optimisers' loss: per group (N / 2 of them), as their generator's loss is a mean over groups
     np.testing.assert_allclose(discriminator_mean_loss(model, disc, DiscriminatorBatch(xr, xf, n, eps)),
-                               -want / n, rtol=1e-5)
+                               -want / (n / 2), rtol=1e-5)
     # the generator's: its samples packed in pairs, the non-saturating term per group, N / 2 groups
     z = jax.random.normal(jax.random.key(4), (6, 2))
     x_fake = model.generate(gen, z)
