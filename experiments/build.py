@@ -45,6 +45,11 @@ def load_configured_dataset(cfg: DictConfig) -> Dataset:
         raise ConfigError(f"experiment.dataset: {str(err).strip(chr(34))}") from None
 
 
+def network_pack(cfg: DictConfig) -> int:
+    """``network.pack`` (PacGAN's packing), 1 for an architecture whose config has no such key."""
+    return int(cfg.network.get("pack", 1))
+
+
 def experiment_networks(cfg: DictConfig, data: Dataset, out_features: int, init_images=None, **kwargs):
     """``(generator, discriminator)`` of the config's architecture (``cfg.network``, built with its keys) for
     ``data``, the discriminator with ``out_features`` outputs (:func:`models.networks.build_networks`;
@@ -61,7 +66,7 @@ def experiment_networks(cfg: DictConfig, data: Dataset, out_features: int, init_
     # a data-dependent initialisation (weight norm) reads training images in an order drawn by the seed
     init_data = (data.train[np.random.default_rng(cfg.seed).permutation(len(data.train))[:INIT_IMAGES], :data.data_dim]
                  if init_images is None else np.asarray(init_images)[:INIT_IMAGES])
-    pack = int(cfg.network.get("pack", 1))
+    pack = network_pack(cfg)
     try:
         generator, discriminator = build_networks(
             cfg.network.name, latent_dim=cfg.experiment.latent_dim, data_dim=data.data_dim,
@@ -112,7 +117,7 @@ def build_model(cfg: DictConfig, data: Dataset, head: Head | None = None) -> tup
     priors = build_priors(cfg)
     model = BayesGAN(generator=generator, discriminator=discriminator, generator_prior=priors["generator"],
                      discriminator_prior=priors["discriminator"], loss=build_loss(cfg.loss.name, **loss_hyper),
-                     latent_dim=cfg.experiment.latent_dim, head=head, pack=int(cfg.network.get("pack", 1)),
+                     latent_dim=cfg.experiment.latent_dim, head=head, pack=network_pack(cfg),
                      image_shape=data.image_shape)
     init = build_priors(cfg, init=True)
     return model, dataclasses.replace(model, generator_prior=init["generator"],

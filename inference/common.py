@@ -75,7 +75,6 @@ def discriminator_mean_loss(model: BayesGAN, disc: dict, batch: DiscriminatorBat
 
     terms = model.discriminator_terms(outputs, batch.x_real, batch.x_fake, batch.epsilon, batch.key)
     n = batch.num_data
-    # per datum; with packing per group (the model's data are N / pack groups), as the generator's loss is
-    unit = n / model.pack if getattr(model, "pack", 1) > 1 else n
+    unit = model.likelihood_size(n)  # per datum; per group with packing, as the generator's loss is
     scales = {name: model.term_scale(name, v.shape[0], n) / unit for name, v in terms.items()}
     return sum(mean_loss(v) * scales[name] for name, v in terms.items() if scales[name] != 0)  # (0: not computed)

@@ -188,7 +188,7 @@ def ebgan(
     """
     num_data = int(data.shape[0])
     # lr / N on a likelihood of N data (N / pack groups with packing): lr times the per-datum gradient
-    step_size = learning_rate / (num_data / model.pack if getattr(model, "pack", 1) > 1 else num_data)
+    step_size = learning_rate / model.likelihood_size(num_data)
     gen_alg = msgld(make_logdensity_fn(model.generator_model), temperature, drift_scale, drift_decay)
 
     def sa_step(count):

@@ -418,7 +418,7 @@ class BayesGAN:
             keys = jax.random.split(named_key(key, "discriminators"), jax.tree.leaves(discs)[0].shape[0])
         loglik = jnp.mean(jax.vmap(self.generator_loglik, in_axes=(0, None, None, None, 0))(
             discs, x_fake, z, batch.x_real, keys), axis=0)  # (B,), mean over J_d
-        _scaled_factor("generator_loglik", loglik, batch.num_data / self.pack if self.pack > 1 else batch.num_data)
+        _scaled_factor("generator_loglik", loglik, self.likelihood_size(batch.num_data))
 
     def discriminator_model(self, batch: DiscriminatorBatch) -> None:
         """Saatchi & Wilson eq. 2: ``log p(theta_d | z, X, theta_g)`` up to a constant.
@@ -441,4 +441,9 @@ class BayesGAN:
         """The number of data a likelihood term's ``num_terms`` values stand for: ``N`` for a minibatch term
         (``N / pack`` packed groups), the head's weight for a full-set term
         (:data:`models.heads.FULL_SET_TERMS`)."""
-        return self.head.term_scale(name, num_terms, num_data / self.pack if self.pack > 1 else num_data)
+        return self.head.term_scale(name, num_terms, self.likelihood_size(num_data))
+
+    def likelihood_size(self, num_data: int) -> float:
+        """The number of data the likelihood counts: ``N``, or ``N / pack`` packed groups (:attr:`pack`; ``N``
+        itself, an int, without packing, so the unpacked arithmetic is unchanged)."""
+        return num_data / self.pack if self.pack > 1 else num_data

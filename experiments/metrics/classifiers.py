@@ -41,13 +41,6 @@ class ImageClassifier:
         return np.maximum(x @ self.clf.coefs_[0] + self.clf.intercepts_[0], 0.0)
 
 
-def jax_to_numpy(tree):
-    """A pytree's arrays as numpy arrays (for serialisation)."""
-    import jax
-
-    return jax.tree.map(np.asarray, tree)
-
-
 class ConvClassifier:
     """A small convolutional classifier for 28x28-scale images, the metrics classifier of the MNIST configs
     (``experiment.metrics_classifier=cnn``), where :class:`ImageClassifier`'s one-layer MLP reaches only
@@ -122,15 +115,15 @@ class ConvClassifier:
         """Store the trained classifier in ``folder`` (``params.msgpack``, flax serialization, and
         ``classifier.json``: its shape and ``meta``), staged beside it and moved into place whole."""
         import json
-
-        from flax import serialization
-
         import shutil
         import tempfile
 
+        import jax
+        from flax import serialization
+
         folder.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
-        (staging / "params.msgpack").write_bytes(serialization.msgpack_serialize(jax_to_numpy(self.params)))
+        (staging / "params.msgpack").write_bytes(serialization.msgpack_serialize(jax.tree.map(np.asarray, self.params)))
         (staging / "classifier.json").write_text(json.dumps(
             {"num_classes": self.num_classes, "image_shape": list(self.shape), "hidden": self.hidden, **meta}, indent=1))
         if folder.exists():
