@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -49,6 +50,14 @@ class Dataset:
     eval_split : str
         What ``eval`` is: ``"test"``, or ``"validation"`` (carved from the training split by
         ``validation_fraction``: for choosing defaults without looking at the test split).
+    metrics_classifier : object, optional
+        The classifier the figures read, where the dataset brings its own (Stacked MNIST:
+        :class:`experiments.metrics.StackedClassifier`); default: one fitted to :attr:`reference`
+        (:func:`experiments.evaluation.metrics_classifier`).
+    num_metric_samples : int, optional
+        The sample count the dataset's figures are defined at (Stacked MNIST: 25,600, Metz et al.'s
+        protocol): the final form is generated afresh from the final weights at this count and the pool is
+        read at it; default: the final draw's samples and :data:`experiments.metrics.NUM_POOLED_SAMPLES`.
     """
 
     name: str
@@ -62,6 +71,8 @@ class Dataset:
     classifier_train: np.ndarray | None = None
     classifier_labels: np.ndarray | None = None
     eval_split: str = "test"
+    metrics_classifier: Any = None
+    num_metric_samples: int | None = None
 
     @property
     def reference(self) -> tuple[np.ndarray, np.ndarray | None]:
@@ -73,6 +84,13 @@ class Dataset:
     @property
     def data_dim(self) -> int:
         return int(self.train.shape[-1])
+
+    def train_points(self, limit: int = 10_000) -> np.ndarray:
+        """The training points as a dense array: all of them, or the first ``limit`` where the set is held
+        lazily (Stacked MNIST's index triples, :class:`experiments.stacked.StackedImages`)."""
+        if isinstance(self.train, np.ndarray):
+            return self.train
+        return np.asarray(self.train[np.arange(min(limit, len(self.train)))])
 
     @property
     def image_shape(self) -> tuple[int, int, int] | None:
@@ -351,14 +369,19 @@ def stacked_mnist(*, data_dir: str | None = None, num_train: int | None = None, 
         ``train`` a :class:`experiments.stacked.StackedImages`, ``eval`` dense ``(num_eval, 2352)`` float32, ``event_shape``
         ``(28, 28, 3)``, labels the stacks' mode ids (:func:`experiments.metrics.stacked.mode_ids`, 0-999); ``classifier_train`` and
         ``classifier_labels`` the single-channel training images and their digits, what the channel
-        classifier is fitted to.
+        classifier is fitted to; ``metrics_classifier`` a :class:`experiments.metrics.StackedClassifier`
+        reading the channel classifier ``bgan-prepare`` stored (:func:`experiments.prepare.channel_classifier`,
+        trained and stored on first use if absent), its floor on the evaluation images (with
+        ``validation_fraction`` those were in the channel classifier's training split: its accuracy there
+        is a training accuracy); ``num_metric_samples`` 25,600.
 
     Raises
     ------
     ValueError
         If MNIST is not prepared in ``data_dir`` (the message says how), or a size is not positive.
     """
-    from experiments.metrics.stacked import CHANNELS, mode_ids
+    from experiments.metrics.stacked import CHANNELS, NUM_STACKED_SAMPLES, StackedClassifier, mode_ids
+    from experiments.prepare import channel_classifier
     from experiments.stacked import NUM_TRAIN, StackedImages  # JAX: imported when the set is built
 
     mnist = tfds_images(tfds_name, data_dir=data_dir, seed=seed, validation_fraction=validation_fraction,
@@ -375,10 +398,13 @@ def stacked_mnist(*, data_dir: str | None = None, num_train: int | None = None, 
     eval_triples = np.random.default_rng([seed, 5]).integers(0, len(eval_pool), (num_eval, CHANNELS))
     train = StackedImages(mnist.train, train_triples)
     eval_stacks = StackedImages(eval_pool, eval_triples).dense()
+    classifier = StackedClassifier(partial(channel_classifier, data_dir, tfds_name), mnist.eval, mnist.eval_labels,
+                                   seed=seed)
     return Dataset("stacked_mnist", train, eval_stacks, (*mnist.event_shape, CHANNELS),
                    train_labels=mode_ids(mnist.train_labels[train_triples]),
                    eval_labels=mode_ids(mnist.eval_labels[eval_triples]),
-                   classifier_train=mnist.train, classifier_labels=mnist.train_labels, eval_split=mnist.eval_split)
+                   classifier_train=mnist.train, classifier_labels=mnist.train_labels, eval_split=mnist.eval_split,
+                   metrics_classifier=classifier, num_metric_samples=NUM_STACKED_SAMPLES)
 
 
 TFDS_IMAGES = ("mnist", "fashion_mnist", "cifar10", "svhn_cropped")

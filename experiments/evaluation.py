@@ -57,10 +57,13 @@ class FunctionSpace:
         return {"x_std": f"{samples.std():.3g}"}
 
 
-def metrics_classifier(data: Dataset, kind: str = "mlp") -> M.ImageClassifier | M.ConvClassifier | None:
-    """The metrics classifier, fitted to the full training split (:attr:`Dataset.reference`) only: ``kind``
-    ``"mlp"`` is :class:`experiments.metrics.ImageClassifier`, ``"cnn"`` :class:`experiments.metrics.ConvClassifier`
-    (image data only). ``None`` for unlabelled data."""
+def metrics_classifier(data: Dataset, kind: str = "mlp"):
+    """The metrics classifier: the dataset's own (:attr:`Dataset.metrics_classifier`, e.g. Stacked MNIST's
+    :class:`experiments.metrics.StackedClassifier`), else one fitted to the full training split
+    (:attr:`Dataset.reference`) only: ``kind`` ``"mlp"`` is :class:`experiments.metrics.ImageClassifier`,
+    ``"cnn"`` :class:`experiments.metrics.ConvClassifier` (image data only). ``None`` for unlabelled data."""
+    if data.metrics_classifier is not None:
+        return data.metrics_classifier
     if data.train_labels is None:
         return None
     if kind == "cnn" and data.image_shape is not None:
@@ -73,13 +76,15 @@ def metrics_classifier(data: Dataset, kind: str = "mlp") -> M.ImageClassifier | 
 SHARED_KEYS = ("definition", "frechet_classifier_distance_real", "classifier_eval_accuracy", "minority_classes",
                "minority_accuracy_real_only", "balanced_accuracy_real_only", "test_error_supervised_only",
                "test_nll_supervised_only", "test_ece_supervised_only",
-               "auroc_knn", "auroc_isolation_forest", "num_labelled", "num_anomalies", "num_eval")
+               "auroc_knn", "auroc_isolation_forest", "num_labelled", "num_anomalies", "num_eval",
+               "channel_classifier_accuracy", "modes_real", "kl_uniform_real")
 POOLED, FINAL = "_pooled", "_final_draw"
 #: The figures whose value depends on how many samples they count (a mode of mass 1e-4 is found with
 #: probability 0.22 in 2,500 samples and 0.92 in 25,000; a uniform generator's plug-in reverse KL on grid25 is
 #: ~0.005 at 2,500 and ~0.0005 at 25,000: (K - 1) / 2n). The pool also reports them at the final draw's
 #: count (:data:`experiments.metrics.NUM_METRIC_SAMPLES`, the published rows' 2,500) as ``<key>_pooled_2500``.
-COUNT_KEYS = ("modes", "high_quality", "reverse_kl", "num_high_quality", "classes_covered", "class_kl", "num_samples")
+COUNT_KEYS = ("modes", "high_quality", "reverse_kl", "num_high_quality", "classes_covered", "class_kl", "kl_uniform",
+              "num_samples")
 POOLED_EQUAL = f"_pooled_{M.NUM_METRIC_SAMPLES}"
 
 
@@ -103,6 +108,8 @@ def equal_count_figures(data: Dataset, pooled: np.ndarray, classifier=None) -> d
         return {}
     if data.modes is not None:
         figs = M.mixture_metrics(first, data.modes, data.sigma)
+    elif isinstance(classifier, M.StackedClassifier):
+        figs = classifier.metrics(first)
     elif classifier is not None:
         figs = M.classifier_metrics(classifier, first, data.eval, data.eval_labels)
     else:
@@ -119,8 +126,14 @@ def sample_metrics(data: Dataset, samples: np.ndarray, classifier: M.ImageClassi
     Counting figures (modes, high quality, reverse KL, classes covered, class KL) use every sample given
     (:func:`compute_metrics` adds the pool's at 2,500 samples, :func:`equal_count_figures`); the estimators
     whose value depends on the sample count (JS of KDEs, Fréchet distance, z) use the first
-    :data:`experiments.metrics.NUM_METRIC_SAMPLES` (2,500), so they compare across pools of any size."""
+    :data:`experiments.metrics.NUM_METRIC_SAMPLES` (2,500), so they compare across pools of any size. Stacked
+    MNIST (a :class:`experiments.metrics.StackedClassifier`): modes, KL to uniform and the channel
+    histograms of every sample given, and the classifier's floor on real stacks
+    (:func:`experiments.metrics.stacked_floor`)."""
     first = samples[: M.NUM_METRIC_SAMPLES]
+    if isinstance(classifier, M.StackedClassifier):  # Stacked MNIST: modes and KL of every sample given
+        # (no data-copying z: a nearest-neighbour search over 128,000 stacks of 2,352 pixels per pool)
+        return classifier.metrics(samples) | classifier.floor | {"definition": classifier.definition}
     if data.name == "synthetic":
         out = M.synthetic_metrics(data.eval, first)
     elif data.modes is not None:
@@ -163,7 +176,8 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
     ----------
     data : experiments.datasets.Dataset
     x_generated : numpy.ndarray, shape ``(chain, draw, sample, data_dim)``
-        At least the last ``metric_draws`` draws: the final-draw figures use those.
+        At least the last ``metric_draws`` draws: the final-draw figures use 2,500 of their samples
+        (:attr:`Dataset.num_metric_samples` where the dataset sets one).
     metric_draws : int
     d_eval : numpy.ndarray, shape ``(disc_chain, draw)``, optional
         The discriminators' mean output on fixed real points, every draw: adds the discriminator's
@@ -178,7 +192,8 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
     pooled : numpy.ndarray, shape ``(chain, draw, sample, data_dim)``, optional
         The post-warmup draws (or the samples of them the pool uses); default: ``x_generated``'s
         post-warmup draws, which it then must hold. Its figures pool up to
-        :data:`experiments.metrics.NUM_POOLED_SAMPLES` samples evenly over every chain and draw
+        :data:`experiments.metrics.NUM_POOLED_SAMPLES` samples (:attr:`Dataset.num_metric_samples` where the
+        dataset sets one) evenly over every chain and draw
         (:func:`experiments.metrics.metric_samples`): the posterior predictive.
     pooled_headline : bool
         True (samplers): the headline figures are the pooled ones and the final-draw figures go under
@@ -201,9 +216,10 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
         stats = FunctionSpace(data, classifier)(x_generated)
     if pooled is None:
         pooled = x_generated[:, num_warmup_draws:]
-    final_samples = M.metric_samples(x_generated, metric_draws)
+    final_samples = M.metric_samples(x_generated, metric_draws, data.num_metric_samples or M.NUM_METRIC_SAMPLES)
     final = sample_metrics(data, final_samples, classifier)
-    pool_samples = M.metric_samples(pooled, pooled.shape[1], M.NUM_POOLED_SAMPLES) if pooled.shape[1] else None
+    pool_count = data.num_metric_samples or M.NUM_POOLED_SAMPLES
+    pool_samples = M.metric_samples(pooled, pooled.shape[1], pool_count) if pooled.shape[1] else None
     pool = sample_metrics(data, pool_samples, classifier) if pool_samples is not None else None
     if pooled_headline and pool is not None:
         out = headline_and_variant(pool, final, FINAL) | {"headline": f"posterior predictive: {pooled_draws} draws pooled"}
@@ -213,7 +229,7 @@ def compute_metrics(data: Dataset, x_generated: np.ndarray, metric_draws: int,
     out["final_draw_samples"] = int(len(final_samples))
     if pool_samples is not None:  # the pool again at the final draw's count: equal-count comparisons
         out |= {"pooled_samples": int(len(pool_samples))} | equal_count_figures(data, pooled, classifier)
-    out |= M.particle_spread(x_generated[:, -1], data.train, classifier)  # the last draw's particles
+    out |= M.particle_spread(x_generated[:, -1], data.train_points(), classifier)  # the last draw's particles
     post = {k: v[:, num_warmup_draws:] for k, v in stats.items()}
     out["function_space_diagnostics"] = M.convergence_diagnostics(post)
     if d_eval is not None:

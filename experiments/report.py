@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 
 
 def plot_samples(path, x_generated: np.ndarray, observed: np.ndarray, event_shape, title: str,
-                 first_draw: int = 0) -> None:
+                 first_draw: int = 0, caption=None) -> None:
     """Write ``samples.png``.
 
     Parameters
@@ -28,6 +28,9 @@ def plot_samples(path, x_generated: np.ndarray, observed: np.ndarray, event_shap
     title : str
     first_draw : int
         The draw index (ArviZ ``draw`` coordinate) of ``x_generated[:, 0]``, for the row labels.
+    caption : callable, optional
+        Images only: ``caption(images)`` maps ``(n, data_dim)`` images to ``n`` strings written under them
+        (Stacked MNIST: each channel's predicted digit, :meth:`experiments.metrics.StackedClassifier.caption`).
 
     2-D data: the final draw's samples of every chain (one colour each) over the held-out real data.
     Images: the gallery of the posterior, one row per posterior draw (up to 8 rows: the final draw of every
@@ -46,11 +49,15 @@ def plot_samples(path, x_generated: np.ndarray, observed: np.ndarray, event_shap
         chains, draws = x_generated.shape[:2]
         picks = [(c, draws - 1 - d) for d in range(draws) for c in range(chains)][:8]
         rows, cols = len(picks), min(12, x_generated.shape[2])
-        fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.8 + 0.6, rows * 0.8 + 0.4), squeeze=False)
+        row_height = 0.8 if caption is None else 0.95
+        fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.8 + 0.6, rows * row_height + 0.4), squeeze=False)
         cmap = "gray_r" if len(event_shape) == 2 or event_shape[-1] == 1 else None
         for r, (chain, draw) in enumerate(picks):
+            captions = caption(x_generated[chain, draw, :cols]) if caption is not None else None
             for c in range(cols):
                 ax = axes[r, c]
+                if captions is not None:
+                    ax.set_xlabel(captions[c], fontsize=5, labelpad=1)
                 image = np.clip(x_generated[chain, draw, c].reshape(event_shape), 0, 1)
                 ax.imshow(image.squeeze(-1) if image.ndim == 3 and image.shape[-1] == 1 else image,
                           cmap=cmap, vmin=0, vmax=1)

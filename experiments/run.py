@@ -129,6 +129,9 @@ def run(cfg: DictConfig) -> Path:
                               **hyper)
     num_chains = inf.get("num_generators", 1)
     samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / (num_chains * e.metric_draws))
+    if data.num_metric_samples and not e.samples_per_draw:  # enough for the pool to hold the dataset's count
+        pooled_draws = np.sum(sampler.phase((np.arange(draws_at.num_draws) + 1) * draws_at.thin - 1) == SAMPLING)
+        samples_per_draw = math.ceil(data.num_metric_samples / (num_chains * max(1, int(pooled_draws))))
     weights = weight_subset(site_shapes(model.prior_model), e.weights_per_site)
     eval_x = data.eval if task.eval_points else data.eval[:EVAL_POINTS]
     record = make_recorder(model, sampler, samples_per_draw, weights, eval_x=jnp.asarray(eval_x),
@@ -212,6 +215,40 @@ def run(cfg: DictConfig) -> Path:
     return out_dir
 
 
+def generate_final(model, generator_params: dict, num_samples: int, rng_key: jax.Array,
+                   batch_size: int | None = None) -> np.ndarray:
+    """``num_samples`` samples of the final generator particles, spread evenly over them.
+
+    Parameters
+    ----------
+    model : models.bgan.BayesGAN
+    generator_params : dict of str to array
+        The final generator particles (leading axis ``J_g``), as :meth:`inference.base.Inference.positions`
+        gives them.
+    num_samples : int
+        Samples in all (``ceil(num_samples / J_g)`` per particle).
+    rng_key : jax.Array
+        The latents' key.
+    batch_size : int, optional
+        Latents per generator call (a generator that normalises by batch statistics pools one call);
+        default: 1,000.
+
+    Returns
+    -------
+    numpy.ndarray, shape ``(J_g, 1, ceil(num_samples / J_g), data_dim)``, float32
+        One "draw" per particle, as :func:`experiments.evaluation.compute_metrics` reads the final draw.
+    """
+    num_chains = len(next(iter(generator_params.values())))
+    per_chain = -(-num_samples // num_chains)
+    batch = min(batch_size or 1_000, per_chain)
+    generate = jax.jit(jax.vmap(model.generate))
+    out = []
+    for i, start in enumerate(range(0, per_chain, batch)):
+        z = model.sample_latent(jax.random.fold_in(rng_key, i), (num_chains, batch))
+        out.append(np.asarray(generate(generator_params, z))[:, : per_chain - start])
+    return np.concatenate(out, axis=1)[:, None]
+
+
 def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, classifier, divergence, chunks_done,
                    num_kept, seconds, model=None, final_position=None, averaged_position=None) -> Path:
     """Assemble the run directory from the streamed chunks (one chunk in memory at a time) and move it into
@@ -242,9 +279,17 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
     sampler_run = sampler.samples_posterior
     if last is not None:
         chains = last.shape[0]
-        per_draw = math.ceil(M.NUM_POOLED_SAMPLES / (chains * max(1, num_kept - num_warmup_draws)))
+        pool_count = data.num_metric_samples or M.NUM_POOLED_SAMPLES
+        per_draw = math.ceil(pool_count / (chains * max(1, num_kept - num_warmup_draws)))
         pooled = read(num_warmup_draws, num_kept, per_draw=per_draw)
-        metrics |= compute_metrics(data, last, last.shape[1], small.get("disc_stats/d_eval"), stats=stats,
+        final_samples = last
+        if data.num_metric_samples and final_position is not None and model is not None:
+            # the final form at the dataset's count, generated afresh from the final weights (the stored
+            # draws hold fewer samples each)
+            final_samples = generate_final(model, final_position[0], data.num_metric_samples,
+                                           jax.random.fold_in(jax.random.key(cfg.seed), 2), e.samples_per_draw)
+        metrics |= compute_metrics(data, final_samples, final_samples.shape[1], small.get("disc_stats/d_eval"),
+                                   stats=stats,
                                    classifier=classifier, num_warmup_draws=num_warmup_draws, pooled=pooled,
                                    pooled_headline=sampler_run,
                                    pooled_draws="sampling-stage" if EXPLORATION in phases else "post-warmup")
@@ -285,7 +330,7 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
             if want > last.shape[1]:
                 gallery = read(num_kept - want, num_kept)
         plot_samples(build / "samples.png", gallery, data.eval, data.event_shape, title,
-                     first_draw=num_kept - gallery.shape[1])
+                     first_draw=num_kept - gallery.shape[1], caption=getattr(classifier, "caption", None))
         save_plots(stats, build, first_kept=num_warmup_draws, recorded=recorded)
     curves = {label: metrics[key] for key, label in RELIABILITY_KEYS if key in metrics}
     if curves:  # a classifier's calibration (the semi-supervised task)

@@ -72,7 +72,8 @@ class ExperimentConfig:
     batch_size: int = 64
     iterations: int = 1000
     num_draws: int = 50
-    samples_per_draw: int | None = None  # null: ceil(2500 / (chains x metric_draws))
+    samples_per_draw: int | None = None  # null: ceil(2500 / (chains x metric_draws)); for a dataset with its own
+                                         # count (Stacked MNIST's 25,600), enough for the pool to hold it
     metric_draws: int = 1                # the final-draw figures pool the last metric_draws draws
     warmup_fraction: float = 0.5         # inference.num_warmup = null: this share of the run
     weights_per_site: int = 8            # thinned weights stored per site in posterior.nc
@@ -330,6 +331,9 @@ def validate(cfg: DictConfig) -> DictConfig:
 
     check(e.task in TASKS, "experiment.task", f"one of {', '.join(sorted(TASKS))}", e.task)
     TASKS[e.task].validate(e)
+    if e.dataset.name == "stacked_mnist":  # its labels are mode ids, its figures a generator's
+        check(e.task == "generation", "experiment.task", "'generation' with experiment.dataset.name=stacked_mnist "
+              "(a mode-collapse benchmark)", e.task)
     if e.dataset.held_out_class is not None:
         check(e.dataset.held_out_class >= 0, "experiment.dataset.held_out_class", "a class label >= 0",
                e.dataset.held_out_class)

@@ -34,8 +34,8 @@ from experiments.metrics.copying import data_copying_z
 from experiments.metrics.js import JS_DEFINITION, MAX_GRID_POINTS, pca_js_divergence, synthetic_metrics
 from experiments.metrics.mixture import high_quality_per_draw, mixture_metrics, nearest_mode
 from experiments.metrics.sampling import NUM_METRIC_SAMPLES, NUM_POOLED_SAMPLES, metric_samples
-from experiments.metrics.stacked import (NUM_STACKED_SAMPLES, STACKED_DEFINITION, channel_digits, mode_ids,
-                                         stacked_floor, stacked_metrics)
+from experiments.metrics.stacked import (NUM_STACKED_SAMPLES, STACKED_DEFINITION, StackedClassifier, channel_digits,
+                                         mode_ids, stacked_floor, stacked_metrics)
 
 __all__ = [
     "CALIBRATION_BINS", "COLLAPSE_RATIO", "ConvClassifier", "ImageClassifier", "JS_DEFINITION", "MAX_GRID_POINTS", "METRICS_CLASSIFIERS",
@@ -43,5 +43,5 @@ __all__ = [
     "calibration", "classifier_metrics", "convergence_diagnostics", "data_copying_z", "downstream_predictions", "frechet_distance",
     "high_quality_per_draw", "imbalance_metrics", "metric_samples", "mixture_metrics", "nearest_mode",
     "particle_spread", "pca_js_divergence", "predictive_figures", "semi_supervised_metrics", "synthetic_metrics",
-    "NUM_STACKED_SAMPLES", "STACKED_DEFINITION", "channel_digits", "mode_ids", "stacked_floor", "stacked_metrics",
+    "NUM_STACKED_SAMPLES", "STACKED_DEFINITION", "StackedClassifier", "channel_digits", "mode_ids", "stacked_floor", "stacked_metrics",
 ]

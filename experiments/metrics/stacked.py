@@ -6,7 +6,9 @@ a digit triple, and the figures are the number of distinct triples and KL(genera
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -90,3 +92,56 @@ def stacked_floor(images: np.ndarray, digits: np.ndarray, classify: Callable[[np
     modes, kl = _modes_and_kl(mode_ids(predicted[triples]))
     return {"channel_classifier_accuracy": float(np.mean(predicted == np.asarray(digits))),
             "modes_real": modes, "kl_uniform_real": kl}
+
+
+class StackedClassifier:
+    """The metrics classifier of Stacked MNIST: a stack's class is its mode, the triple of its channels'
+    digits read by the channel classifier (:func:`experiments.prepare.channel_classifier`, loaded when first
+    used). It stands where :class:`experiments.metrics.ImageClassifier` stands for plain images: the
+    per-draw entropy of its classes (:class:`experiments.evaluation.FunctionSpace`) is that of the modes, and
+    each generator particle's classes (:func:`experiments.metrics.particle_spread`) are its modes.
+
+    Parameters
+    ----------
+    load_channel : callable
+        ``load_channel()`` returns the channel classifier (a :class:`experiments.metrics.ConvClassifier` on
+        single-channel ``(m, H * W)`` images).
+    images : array, shape ``(m, H * W)``, float32
+        Real single-channel images not trained on, for :attr:`floor`.
+    digits : array, shape ``(m,)``, int
+        Their labels.
+    seed : int
+        The floor's real stacks are drawn by it (:func:`stacked_floor`).
+    """
+
+    num_classes = NUM_MODES
+    definition = STACKED_DEFINITION
+
+    def __init__(self, load_channel: Callable[[], Any], images: np.ndarray, digits: np.ndarray, seed: int = 0):
+        self._load, self._images, self._digits, self._seed = load_channel, images, digits, seed
+
+    @functools.cached_property
+    def channel(self):
+        """The channel classifier (loaded on first use)."""
+        return self._load()
+
+    def digits(self, stacks: np.ndarray) -> np.ndarray:
+        """Each channel's digit, ``(n, CHANNELS)`` int, of stacks ``(n, H * W * CHANNELS)``."""
+        return channel_digits(stacks, self.channel.predict)
+
+    def predict(self, stacks: np.ndarray) -> np.ndarray:
+        """The mode id (0-999, :func:`mode_ids`) of each stack ``(n, H * W * CHANNELS)``."""
+        return mode_ids(self.digits(stacks))
+
+    def caption(self, stacks: np.ndarray) -> list[str]:
+        """Each stack's channel digits as text, ``"3 7 1"`` (the sample grid's captions)."""
+        return [" ".join(map(str, row)) for row in self.digits(stacks)]
+
+    def metrics(self, stacks: np.ndarray) -> dict:
+        """:func:`stacked_metrics` of ``stacks`` with the channel classifier."""
+        return stacked_metrics(stacks, self.channel.predict)
+
+    @functools.cached_property
+    def floor(self) -> dict:
+        """:func:`stacked_floor` of the real images given (computed once)."""
+        return stacked_floor(self._images, self._digits, self.channel.predict, seed=self._seed)
