@@ -7,7 +7,7 @@ table per reference row). ``--against ROW:ema`` reads the reference row in its m
 GAN's posterior predictive against the twin with the moving average. Intervals are 95 % paired-t. With ``--equal-count`` the pooled count-dependent
 figures (modes, high quality, reverse KL, classes covered, class KL) are those of 2,500 samples of the pool,
 spread evenly over its chains and draws (``*_pooled_2500``), the final draw's count and the published rows' (PacGAN, VEEGAN): the column
-reads ``pooled_2500``.
+reads ``pooled_2500``. Stacked MNIST's figures count 25,600 samples in both forms already and are read as they are.
 
 Runs are grouped by their directory name with a trailing ``-s<seed>`` or ``-seed<seed>`` removed, so
 ``grid25-sghmc-s0 .. -s2`` (or bgan-run's default ``grid25-sghmc-seed0 ..``) form one row. Every figure is read from the runs' ``metrics.json``.
@@ -30,6 +30,8 @@ from experiments.tasks import TASKS
 #: draw(s) (a sampler's ``*_final_draw``; an optimiser's headline), ``None`` a figure with one form. Pooled is
 #: compared with pooled and final with final, whatever a run's headline is.
 COLUMNS = {
+    "stacked": [("modes", "pooled"), ("kl_uniform", "pooled"), ("modes", "final"), ("kl_uniform", "final"),
+                ("modes_real", None), ("wall_seconds", None)],
     "mixture": [("modes", "pooled"), ("high_quality", "pooled"), ("reverse_kl", "pooled"), ("modes", "final"),
                 ("high_quality", "final"), ("reverse_kl", "final"), ("data_copying_z", "pooled"),
                 ("wall_seconds", None)],
@@ -43,7 +45,7 @@ COLUMNS = {
 
 #: Per metric family, the verdict figures and their direction (+1: higher is better, -1: lower is better):
 #: modes and reverse KL on the 2-D sets, JS divergence on the synthetic set, classifier Fréchet on images.
-VERDICT_FIGURES = {"mixture": [("modes", 1), ("reverse_kl", -1)], "classes": [("frechet_classifier_distance", -1)],
+VERDICT_FIGURES = {"stacked": [("modes", 1), ("kl_uniform", -1)], "mixture": [("modes", 1), ("reverse_kl", -1)], "classes": [("frechet_classifier_distance", -1)],
                    "synthetic": [("js_divergence", -1)]}
 #: A task's verdict figures, compared wherever the reference row has them (beside its data set's).
 TASK_VERDICT_FIGURES = [("test_error", -1), ("test_nll", -1), ("test_ece", -1), ("auroc", 1), ("test_accuracy", 1),
@@ -51,6 +53,21 @@ TASK_VERDICT_FIGURES = [("test_error", -1), ("test_nll", -1), ("test_ece", -1), 
 #: The reference forms ``--against ROW:FORM`` may name: the figures a run also records for its moving
 #: average of the weights (``<key>_ema``; :mod:`inference.averaging`).
 REFERENCE_FORMS = ("ema",)
+
+
+#: The figure that marks a family's runs where its first column's does not (Stacked MNIST's runs have modes
+#: too, and no high-quality fraction).
+MARKERS = {"stacked": "kl_uniform", "mixture": "high_quality"}
+
+
+#: Families whose pooled and final figures count the same samples (the dataset's own count, 25,600 on Stacked
+#: MNIST): ``--equal-count`` leaves them as they are.
+COUNTED_ALIKE = ("stacked",)
+
+
+def _has_family(runs: list[dict], family: str, cols: list) -> bool:
+    key = MARKERS.get(family, cols[0][0])
+    return any(k in runs[0] for k in (key, f"{key}_pooled"))
 
 
 def columns() -> dict[str, list]:
@@ -146,8 +163,7 @@ def _groups(run_dirs: list[Path]) -> dict[str, list[dict]]:
 
 def _family(runs: list[dict]) -> str | None:
     for family, cols in columns().items():
-        first = cols[0][0]
-        if any(key in runs[0] for key in (first, f"{first}_pooled")):
+        if _has_family(runs, family, cols):
             return family
     return None
 
@@ -174,9 +190,9 @@ def summarize(run_dirs: list[Path], equal: bool = False) -> str:
     groups = _groups(run_dirs)
     out = []
     for family, cols in columns().items():
-        cols = equal_count(cols) if equal else cols
-        first = cols[0][0]  # a row is in every table whose figures it has (a task's beside its data set's)
-        rows = {k: v for k, v in groups.items() if any(key in v[0] for key in (first, f"{first}_pooled"))}
+        # a row is in every table whose figures it has (a task's beside its data set's)
+        rows = {k: v for k, v in groups.items() if _has_family(v, family, cols)}
+        cols = equal_count(cols) if equal and family not in COUNTED_ALIKE else cols
         if not rows:
             continue
         head = ["run", "seeds", *[_header(k, kind) for k, kind in cols]]
@@ -303,7 +319,8 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
             other_data.append(name)
             continue
         for key, sign in figures:
-            for kind in ("final", *(k for _, k in equal_count([(key, "pooled")]))) if equal else ("final", "pooled"):
+            counted = equal and family not in COUNTED_ALIKE
+            for kind in ("final", *(k for _, k in equal_count([(key, "pooled")]))) if counted else ("final", "pooled"):
                 pairs, collapsed, uncredited = [], [], False
                 for m in sorted(runs, key=lambda m: m["seed"]):
                     if m["seed"] not in base:

@@ -19,6 +19,7 @@ from flax import nnx
 
 from models.config import PackingConfig, require, require_widths
 from models.improved_gan import ImprovedGANConfig, improved_gan_networks
+from models.layers import batch_normalise
 from models.registry import lookup
 
 
@@ -215,6 +216,120 @@ class DCGANDiscriminator(nnx.Module):
         return "out"
 
 
+class _BatchNorm(nnx.Module):
+    """Batch norm with the batch's own statistics (:func:`models.layers.batch_normalise`, every axis but the
+    channels) and a trained per-channel scale and shift: DCGAN-tensorflow's ``batch_norm`` in training mode,
+    which PacGAN's Stacked MNIST code runs for sampling too. No running averages: nothing but weights."""
+
+    def __init__(self, channels: int):
+        self.scale = nnx.Param(jnp.ones(channels))
+        self.shift = nnx.Param(jnp.zeros(channels))
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return batch_normalise(x) * self.scale[...] + self.shift[...]
+
+
+#: Metz et al.'s (2017, Unrolled GAN, appendix) Stacked MNIST generator widths, from z's projection to the last
+#: hidden layer, at 4 x 4, 7 x 7, 14 x 14 and 28 x 28.
+METZ_GENERATOR_CHANNELS = (64, 32, 16, 8)
+#: Their discriminator's widths at 1/4 of the generator's size (2-4-8); 1/2 is 4-8-16.
+METZ_DISCRIMINATOR_CHANNELS = (2, 4, 8)
+_METZ_SIDES = (4, 7, 14, 28)
+
+
+class MetzGenerator(nnx.Module):
+    """Metz et al.'s Stacked MNIST generator as PacGAN's code runs it (Lin et al. 2018, ``unrolled_GAN_experiment``):
+    ``z -> Linear -> (4, 4, c_0) -> BN -> ReLU -> [ConvTranspose 3x3 stride 2 -> BN -> ReLU]`` to 7 x 7, 14 x 14
+    and 28 x 28 ``-> Conv 3x3 -> C channels -> sigmoid`` (theirs: tanh on [-1, 1] data; ours: pixels in [0, 1]).
+
+    Parameters
+    ----------
+    latent_dim : int
+    image_shape : (int, int, int)
+        ``(28, 28, C)``.
+    channels : sequence of 4 int
+        Widths at 4, 7, 14 and 28 pixels (theirs: 64, 32, 16, 8).
+    rngs : flax.nnx.Rngs
+
+    Notes
+    -----
+    Call with ``z`` ``(..., latent_dim)``; returns ``(..., 28 * 28 * C)`` in (0, 1). The batch norm pools every
+    leading axis of ``z``: one call is one batch (docs/design.md, "The generator's normalisation").
+    """
+
+    def __init__(self, latent_dim: int, image_shape: Sequence[int], *, channels: Sequence[int] = METZ_GENERATOR_CHANNELS,
+                 rngs: nnx.Rngs):
+        if tuple(image_shape[:2]) != (28, 28) or len(channels) != 4:
+            raise ValueError(f"network=dcgan_metz needs 28 x 28 images and 4 generator widths, got image shape "
+                             f"{tuple(image_shape)} and {list(channels)}")
+        self.image_shape, self.channels = tuple(image_shape), tuple(channels)
+        self.project = nnx.Linear(latent_dim, 16 * channels[0], rngs=rngs)
+        pads = [((1, 1), (1, 1)), "SAME", "SAME"]  # 4 -> 7 (TensorFlow's output_shape), 7 -> 14 -> 28
+        self.deconvs = nnx.List([nnx.ConvTranspose(a, b, kernel_size=(3, 3), strides=(2, 2), padding=p, rngs=rngs)
+                                 for a, b, p in zip(channels[:-1], channels[1:], pads, strict=True)])
+        self.norms = nnx.List([_BatchNorm(c) for c in channels])
+        self.out = nnx.Conv(channels[-1], image_shape[-1], kernel_size=(3, 3), padding="SAME", rngs=rngs)
+
+    def __call__(self, z: jax.Array, *, key: jax.Array | None = None) -> jax.Array:
+        batch = z.shape[:-1]
+        x = self.project(z.reshape(-1, z.shape[-1])).reshape(-1, 4, 4, self.channels[0])
+        x = nnx.relu(self.norms[0](x))
+        for deconv, norm in zip(self.deconvs, self.norms[1:], strict=True):
+            x = nnx.relu(norm(deconv(x)))
+        return jax.nn.sigmoid(self.out(x)).reshape(*batch, math.prod(self.image_shape))
+
+    def hidden_input_kernels(self) -> list[str]:
+        return [f"deconvs.{i}.kernel" for i in range(len(self.deconvs))] + ["out.kernel"]
+
+
+class MetzDiscriminator(nnx.Module):
+    """Metz et al.'s Stacked MNIST discriminator (PacGAN's code): ``[Conv 3x3 stride 2 -> BN -> leaky ReLU(0.3)]``
+    x 3 (28 -> 14 -> 7 -> 4 pixels) ``-> Linear``.
+
+    Parameters
+    ----------
+    image_shape : (int, int, int)
+        ``(28, 28, C)`` of the flat input (``C = 3 m`` under packing).
+    channels : sequence of 3 int
+        The convolutions' widths: 2-4-8 for the discriminator at 1/4 of the generator's size, 4-8-16 at 1/2.
+    out_features : int
+    rngs : flax.nnx.Rngs
+
+    Notes
+    -----
+    Call with ``x`` ``(..., 28 * 28 * C)``; returns ``(..., out_features)`` logits, or with ``features=True``
+    ``(h, logits)``, ``h`` the last convolution's flattened activations. The batch norm pools every leading
+    axis of ``x``: one call is one batch (the real minibatch and the generated one are normalised apart, as
+    theirs are).
+    """
+
+    def __init__(self, image_shape: Sequence[int], *, channels: Sequence[int] = METZ_DISCRIMINATOR_CHANNELS,
+                 out_features: int = 1, rngs: nnx.Rngs):
+        if tuple(image_shape[:2]) != (28, 28) or len(channels) != 3:
+            raise ValueError(f"network=dcgan_metz needs 28 x 28 images and 3 discriminator widths, got image shape "
+                             f"{tuple(image_shape)} and {list(channels)}")
+        self.image_shape = tuple(image_shape)
+        widths = [image_shape[-1], *channels]
+        self.convs = nnx.List([nnx.Conv(a, b, kernel_size=(3, 3), strides=(2, 2), padding="SAME", rngs=rngs)
+                               for a, b in zip(widths[:-1], widths[1:], strict=True)])
+        self.norms = nnx.List([_BatchNorm(c) for c in channels])
+        self.out = nnx.Linear(16 * channels[-1], out_features, rngs=rngs)
+
+    def __call__(self, x: jax.Array, *, key: jax.Array | None = None, features: bool = False):
+        x, batch = _to_images(x, self.image_shape)
+        for conv, norm in zip(self.convs, self.norms, strict=True):
+            x = nnx.leaky_relu(norm(conv(x)), negative_slope=0.3)
+        h = x.reshape(x.shape[0], -1)
+        out = self.out(h).reshape(*batch, -1)
+        return (h.reshape(*batch, -1), out) if features else out
+
+    def hidden_input_kernels(self) -> list[str]:
+        return [f"convs.{i}.kernel" for i in range(1, len(self.convs))] + ["out.kernel"]
+
+    def output_layer(self) -> str:
+        return "out"
+
+
 @dataclass
 class MLPConfig(PackingConfig):
     """``network=mlp``: :class:`MLP` pairs (leaky-ReLU hidden layers)."""
@@ -242,6 +357,42 @@ class DCGANConfig(PackingConfig):
     def check(self) -> None:
         self.check_pack()
         require(self.channels >= 1, "network.channels", "an integer >= 1", self.channels)
+
+
+@dataclass
+class MetzDCGANConfig(PackingConfig):
+    """``network=dcgan_metz``: :class:`MetzGenerator` / :class:`MetzDiscriminator`, Metz et al.'s Stacked MNIST
+    pair (28 x 28 images; for a GPU). ``discriminator_channels``: 2-4-8 (D at 1/4 of G's size) or 4-8-16 (1/2)."""
+
+    name: str = "dcgan_metz"
+    generator_channels: list[int] = field(default_factory=lambda: list(METZ_GENERATOR_CHANNELS))
+    discriminator_channels: list[int] = field(default_factory=lambda: list(METZ_DISCRIMINATOR_CHANNELS))
+
+    def check(self) -> None:
+        self.check_pack()
+        require_widths(self, "generator_channels", "discriminator_channels")
+        require(len(self.generator_channels) == 4, "network.generator_channels",
+                "4 widths (at 4, 7, 14 and 28 pixels)", list(self.generator_channels))
+        require(len(self.discriminator_channels) == 3, "network.discriminator_channels",
+                "3 widths (e.g. [2, 4, 8]: 1/4 of G's size; [4, 8, 16]: 1/2)", list(self.discriminator_channels))
+
+
+def dcgan_metz_networks(*, latent_dim: int, image_shape=None, out_features: int = 1, seed: int = 0,
+                        generator_channels=METZ_GENERATOR_CHANNELS, discriminator_channels=METZ_DISCRIMINATOR_CHANNELS,
+                        **inputs):
+    """``(generator, discriminator)``: :class:`MetzGenerator` / :class:`MetzDiscriminator` (keys:
+    :class:`MetzDCGANConfig`).
+
+    Raises
+    ------
+    ValueError
+        Without a 28 x 28 image shape.
+    """
+    if image_shape is None or len(image_shape) != 3:
+        raise ValueError("network=dcgan_metz needs image data (this dataset's samples are vectors); use network=mlp")
+    return (MetzGenerator(latent_dim, image_shape, channels=generator_channels, rngs=nnx.Rngs(seed)),
+            MetzDiscriminator(image_shape, channels=discriminator_channels, out_features=out_features,
+                              rngs=nnx.Rngs(seed)))
 
 
 def mlp_networks(*, latent_dim: int, data_dim: int, out_features: int = 1, seed: int = 0,
@@ -293,6 +444,7 @@ NETWORKS: dict[str, Network] = {
     "mlp": Network(mlp_networks, MLPConfig),
     "dcgan": Network(dcgan_networks, DCGANConfig),
     "improved_gan": Network(improved_gan_networks, ImprovedGANConfig),  # models/improved_gan.py
+    "dcgan_metz": Network(dcgan_metz_networks, MetzDCGANConfig),
 }
 
 
