@@ -370,7 +370,7 @@ def stacked_mnist(*, data_dir: str | None = None, num_train: int | None = None, 
         ``(28, 28, 3)``, labels the stacks' mode ids (:func:`experiments.metrics.stacked.mode_ids`, 0-999); ``classifier_train`` and
         ``classifier_labels`` the single-channel training images and their digits, what the channel
         classifier is fitted to; ``metrics_classifier`` a :class:`experiments.metrics.StackedClassifier`
-        reading the channel classifier ``bgan-prepare`` stored (:func:`experiments.prepare.channel_classifier`,
+        reading the channel classifier ``bgan-prepare`` stored (:func:`channel_classifier`,
         trained and stored on first use if absent), its floor on the evaluation images (with
         ``validation_fraction`` those were in the channel classifier's training split: its accuracy there
         is a training accuracy); ``num_metric_samples`` 25,600.
@@ -381,7 +381,6 @@ def stacked_mnist(*, data_dir: str | None = None, num_train: int | None = None, 
         If MNIST is not prepared in ``data_dir`` (the message says how), or a size is not positive.
     """
     from experiments.metrics.stacked import CHANNELS, NUM_STACKED_SAMPLES, StackedClassifier, mode_ids
-    from experiments.prepare import channel_classifier
     from experiments.stacked import NUM_TRAIN, StackedImages  # JAX: imported when the set is built
 
     mnist = tfds_images(tfds_name, data_dir=data_dir, seed=seed, validation_fraction=validation_fraction,
@@ -405,6 +404,52 @@ def stacked_mnist(*, data_dir: str | None = None, num_train: int | None = None, 
                    eval_labels=mode_ids(mnist.eval_labels[eval_triples]),
                    classifier_train=mnist.train, classifier_labels=mnist.train_labels, eval_split=mnist.eval_split,
                    metrics_classifier=classifier, num_metric_samples=NUM_STACKED_SAMPLES)
+
+
+#: Where a prepared dataset's channel classifier is stored: ``DATA_DIR/<name>/channel_classifier/``.
+CLASSIFIER_FOLDER = "channel_classifier"
+
+
+def channel_classifier(data_dir: str | Path | None = None, tfds_name: str = "mnist", *, build: bool = True):
+    """The channel classifier of Stacked MNIST: the project's MNIST CNN
+    (:class:`experiments.metrics.ConvClassifier`) trained once on the prepared training split and stored beside
+    the dataset (``DATA_DIR/<tfds_name>/channel_classifier/``, :meth:`~experiments.metrics.ConvClassifier.save`),
+    with its accuracy on the prepared test images (``classifier.json``'s ``test_accuracy``: up to 2,500 of
+    them, the default evaluation set of :func:`experiments.datasets.tfds_images`; all 2,000 of the shared
+    set). ``bgan-prepare --name mnist`` of an MNIST-shaped set builds it.
+
+    Parameters
+    ----------
+    data_dir : path, optional
+        The tfds directory ``bgan-prepare`` wrote (default: its default).
+    tfds_name : str
+    build : bool
+        Train and store it when absent (``bgan-prepare`` does, once); ``False``: only load.
+
+    Raises
+    ------
+    FileNotFoundError
+        If none is stored and ``build`` is false.
+    ValueError
+        If the dataset is not prepared (:func:`experiments.datasets.tfds_images`).
+
+    Notes
+    -----
+    ``bgan-prepare`` (:mod:`experiments.prepare`) builds it; :func:`stacked_mnist` reads it.
+    """
+    from experiments.metrics import ConvClassifier
+
+    folder = (Path(data_dir).expanduser() if data_dir else default_data_dir()) / tfds_name / CLASSIFIER_FOLDER
+    try:
+        return ConvClassifier.load(folder)
+    except FileNotFoundError:
+        if not build:
+            raise
+    data = tfds_images(tfds_name, data_dir=None if data_dir is None else str(data_dir))
+    classifier = ConvClassifier(data.train, data.train_labels, data.event_shape)
+    accuracy = float(np.mean(classifier.predict(data.eval) == data.eval_labels))
+    classifier.save(folder, test_accuracy=accuracy, num_train=len(data.train), num_test=len(data.eval))
+    return ConvClassifier.load(folder)
 
 
 TFDS_IMAGES = ("mnist", "fashion_mnist", "cifar10", "svhn_cropped")

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import numpy as np
 
-from experiments.datasets import default_data_dir, tfds_images
+from experiments.datasets import CLASSIFIER_FOLDER, channel_classifier, default_data_dir
 from experiments.errors import plain
 
 #: IDX file names as published on the MNIST site (and Fashion-MNIST's): PREFIX-images-idx3-ubyte[.gz] and
@@ -357,52 +357,6 @@ def write(name: str, splits: dict, class_names: list[str], data_dir: Path) -> Pa
             with contextlib.suppress(OSError):
                 data_dir.rmdir()
     return target / version
-
-
-#: Where a prepared dataset's channel classifier is stored: ``DATA_DIR/<name>/channel_classifier/``.
-CLASSIFIER_FOLDER = "channel_classifier"
-
-
-def channel_classifier(data_dir: str | Path | None = None, tfds_name: str = "mnist", *, build: bool = True):
-    """The channel classifier of Stacked MNIST: the project's MNIST CNN
-    (:class:`experiments.metrics.ConvClassifier`) trained once on the prepared training split and stored beside
-    the dataset (``DATA_DIR/<tfds_name>/channel_classifier/``, :meth:`~experiments.metrics.ConvClassifier.save`),
-    with its accuracy on the prepared test images (``classifier.json``'s ``test_accuracy``: up to 2,500 of
-    them, the default evaluation set of :func:`experiments.datasets.tfds_images`; all 2,000 of the shared
-    set). ``bgan-prepare --name mnist`` of an MNIST-shaped set builds it.
-
-    Parameters
-    ----------
-    data_dir : path, optional
-        The tfds directory ``bgan-prepare`` wrote (default: its default).
-    tfds_name : str
-    build : bool
-        Train and store it when absent (``bgan-prepare`` does, once); ``False``: only load.
-
-    Raises
-    ------
-    FileNotFoundError
-        If none is stored and ``build`` is false.
-    ValueError
-        If the dataset is not prepared (:func:`experiments.datasets.tfds_images`).
-
-    Notes
-    -----
-    It lives here, beside what ``bgan-prepare`` writes; :mod:`experiments.stacked` holds the stacks.
-    """
-    from experiments.metrics import ConvClassifier
-
-    folder = (Path(data_dir).expanduser() if data_dir else default_data_dir()) / tfds_name / CLASSIFIER_FOLDER
-    try:
-        return ConvClassifier.load(folder)
-    except FileNotFoundError:
-        if not build:
-            raise
-    data = tfds_images(tfds_name, data_dir=None if data_dir is None else str(data_dir))
-    classifier = ConvClassifier(data.train, data.train_labels, data.event_shape)
-    accuracy = float(np.mean(classifier.predict(data.eval) == data.eval_labels))
-    classifier.save(folder, test_accuracy=accuracy, num_train=len(data.train), num_test=len(data.eval))
-    return ConvClassifier.load(folder)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,7 +96,7 @@ def stacked_floor(images: np.ndarray, digits: np.ndarray, classify: Callable[[np
 
 class StackedClassifier:
     """The metrics classifier of Stacked MNIST: a stack's class is its mode, the triple of its channels'
-    digits read by the channel classifier (:func:`experiments.prepare.channel_classifier`, loaded when first
+    digits read by the channel classifier (:func:`experiments.datasets.channel_classifier`, loaded when first
     used). It stands where :class:`experiments.metrics.ImageClassifier` stands for plain images: the
     per-draw entropy of its classes (:class:`experiments.evaluation.FunctionSpace`) is that of the modes, and
     each generator particle's classes (:func:`experiments.metrics.particle_spread`) are its modes.

@@ -45,9 +45,10 @@ METRIC_KEYS = {"digits": ("classes_covered", "class_kl", "frechet_classifier_dis
 
 def test_smoke_covers_every_shipped_experiment_and_inference():
     from tests.experiments.test_images import APPLICATIONS, IMAGE_CONFIGS, MNIST_APPLICATIONS, RECIPES  # run there
+    from tests.experiments.test_stacked import STACKED  # run there
 
     covered = ({e for e, _ in SMOKE} | {e for e, _ in APPLICATIONS} | set(IMAGE_CONFIGS) | set(MNIST_APPLICATIONS)
-               | set(RECIPES))
+               | set(RECIPES) | {STACKED})
     assert covered == set(group_options("experiment"))
     assert {i for _, i in SMOKE} == set(group_options("inference"))
 
@@ -240,7 +241,7 @@ def test_console_script_exit_code(tmp_path):
     assert proc.stderr.strip() == ("bgan-run: error: unknown experiment 'nope'; valid: cifar10, digits, digits_anomaly, "
                                    "digits_imbalanced, digits_lowdata, digits_ssl, fashion_mnist, grid25, mnist, "
                                    "mnist_anomaly, mnist_augment, mnist_lowdata, mnist_ssl, mnist_ssl_improved_gan, "
-                                   "mnist_ssl_improved_gan_supervised, ring8, "
+                                   "mnist_ssl_improved_gan_supervised, ring8, stacked_mnist, "
                                    "synthetic")
     assert proc.stdout == ""
 

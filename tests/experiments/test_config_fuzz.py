@@ -67,7 +67,7 @@ BAD = [  # unknown options of the config groups: test_unknown_group_option_names
     (["experiment.latent_dim=0"], "experiment.latent_dim=0 is invalid"),
     (["network.output_activation=tanh"], "network.output_activation='tanh' is invalid"),
     # added with the network group (issue 24)
-    (["network=resnet"], "unknown network 'resnet'; valid: dcgan, improved_gan, mlp"),
+    (["network=resnet"], "unknown network 'resnet'; valid: dcgan, dcgan_metz, improved_gan, mlp"),
     (["experiment.network=dcgan"], "write network=dcgan"),
     (["experiment.generator_hidden=[8]"], "moved to the network group: write network.generator_hidden=[8]"),
     (["experiment=grid25", "network.channels=4"], "unknown config key 'network.channels': not a key of the chosen network"),

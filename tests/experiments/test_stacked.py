@@ -12,6 +12,9 @@ from experiments import metrics as M
 from experiments.datasets import load_dataset
 from experiments.stacked import StackedImages
 
+#: The experiment these tests run end to end (tests/experiments/test_cli.py counts it as covered).
+STACKED = "stacked_mnist"
+
 
 def _dense(base, triples):
     """The stacks as pixels, built the obvious way: channel c of stack i is base[triples[i, c]]."""
@@ -296,7 +299,7 @@ def test_bgan_run_stacked_mnist_end_to_end(tmp_path, inference, network):
     data_dir = tmp_path / "d"
     assert prepare([str(_band_digits(tmp_path / "raw")), "--name", "mnist", "--data-dir", str(data_dir)]) == 0
     out = tmp_path / "run"
-    assert bgan_run(["experiment=stacked_mnist", f"inference={inference}", f"experiment.dataset.data_dir={data_dir}",
+    assert bgan_run([f"experiment={STACKED}", f"inference={inference}", f"experiment.dataset.data_dir={data_dir}",
                      "experiment.dataset.num_train=600", "iterations=40", "experiment.num_draws=4",
                      f"out_dir={out}", "progress=false", *network]) == 0
     m = json.loads((out / "metrics.json").read_text())

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Issue 26: mode collapse on Stacked MNIST (1,000 modes), "Posterior or ensemble?" on real images
+# (docs/results.md, "Stacked MNIST"). experiment=stacked_mnist: 128,000 training stacks, the CPU MLP pair with the
+# discriminator chosen on seed 0 (scripts/reproduce_stacked_choice.sh), the figures at 25,600 samples in both
+# forms. Rows at seeds 1-3, the same networks, budget and seeds: the ML twin, the ensemble of J_g = 2 twins, the
+# coupled MAP (T = 0, the preconditioner adapting throughout), the Bayesian GAN (SGHMC, J_g = J_d = 2), and the
+# twin and the Bayesian GAN with PacGAN's packing in pairs (network.pack=2); cyclical SGHMC with CYCLICAL=1.
+# Hydra joblib sweeps in JOBS lanes, one XLA thread per run when JOBS >= 2; a finished run is kept
+# (skip_complete=true) and a stopped one resumes from its checkpoint with the same command. The exit code is the
+# worst of the sweeps'. Needs the shared set prepared first (which stores the channel classifier):
+#   bgan-prepare ../shared/data/mnist-t10k --name mnist --data-dir DATA_DIR
+# Usage: DATA_DIR=... JOBS=2 bash scripts/reproduce_stacked.sh [RUNS_DIR]; then
+#   bgan-summarize RUNS_DIR/stacked_mnist-* --against stacked_mnist-ensemble --against stacked_mnist-mle
+. "$(dirname "$0")/common.sh"
+set -uo pipefail
+R=${1:-runs/stacked}
+D=${DATA_DIR:?set DATA_DIR to the prepared tfds directory}
+JOBS=${JOBS:-1}
+if [ "$JOBS" -ge 2 ]; then
+  export XLA_FLAGS="${XLA_FLAGS:-} --xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+  export OMP_NUM_THREADS=1
+fi
+rc=0
+row() {  # NAME OVERRIDES...: out_dir RUNS_DIR/stacked_mnist-NAME-s<seed>, seeds 1-3
+  local name=$1; shift
+  $BGAN -m experiment=stacked_mnist "experiment.dataset.data_dir=$D" "$@" seed=1,2,3 \
+    "out_dir=$R/stacked_mnist-$name-s\${seed}" skip_complete=true progress=false \
+    hydra/launcher=joblib hydra.launcher.n_jobs="$JOBS"
+  local code=$?; [ $code -gt $rc ] && rc=$code; return 0
+}
+row mle inference=mle
+row ensemble inference=ensemble
+row sghmc inference=sghmc
+row coupled_ensemble_running inference=coupled_ensemble inference.preconditioner=rmsprop_running
+row mle-pack2 inference=mle network.pack=2
+row sghmc-pack2 inference=sghmc network.pack=2
+[ "${CYCLICAL:-0}" = 1 ] && row cyclical_sghmc inference=sghmc inference.schedule=cyclical
+exit $rc
