@@ -370,15 +370,16 @@ def stacked_mnist(*, data_dir: str | None = None, num_train: int | None = None, 
         ``(28, 28, 3)``, labels the stacks' mode ids (:func:`experiments.metrics.stacked.mode_ids`, 0-999); ``classifier_train`` and
         ``classifier_labels`` the single-channel training images and their digits, what the channel
         classifier is fitted to; ``metrics_classifier`` a :class:`experiments.metrics.StackedClassifier`
-        reading the channel classifier ``bgan-prepare`` stored (:func:`channel_classifier`,
-        trained and stored on first use if absent), its floor on the evaluation images (with
+        reading the channel classifier ``bgan-prepare`` stored (:func:`channel_classifier`), its floor on
+        the evaluation images (with
         ``validation_fraction`` those were in the channel classifier's training split: its accuracy there
         is a training accuracy); ``num_metric_samples`` 25,600.
 
     Raises
     ------
     ValueError
-        If MNIST is not prepared in ``data_dir`` (the message says how), or a size is not positive.
+        If MNIST is not prepared in ``data_dir`` or its channel classifier is not stored there (the message
+        says how), or a size is not positive.
     """
     from experiments.metrics.stacked import CHANNELS, NUM_STACKED_SAMPLES, StackedClassifier, mode_ids
     from experiments.stacked import NUM_TRAIN, StackedImages  # JAX: imported when the set is built
@@ -397,8 +398,12 @@ def stacked_mnist(*, data_dir: str | None = None, num_train: int | None = None, 
     eval_triples = np.random.default_rng([seed, 5]).integers(0, len(eval_pool), (num_eval, CHANNELS))
     train = StackedImages(mnist.train, train_triples)
     eval_stacks = StackedImages(eval_pool, eval_triples).dense()
-    classifier = StackedClassifier(partial(channel_classifier, data_dir, tfds_name), mnist.eval, mnist.eval_labels,
-                                   seed=seed)
+    folder = (Path(data_dir).expanduser() if data_dir else default_data_dir()) / tfds_name / CLASSIFIER_FOLDER
+    if not (folder / "classifier.json").is_file():  # checked before a run starts; trained by bgan-prepare only
+        raise ValueError(f"Stacked MNIST's channel classifier is not stored in {folder}: prepare the MNIST set again "
+                         f"(bgan-prepare IDX_FILES --name {tfds_name} --data-dir DATA_DIR), which builds it once")
+    classifier = StackedClassifier(partial(channel_classifier, data_dir, tfds_name, build=False), mnist.eval,
+                                   mnist.eval_labels, seed=seed)
     return Dataset("stacked_mnist", train, eval_stacks, (*mnist.event_shape, CHANNELS),
                    train_labels=mode_ids(mnist.train_labels[train_triples]),
                    eval_labels=mode_ids(mnist.eval_labels[eval_triples]),

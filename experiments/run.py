@@ -129,9 +129,14 @@ def run(cfg: DictConfig) -> Path:
                               **hyper)
     num_chains = inf.get("num_generators", 1)
     samples_per_draw = e.samples_per_draw or math.ceil(M.NUM_METRIC_SAMPLES / (num_chains * e.metric_draws))
-    if data.num_metric_samples and not e.samples_per_draw:  # enough for the pool to hold the dataset's count
+    if data.num_metric_samples:  # enough for the pool to hold the dataset's count
         pooled_draws = np.sum(sampler.phase((np.arange(draws_at.num_draws) + 1) * draws_at.thin - 1) == SAMPLING)
-        samples_per_draw = math.ceil(data.num_metric_samples / (num_chains * max(1, int(pooled_draws))))
+        needed = math.ceil(data.num_metric_samples / (num_chains * max(1, int(pooled_draws))))
+        if e.samples_per_draw and e.samples_per_draw < needed:
+            raise ConfigError(f"experiment.samples_per_draw={e.samples_per_draw} is invalid: {e.dataset.name}'s figures "
+                              f"count {data.num_metric_samples} samples in both forms, so its {int(pooled_draws)} "
+                              f"post-warmup draws of {num_chains} chain(s) need >= {needed} each (or null)")
+        samples_per_draw = e.samples_per_draw or needed
     weights = weight_subset(site_shapes(model.prior_model), e.weights_per_site)
     eval_x = data.eval if task.eval_points else data.eval[:EVAL_POINTS]
     record = make_recorder(model, sampler, samples_per_draw, weights, eval_x=jnp.asarray(eval_x),
@@ -201,7 +206,8 @@ def run(cfg: DictConfig) -> Path:
             average = jax.tree.map(np.asarray, sampler.averaged(state))
     if lead:
         _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, classifier, divergence,
-                       chunks_done, num_kept, seconds, model=model, final_position=final, averaged_position=average)
+                       chunks_done, num_kept, seconds, model=model, final_position=final, averaged_position=average,
+                       samples_per_draw=samples_per_draw)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices("bgan-run: run directory written")
     out_dir = store.out_dir
@@ -250,7 +256,8 @@ def generate_final(model, generator_params: dict, num_samples: int, rng_key: jax
 
 
 def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, classifier, divergence, chunks_done,
-                   num_kept, seconds, model=None, final_position=None, averaged_position=None) -> Path:
+                   num_kept, seconds, model=None, final_position=None, averaged_position=None,
+                   samples_per_draw=None) -> Path:
     """Assemble the run directory from the streamed chunks (one chunk in memory at a time) and move it into
     place: ``config.yaml``, ``posterior.nc``, ``metrics.json``, ``samples.png``, ``trace.png``/``rank.png``
     and ``report.md``."""
@@ -286,8 +293,10 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
         if data.num_metric_samples and final_position is not None and model is not None:
             # the final form at the dataset's count, generated afresh from the final weights (the stored
             # draws hold fewer samples each)
+            # (in calls of the stored draws' size: a generator that normalises by batch statistics sees the
+            # batches it was recorded with)
             final_samples = generate_final(model, final_position[0], data.num_metric_samples,
-                                           jax.random.fold_in(jax.random.key(cfg.seed), 2), e.samples_per_draw)
+                                           jax.random.fold_in(jax.random.key(cfg.seed), 2), samples_per_draw)
         metrics |= compute_metrics(data, final_samples, final_samples.shape[1], small.get("disc_stats/d_eval"),
                                    stats=stats,
                                    classifier=classifier, num_warmup_draws=num_warmup_draws, pooled=pooled,

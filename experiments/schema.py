@@ -364,6 +364,12 @@ def validate(cfg: DictConfig) -> DictConfig:
               "outputs needs 1)", pack)
         check(e.batch_size % pack == 0, "network.pack", f"a divisor of experiment.batch_size={e.batch_size} "
               "(the minibatch is packed in groups)", pack)
+    if getattr(typed.network, "name", None) == "dcgan_metz":  # batch norm in D: its outputs are not per sample
+        check(e.task == "generation", "network", "another architecture with experiment.task="
+              f"{e.task!r} (dcgan_metz's discriminator normalises by batch statistics, so its per-sample outputs "
+              "depend on the batch; it is for generation)", "dcgan_metz")
+        check(loss_name != "wasserstein_gp", "loss", "another loss with network=dcgan_metz (a per-sample gradient "
+              "penalty needs a discriminator without batch norm; Gulrajani et al. 2017, sec. 4)", loss_name)
     if loss_name == "wasserstein":
         check(inf_name != "svi", "loss", "not 'wasserstein' (weight clipping) with inference=svi, whose q has "
                "unbounded support; use loss=wasserstein_gp", loss_name)

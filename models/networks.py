@@ -226,7 +226,7 @@ class _BatchNorm(nnx.Module):
         self.shift = nnx.Param(jnp.zeros(channels))
 
     def __call__(self, x: jax.Array) -> jax.Array:
-        return batch_normalise(x) * self.scale[...] + self.shift[...]
+        return batch_normalise(x, eps=1e-5) * self.scale[...] + self.shift[...]  # TensorFlow's epsilon
 
 
 #: Metz et al.'s (2017, Unrolled GAN, appendix) Stacked MNIST generator widths, from z's projection to the last
@@ -234,13 +234,17 @@ class _BatchNorm(nnx.Module):
 METZ_GENERATOR_CHANNELS = (64, 32, 16, 8)
 #: Their discriminator's widths at 1/4 of the generator's size (2-4-8); 1/2 is 4-8-16.
 METZ_DISCRIMINATOR_CHANNELS = (2, 4, 8)
-_METZ_SIDES = (4, 7, 14, 28)
 
 
 class MetzGenerator(nnx.Module):
     """Metz et al.'s Stacked MNIST generator as PacGAN's code runs it (Lin et al. 2018, ``unrolled_GAN_experiment``):
     ``z -> Linear -> (4, 4, c_0) -> BN -> ReLU -> [ConvTranspose 3x3 stride 2 -> BN -> ReLU]`` to 7 x 7, 14 x 14
     and 28 x 28 ``-> Conv 3x3 -> C channels -> sigmoid`` (theirs: tanh on [-1, 1] data; ours: pixels in [0, 1]).
+
+    What else differs from their runs: the experiment sets ``latent_dim`` and the batch (theirs: z of 256, batches
+    of 128, which ``experiment.latent_dim=256 experiment.batch_size=128`` restores); under packing their generator
+    makes each slot of a pack in its own call (its own batch statistics), this one makes the whole minibatch in
+    one call and groups it.
 
     Parameters
     ----------

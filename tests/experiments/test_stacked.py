@@ -51,12 +51,20 @@ def test_stacks_read_as_their_dense_array_with_numpy_and_jax_indices(stacked):
         np.asarray(stacked)
 
 
-def test_stacked_mnist_is_drawn_once_by_the_seed_from_the_prepared_splits():
+def test_stacked_mnist_is_drawn_once_by_the_seed_from_the_prepared_splits(tmp_path):
+    from experiments.metrics import ConvClassifier
+
+    d = str(tmp_path)
+    with tfds.testing.mock_data(num_examples=60), pytest.raises(ValueError, match="channel classifier is not stored"):
+        load_dataset("stacked_mnist", data_dir=d)  # refused before any run starts: bgan-prepare stores it
+    rng = np.random.default_rng(0)
+    ConvClassifier(rng.random((20, 784)), np.arange(20) % 10, (28, 28), epochs=1).save(
+        tmp_path / "mnist" / "channel_classifier")
     with tfds.testing.mock_data(num_examples=60):
-        data = load_dataset("stacked_mnist", num_train=500, num_eval=40, seed=3)
-        again = load_dataset("stacked_mnist", num_train=500, num_eval=40, seed=3)
-        other = load_dataset("stacked_mnist", num_train=500, num_eval=40, seed=4)
-        mnist = load_dataset("mnist", seed=3)
+        data = load_dataset("stacked_mnist", num_train=500, num_eval=40, seed=3, data_dir=d)
+        again = load_dataset("stacked_mnist", num_train=500, num_eval=40, seed=3, data_dir=d)
+        other = load_dataset("stacked_mnist", num_train=500, num_eval=40, seed=4, data_dir=d)
+        mnist = load_dataset("mnist", seed=3, data_dir=d)
     assert data.event_shape == (28, 28, 3) and data.train.shape == (500, 28 * 28 * 3)
     assert data.eval.shape == (40, 28 * 28 * 3) and data.eval.dtype == np.float32
     np.testing.assert_array_equal(data.train.triples, again.train.triples)
@@ -73,7 +81,7 @@ def test_stacked_mnist_is_drawn_once_by_the_seed_from_the_prepared_splits():
     assert all(any(np.array_equal(channels[i, :, c], e) for e in mnist.eval) for i in range(5) for c in range(3))
     np.testing.assert_array_equal(data.classifier_train, mnist.train)
     with tfds.testing.mock_data(num_examples=60), pytest.raises(ValueError, match="num_train=0"):
-        load_dataset("stacked_mnist", num_train=0)
+        load_dataset("stacked_mnist", num_train=0, data_dir=d)
 
 
 def _constant_stacks(triples, pixels=4):
@@ -212,8 +220,8 @@ def test_stacked_figures_count_the_datasets_samples_in_both_forms():
     assert out["modes_pooled_2500"] == M.stacked_metrics(whole_pool, _read_digit)["modes"]
     assert out["modes_real"] == data.metrics_classifier.floor["modes_real"] and "data_copying_z" not in out
     assert len(out["classes_per_particle"]) == 2  # each particle's modes, the training stacks read lazily
-    held = np.bincount(M.mode_ids(digits[0, -1]), minlength=1000) / 200  # a mode holding >= 1 % of its samples
-    assert out["classes_per_particle"][0] == int((held >= 0.01).sum())
+    # every mode a particle's samples reach (of 0.1 % each, a 1 % floor would read a spread particle as 0 modes)
+    assert out["classes_per_particle"] == [len(np.unique(M.mode_ids(digits[j, -1]))) for j in range(2)]
 
 
 def test_generate_final_spreads_the_count_over_the_final_particles():

@@ -58,3 +58,9 @@ def test_packing_widens_the_first_convolution_and_bad_sizes_are_refused(tmp_path
                               f"out_dir={tmp_path / 'b'}"]))
     with pytest.raises(ValueError, match="28 x 28"):
         MetzGenerator(10, (32, 32, 3), rngs=nnx.Rngs(0))
+    # batch norm in D: refused where its per-sample outputs are read, and for a per-sample gradient penalty
+    with pytest.raises(ConfigError, match="network='dcgan_metz' is invalid: must be another architecture with experiment.task='semi_supervised'"):
+        validate(load_config(["experiment=mnist_ssl", "network=dcgan_metz", f"out_dir={tmp_path / 'c'}"]))
+    with pytest.raises(ConfigError, match="loss='wasserstein_gp' is invalid: must be another loss with network=dcgan_metz"):
+        validate(load_config(["experiment=stacked_mnist", "network=dcgan_metz", "loss=wasserstein_gp",
+                              f"out_dir={tmp_path / 'd'}"]))
