@@ -4,7 +4,7 @@
 # discriminator chosen on seed 0 (scripts/reproduce_stacked_choice.sh), the figures at 25,600 samples in both
 # forms. Rows at seeds 1-3, the same networks, budget and seeds: the ML twin, the ensemble of J_g = 2 twins, the
 # coupled MAP (T = 0, the preconditioner adapting throughout), the Bayesian GAN (SGHMC, J_g = J_d = 2), and the
-# twin and the Bayesian GAN with PacGAN's packing in pairs (network.pack=2); cyclical SGHMC with CYCLICAL=1.
+# twin and the Bayesian GAN with PacGAN's packing in pairs (network.pack=2); cyclical SGHMC.
 # Hydra joblib sweeps in JOBS lanes, one XLA thread per run when JOBS >= 2; a finished run is kept
 # (skip_complete=true) and a stopped one resumes from its checkpoint with the same command. The exit code is the
 # worst of the sweeps'. Needs the shared set prepared first (which stores the channel classifier):
@@ -34,5 +34,5 @@ row sghmc inference=sghmc
 row coupled_ensemble_running inference=coupled_ensemble inference.preconditioner=rmsprop_running
 row mle-pack2 inference=mle network.pack=2
 row sghmc-pack2 inference=sghmc network.pack=2
-[ "${CYCLICAL:-0}" = 1 ] && row cyclical_sghmc inference=sghmc inference.schedule=cyclical
+row cyclical_sghmc inference=sghmc inference.schedule=cyclical
 exit $rc
