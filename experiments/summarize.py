@@ -2,7 +2,8 @@
 where a task computes baselines in the same run (a supervised-only classifier, real-only training, a kNN
 score) every row's paired per-seed differences from them; with ``--against`` also every row's paired
 per-seed differences from the row ``ROW`` on each set's verdict figures (``--against`` may be repeated: one
-table per reference row). ``--against ROW:ema`` reads the reference row in its moving-average form
+table per reference row). ``--reliability PNG`` also draws every row's reliability diagram (its headline
+predictive and moving average, pooled over seeds) in one figure. ``--against ROW:ema`` reads the reference row in its moving-average form
 (``inference.ema_decay``: ``test_error_ema`` etc.) against every form of the other rows, e.g. the Bayesian
 GAN's posterior predictive against the twin with the moving average. Intervals are 95 % paired-t. With ``--equal-count`` the pooled count-dependent
 figures (modes, high quality, reverse KL, classes covered, class KL) are those of 2,500 samples of the pool,
@@ -367,7 +368,56 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
     return "\n".join(out) + "\n"
 
 
-USAGE = "usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW ...] [--equal-count]"
+def pooled_reliability(runs: list[dict], key: str = "reliability") -> list[dict] | None:
+    """A row's reliability bins (``metrics.json``'s ``key``) pooled over its seeds: each bin's count summed, its
+    confidence and accuracy averaged with the seeds' counts as weights, i.e. the bins of every seed's test
+    points together. ``None`` where no run has ``key``.
+
+    Raises
+    ------
+    KeyError
+        If the runs' bins differ (another number of bins).
+    """
+    per_run = [m[key] for m in runs if m.get(key)]
+    if not per_run:
+        return None
+    if len({len(bins) for bins in per_run}) > 1:
+        raise KeyError(f"{key}: the runs have different numbers of bins")
+    out = []
+    for bins in zip(*per_run, strict=True):
+        count = sum(b["count"] for b in bins)
+        mean = {f: (sum(b[f] * b["count"] for b in bins if b["count"]) / count if count else None)
+                for f in ("confidence", "accuracy")}
+        out.append({"edge": bins[0]["edge"], "count": count, **mean})
+    return out
+
+
+def reliability_figure(run_dirs: list[Path], path: Path) -> list[str]:
+    """Write one reliability diagram of every row (:func:`experiments.report.plot_reliability`): its headline
+    predictive, and its moving average where it records one, each pooled over its seeds
+    (:func:`pooled_reliability`). Returns the curves' labels.
+
+    Raises
+    ------
+    KeyError
+        If no run records reliability bins (a semi-supervised run's test predictions do).
+    """
+    from experiments.report import plot_reliability
+
+    curves = {}
+    for name, runs in sorted(_groups(run_dirs).items()):
+        seeds = len(runs)
+        for key, label in (("reliability", name), ("reliability_ema", f"{name}, moving average")):
+            bins = pooled_reliability(runs, key)
+            if bins:
+                curves[f"{label} ({seeds} seed{'s' * (seeds > 1)})"] = bins
+    if not curves:
+        raise KeyError("--reliability: no run records reliability bins (a semi-supervised run's test predictions)")
+    plot_reliability(path, curves, "reliability of the headline predictives, pooled over seeds")
+    return list(curves)
+
+
+USAGE = "usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW ...] [--equal-count] [--reliability PNG]"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -377,9 +427,17 @@ def main(argv: list[str] | None = None) -> int:
 
         print(USAGE + "\n\n" + plain(__doc__ or ""))
         return 0
-    against = []
+    against, figure_path = [], None
     equal = "--equal-count" in argv
     argv = [a for a in argv if a != "--equal-count"]
+    if "--reliability" in argv:
+        i = argv.index("--reliability")
+        if i + 1 >= len(argv) or argv[i + 1].startswith("--") or not argv[i + 1].endswith(".png"):
+            print("bgan-summarize: error: --reliability needs the PNG file to write (e.g. --reliability rel.png)",
+                  file=sys.stderr)
+            return 2
+        figure_path = Path(argv[i + 1])
+        argv = argv[:i] + argv[i + 2:]
     while "--against" in argv:
         i = argv.index("--against")
         if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
@@ -398,8 +456,11 @@ def main(argv: list[str] | None = None) -> int:
             text += "\n" + baselines
         for row in against:
             text += "\n" + paired_table([Path(a) for a in argv], row, equal)
+        if figure_path is not None:
+            labels = reliability_figure([Path(a) for a in argv], figure_path)
+            text += f"\nReliability diagram: {figure_path} ({'; '.join(labels)})\n"
         print(text)
-    except (FileNotFoundError, json.JSONDecodeError, KeyError) as err:
+    except (OSError, json.JSONDecodeError, KeyError) as err:
         print(f"bgan-summarize: error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
         return 2
     return 0

@@ -1,6 +1,7 @@
 """bgan-summarize: mean ± sd over seeds from metrics.json files, pooled beside final figures."""
 
 import json
+import pytest
 
 from experiments.summarize import main, summarize
 
@@ -288,3 +289,38 @@ def test_against_a_rows_moving_average_and_pairing_by_data(tmp_path, capsys):
     assert "unknown form 'median'; forms: ema" in capsys.readouterr().err
     assert main([str(d) for d in dirs] + ["--against", "val-sghmc:ema"]) == 2
     assert "records no ema figure" in capsys.readouterr().err
+
+
+def test_reliability_figure_pools_each_rows_bins_over_its_seeds(tmp_path, capsys):
+    """--reliability draws each row's headline and moving-average bins pooled over seeds: counts summed,
+    confidence and accuracy weighted by them; a set with no bins is a clean error."""
+    from experiments.summarize import pooled_reliability
+
+    def bins(conf, acc, count):
+        return [{"edge": 0.5, "confidence": None, "accuracy": None, "count": 0},
+                {"edge": 1.0, "confidence": conf, "accuracy": acc, "count": count}]
+
+    runs = [{"reliability": bins(0.9, 0.8, 30)}, {"reliability": bins(0.7, 0.6, 10)}]
+    pooled = pooled_reliability(runs)
+    assert pooled[0] == {"edge": 0.5, "count": 0, "confidence": None, "accuracy": None}
+    assert pooled[1]["count"] == 40 and pooled[1]["confidence"] == pytest.approx(0.85)
+    assert pooled[1]["accuracy"] == pytest.approx(0.75)
+    assert pooled_reliability(runs, "reliability_ema") is None
+    dirs = []
+    for row, extra in (("ssl-mle", {"reliability_ema": bins(0.95, 0.9, 40)}), ("ssl-sghmc", {})):
+        for seed, run in enumerate(runs):
+            d = tmp_path / f"{row}-s{seed}"
+            d.mkdir()
+            (d / "metrics.json").write_text(json.dumps({"seed": seed, "test_error": 0.1, **run, **extra}))
+            dirs.append(str(d))
+    out = tmp_path / "rel.png"
+    assert main([*dirs, "--reliability", str(out)]) == 0
+    assert out.stat().st_size > 0
+    printed = capsys.readouterr().out
+    assert "ssl-mle (2 seeds); ssl-mle, moving average (2 seeds); ssl-sghmc (2 seeds)" in printed
+    bare = tmp_path / "bare-s0"
+    bare.mkdir()
+    (bare / "metrics.json").write_text(json.dumps({"seed": 0, "modes": 3}))
+    assert main([str(bare), "--reliability", str(tmp_path / "none.png")]) == 2
+    assert "no run records reliability bins" in capsys.readouterr().err and not (tmp_path / "none.png").exists()
+    assert main([str(bare), "--reliability"]) == 2
