@@ -205,6 +205,10 @@ class DCGANDiscriminator(nnx.Module):
             if i > 0 and self.norms:
                 x = self.norms[i - 1](x)
             x = nnx.leaky_relu(x, negative_slope=0.2)
+        return self._head(x, batch, features)
+
+    def _head(self, x: jax.Array, batch: tuple[int, ...], features: bool):
+        """The output layer on the last convolution's activations, flattened (and those, with ``features``)."""
         h = x.reshape(x.shape[0], -1)
         out = self.out(h).reshape(*batch, -1)
         return (h.reshape(*batch, -1), out) if features else out
@@ -286,7 +290,7 @@ class MetzGenerator(nnx.Module):
         return [f"deconvs.{i}.kernel" for i in range(len(self.deconvs))] + ["out.kernel"]
 
 
-class MetzDiscriminator(nnx.Module):
+class MetzDiscriminator(DCGANDiscriminator):
     """Metz et al.'s Stacked MNIST discriminator (PacGAN's code): ``[Conv 3x3 stride 2 -> BN -> leaky ReLU(0.3)]``
     x 3 (28 -> 14 -> 7 -> 4 pixels) ``-> Linear``.
 
@@ -323,15 +327,7 @@ class MetzDiscriminator(nnx.Module):
         x, batch = _to_images(x, self.image_shape)
         for conv, norm in zip(self.convs, self.norms, strict=True):
             x = nnx.leaky_relu(norm(conv(x)), negative_slope=0.3)
-        h = x.reshape(x.shape[0], -1)
-        out = self.out(h).reshape(*batch, -1)
-        return (h.reshape(*batch, -1), out) if features else out
-
-    def hidden_input_kernels(self) -> list[str]:
-        return [f"convs.{i}.kernel" for i in range(1, len(self.convs))] + ["out.kernel"]
-
-    def output_layer(self) -> str:
-        return "out"
+        return self._head(x, batch, features)
 
 
 @dataclass
