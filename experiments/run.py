@@ -35,6 +35,7 @@ from experiments import metrics as M
 from experiments.build import build_model, load_configured_dataset
 from experiments.diagnose import save_plots
 from experiments.evaluation import FINAL, POOLED, FunctionSpace, compute_metrics, headline_and_variant, metrics_classifier
+from experiments.provenance import provenance
 from experiments.report import RELIABILITY_KEYS, plot_reliability, plot_samples, write_json, write_report
 from experiments.rundir.checkpoint import Checkpointer
 from experiments.rundir.store import RunStore, filing_order
@@ -275,7 +276,7 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
     metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed, "iterations": schedule.iterations,
                "wall_seconds": round(seconds, 2), "evaluated_on": data.eval_split,
                "data": data_identity(OmegaConf.to_container(e, resolve=True)),
-               **setup.extra_metrics}
+               "provenance": provenance(), **setup.extra_metrics}
     metrics |= {"num_warmup": int(inf.num_warmup), "num_warmup_draws": int(np.sum(phases == WARMUP)),
                 "num_posterior_draws": num_kept - num_warmup_draws}
     if EXPLORATION in phases:

@@ -1,11 +1,13 @@
 """bgan-run end to end: every shipped experiment x inference, the output contract, and bad input."""
 
 import json
+import os
 import re
 import subprocess
 import sys
 
 import arviz as az
+import jax
 import numpy as np
 import pytest
 
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from experiments import provenance
 from experiments.cli import load_config, main
 from experiments.compose import config_dir, group_options
 from experiments.diagnose import main as diagnose_main
@@ -82,6 +85,9 @@ def test_smoke_every_shipped_experiment(tmp_path, experiment, inference):
     assert "diverging" in stats and not stats["diverging"].any()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["wall_seconds"] > 0 and metrics["iterations"] == 30
+    where = metrics["provenance"]  # which code, CPU and device made the figures
+    assert where["cpu_count"] == os.cpu_count() and where["device"] == jax.devices()[0].device_kind
+    assert where["commit"] == provenance.commit() and where["jax"] == jax.__version__
     keys = METRIC_KEYS.get(experiment, ("modes", "high_quality", "reverse_kl"))
     assert all(k in metrics for k in keys)
     assert set(metrics["function_space_diagnostics"]["x_mean"]) == {"rhat", "ess_bulk", "ess_tail"}
