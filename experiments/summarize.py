@@ -10,6 +10,12 @@ figures (modes, high quality, reverse KL, classes covered, class KL) are those o
 spread evenly over its chains and draws (``*_pooled_2500``), the final draw's count and the published rows' (PacGAN, VEEGAN): the column
 reads ``pooled_2500``. Stacked MNIST's figures count 25,600 samples in both forms already and are read as they are.
 
+``--findings PAGE.md [--fixtures DIR] RUN_DIR ...`` writes docs/findings.md instead: one table per set (the
+ML twin, the ensemble, the coupled MAP, the Bayesian GAN and the best zoo row at equal sample counts, with
+paired differences from the ensemble), the readings that decompose the Bayesian GAN's effect, where the
+runs ran and what is open (:mod:`experiments.findings`); ``--fixtures`` also stores the runs' metrics.json,
+trimmed, under DIR (the page's test fixtures, tests/data/findings).
+
 Runs are grouped by their directory name with a trailing ``-s<seed>`` or ``-seed<seed>`` removed, so
 ``grid25-sghmc-s0 .. -s2`` (or bgan-run's default ``grid25-sghmc-seed0 ..``) form one row. Every figure is read from the runs' ``metrics.json``.
 """
@@ -284,24 +290,18 @@ def same_data(a: dict, b: dict) -> bool:
     return a.get("experiment") == b.get("experiment")
 
 
-def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str:
-    """Every row's paired per-seed differences (row minus ``against``, same seeds) on its family's verdict
-    figures (:data:`VERDICT_FIGURES`, and a task's :data:`TASK_VERDICT_FIGURES` where the reference has them), final against final and pooled against pooled, with the mean and its
-    95 % paired-t interval; ``against`` as ``ROW:ema`` compares both forms of every row with the reference's
-    moving-average figures (``<key>_ema``, :data:`REFERENCE_FORMS`); ``equal``: pooled count-dependent figures at the final draw's count
-    (:func:`equal_count`). Only rows on the reference's data (:func:`same_data`, every run of the row) are
-    paired; the others are named under the table. "better"/"worse" where the interval excludes 0 in the figure's good/bad
-    direction, "no difference detected" where it contains 0. A seed whose reverse KL is infinite (no
-    high-quality sample: stored as null) is listed and decides the reading (no interval is given); a
-    reverse KL resting on fewer than :data:`MIN_HIGH_QUALITY` high-quality samples on a seed is marked not
-    credited, as in :func:`summarize`.
+def paired_rows(groups: dict[str, list[dict]], against: str, equal: bool = False) -> tuple[list[dict], list[str]]:
+    """The paired per-seed differences of :func:`paired_table` as records, one per row, figure and form:
+    ``row`` (the row's name), ``runs`` (its metrics), ``key``, ``kind``, ``pairs`` (``(seed, difference)``),
+    ``collapsed`` (``(seed, who)`` where a reverse KL is infinite), ``cell`` (``mean [low, high]``) and
+    ``reading``; and the rows on another data set than the reference's (not paired). ``groups``: rows as
+    ``bgan-summarize`` groups run directories.
 
     Raises
     ------
     KeyError
-        If no run directory belongs to the row ``against``.
+        If no row is named ``against`` or it records no figure in the form ``ROW:FORM`` names.
     """
-    groups = _groups(run_dirs)
     label = against
     against, _, form = against.partition(":")
     if form and form not in REFERENCE_FORMS:
@@ -318,9 +318,7 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
     else:
         figures = list(VERDICT_FIGURES.get(family, [])) + [
             (k, s) for k, s in TASK_VERDICT_FIGURES if any(k in m or f"{k}_pooled" in m for m in groups[against])]
-    out = [f"Paired per-seed differences, row minus {label} (95 % paired-t interval):", "",
-           "| row | figure | form | seeds | per seed | mean [95 % interval] | reading |", "|---|---|---|---|---|---|---|"]
-    reference, other_data = groups[against][0], []
+    records, reference, other_data = [], groups[against][0], []
     for name, runs in sorted(groups.items()):
         if (name == against and not form) or _family(runs) != family:
             continue
@@ -350,9 +348,7 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
                 if not pairs and not collapsed:
                     continue
                 digits = 1 if key == "modes" else 3
-                per_seed = ", ".join(f"{d:+.{digits}f}" for _, d in pairs)
                 if collapsed:  # an infinite difference: no interval, the reading is the collapse
-                    per_seed += "".join(f", s{s}: {who} infinite" for s, who in collapsed)
                     who = {w for _, w in collapsed}
                     cell = "–"
                     reading = ("worse (no high-quality sample)" if who == {"row"} else
@@ -361,10 +357,40 @@ def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str
                     cell, reading = _interval_cell([d for _, d in pairs], sign, digits)
                 if uncredited:
                     reading += f" (not credited: < {MIN_HIGH_QUALITY:.0%} high quality on a seed)"
-                seeds = ",".join(str(s) for s, _ in sorted(pairs + collapsed))
-                out.append(f"| {name}{_diverged_note(runs)} | {key} | {kind} | {seeds} | {per_seed.lstrip(', ')} | {cell} | {reading} |")
+                records.append({"row": name, "runs": runs, "key": key, "kind": kind, "digits": digits,
+                                "pairs": pairs, "collapsed": collapsed, "cell": cell, "reading": reading})
+    return records, other_data
+
+
+def paired_table(run_dirs: list[Path], against: str, equal: bool = False) -> str:
+    """Every row's paired per-seed differences (row minus ``against``, same seeds) on its family's verdict
+    figures (:data:`VERDICT_FIGURES`, and a task's :data:`TASK_VERDICT_FIGURES` where the reference has them), final against final and pooled against pooled, with the mean and its
+    95 % paired-t interval; ``against`` as ``ROW:ema`` compares both forms of every row with the reference's
+    moving-average figures (``<key>_ema``, :data:`REFERENCE_FORMS`); ``equal``: pooled count-dependent figures at the final draw's count
+    (:func:`equal_count`). Only rows on the reference's data (:func:`same_data`, every run of the row) are
+    paired; the others are named under the table. "better"/"worse" where the interval excludes 0 in the figure's good/bad
+    direction, "no difference detected" where it contains 0. A seed whose reverse KL is infinite (no
+    high-quality sample: stored as null) is listed and decides the reading (no interval is given); a
+    reverse KL resting on fewer than :data:`MIN_HIGH_QUALITY` high-quality samples on a seed is marked not
+    credited, as in :func:`summarize` (the records: :func:`paired_rows`).
+
+    Raises
+    ------
+    KeyError
+        If no run directory belongs to the row ``against``.
+    """
+    records, other_data = paired_rows(_groups(run_dirs), against, equal)
+    out = [f"Paired per-seed differences, row minus {against} (95 % paired-t interval):", "",
+           "| row | figure | form | seeds | per seed | mean [95 % interval] | reading |", "|---|---|---|---|---|---|---|"]
+    for r in records:
+        digits, collapsed = r["digits"], r["collapsed"]
+        per_seed = ", ".join(f"{d:+.{digits}f}" for _, d in r["pairs"])
+        per_seed += "".join(f", s{s}: {who} infinite" for s, who in collapsed)
+        seeds = ",".join(str(s) for s, _ in sorted(r["pairs"] + collapsed))
+        out.append(f"| {r['row']}{_diverged_note(r['runs'])} | {r['key']} | {r['kind']} | {seeds} | "
+                   f"{per_seed.lstrip(', ')} | {r['cell']} | {r['reading']} |")
     if other_data:
-        out += ["", f"Not paired (another data set or split than {against}'s): {', '.join(other_data)}."]
+        out += ["", f"Not paired (another data set or split than {against.partition(':')[0]}'s): {', '.join(other_data)}."]
     return "\n".join(out) + "\n"
 
 
@@ -417,7 +443,25 @@ def reliability_figure(run_dirs: list[Path], path: Path) -> list[str]:
     return list(curves)
 
 
-USAGE = "usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW ...] [--equal-count] [--reliability PNG]"
+USAGE = ("usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW ...] [--equal-count] [--reliability PNG]\n"
+         "       bgan-summarize --findings PAGE.md [--fixtures DIR] RUN_DIR [RUN_DIR ...]")
+
+
+def _option(argv: list[str], flag: str, need: str) -> tuple[str | None, list[str]]:
+    """The value after ``flag`` (its first occurrence) and ``argv`` without the two; ``(None, argv)`` without
+    the flag.
+
+    Raises
+    ------
+    ValueError
+        ``"FLAG needs NEED"`` where the value is missing.
+    """
+    if flag not in argv:
+        return None, argv
+    i = argv.index(flag)
+    if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
+        raise ValueError(f"{flag} needs {need}")
+    return argv[i + 1], argv[:i] + argv[i + 2:]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -428,24 +472,21 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE + "\n\n" + plain(__doc__ or ""))
         return 0
     against, figure_path = [], None
+    if "--findings" in argv:
+        return _findings_main(argv)
     equal = "--equal-count" in argv
     argv = [a for a in argv if a != "--equal-count"]
-    if "--reliability" in argv:
-        i = argv.index("--reliability")
-        if i + 1 >= len(argv) or argv[i + 1].startswith("--") or not argv[i + 1].endswith(".png"):
-            print("bgan-summarize: error: --reliability needs the PNG file to write (e.g. --reliability rel.png)",
-                  file=sys.stderr)
-            return 2
-        figure_path = Path(argv[i + 1])
-        argv = argv[:i] + argv[i + 2:]
-    while "--against" in argv:
-        i = argv.index("--against")
-        if i + 1 >= len(argv) or argv[i + 1].startswith("--"):
-            print("bgan-summarize: error: --against needs a row name (a run directory name without -s<seed>)",
-                  file=sys.stderr)
-            return 2
-        against.append(argv[i + 1])
-        argv = argv[:i] + argv[i + 2:]
+    try:
+        png, argv = _option(argv, "--reliability", "the PNG file to write (e.g. --reliability rel.png)")
+        if png is not None and not png.endswith(".png"):
+            raise ValueError("--reliability needs the PNG file to write (e.g. --reliability rel.png)")
+        figure_path = png and Path(png)
+        while "--against" in argv:
+            row, argv = _option(argv, "--against", "a row name (a run directory name without -s<seed>)")
+            against.append(row)
+    except ValueError as err:
+        print(f"bgan-summarize: error: {err}", file=sys.stderr)
+        return 2
     if not argv:
         print(USAGE, file=sys.stderr)
         return 2
@@ -463,6 +504,44 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, json.JSONDecodeError, KeyError) as err:
         print(f"bgan-summarize: error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
         return 2
+    return 0
+
+
+def _findings_main(argv: list[str]) -> int:
+    """``--findings PAGE.md [--fixtures DIR] RUN_DIR ...``: write docs/findings.md (:mod:`experiments.findings`),
+    and with ``--fixtures`` the runs' trimmed metrics.json under DIR (:func:`experiments.findings.store_fixtures`)."""
+    from experiments.findings import check_fixtures_dir, regenerate_command, store_fixtures, write_findings
+
+    need = "the markdown page to write (e.g. --findings docs/findings.md)"
+    try:
+        page, rest = _option(argv, "--findings", need)
+        if not page.endswith(".md"):
+            raise ValueError(f"--findings needs {need}")
+        fixtures, rest = _option(rest, "--fixtures", "the directory to store the runs' metrics.json in")
+    except ValueError as err:
+        print(f"bgan-summarize: error: {err}", file=sys.stderr)
+        return 2
+    fixtures = fixtures and Path(fixtures)
+    others = [a for a in rest if a.startswith("--")]
+    if others or not rest:
+        print(f"bgan-summarize: error: --findings takes run directories only"
+              f"{' (not ' + ', '.join(others) + ')' if others else ''}", file=sys.stderr)
+        return 2
+    if not Path(page).parent.is_dir():
+        print(f"bgan-summarize: error: --findings {page}: no such directory {Path(page).parent}", file=sys.stderr)
+        return 2
+    runs = sorted(rest, key=lambda a: Path(a).name)
+    command = regenerate_command(page, rest, fixtures and str(fixtures))
+    try:
+        if fixtures is not None:
+            check_fixtures_dir(fixtures)
+        write_findings(Path(page), [Path(a) for a in runs], command)
+        if fixtures is not None:
+            store_fixtures([Path(a) for a in runs], fixtures)
+    except (OSError, json.JSONDecodeError, KeyError) as err:
+        print(f"bgan-summarize: error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
+        return 2
+    print(f"bgan-summarize: wrote {page}" + (f" and the runs' metrics under {fixtures}" if fixtures else ""))
     return 0
 
 
