@@ -7,20 +7,24 @@ them), each figure as mean ± sd over seeds at equal sample counts (the pooled c
 final draw's count, :func:`experiments.summarize.equal_count`), and beside it the paired per-seed
 difference from the ensemble with its 95 % paired-t interval (:func:`experiments.summarize.paired_rows`).
 Under each table, the readings that decompose the Bayesian GAN's effect: the Bayesian GAN and the coupled
-MAP against the ensemble, and the Bayesian GAN against the coupled MAP (the posterior noise alone). A
-semi-supervised set adds the twin's moving average and the supervised-only control and reads the
-Bayesian GAN against both. Every section says where its runs ran (:mod:`experiments.provenance`) and what
-is still open (rows with fewer than :data:`VERDICT_SEEDS` seeds, missing rows).
+MAP against the ensemble, and the posterior noise alone (the SGHMC row whose sweep, preconditioner and
+schedule, is the coupled MAP's, minus the coupled MAP). A semi-supervised set adds the twin's moving average
+and the supervised-only control and reads the Bayesian GAN against both. Every section says where its runs
+ran (:mod:`experiments.provenance`) and what is still open (rows with fewer than :data:`VERDICT_SEEDS`
+seeds, missing rows).
 """
 
 from __future__ import annotations
 
+import math
 import os
+import re
+import shutil
 from pathlib import Path
 
 from experiments.summarize import (COUNTED_ALIKE, EQUAL, REFERENCE_FORMS, TASK_VERDICT_FIGURES, VERDICT_FIGURES,
-                                   _diverged_note, _family, _fmt, _groups, _interval_cell, equal_count, figure,
-                                   paired_rows)
+                                   _cell, _diverged_note, _family, _fmt, equal_count, figure, load_metrics,
+                                   paired_rows, row_name, same_data)
 
 #: The rows of every table, as ``(role, labels)``: the first label among a set's rows fills the role
 #: (``coupled_ensemble_running``, the coupled MAP with its preconditioner adapting throughout, before the
@@ -33,6 +37,11 @@ TASK_ROLES = (("supervised-only", ("supervised",)),)
 REFERENCE = "ensemble"
 #: Seeds a verdict needs (fewer: the section lists the row as open).
 VERDICT_SEEDS = 5
+#: The fewest seeds a row needs to be ranked as the best zoo row.
+RANKED_SEEDS = 2
+#: The config keys of a sampler's sweep (``inference.<key>`` in ``config.yaml``): the posterior noise's row
+#: against the coupled MAP is the SGHMC row with the same ones.
+SWEEP_KEYS = ("preconditioner", "schedule")
 
 #: Each set's title and the section of docs/ with its full tables.
 SETS = {
@@ -46,6 +55,44 @@ SETS = {
 }
 #: Real-image sets come after the toy sets, under their own heading.
 REAL_IMAGES = ("stacked_mnist", "mnist_ssl_improved_gan")
+#: The nested figures a page reads (the rest of a run's nested figures, e.g. its function-space diagnostics,
+#: is left out of the stored fixtures).
+KEPT_NESTED = ("data", "provenance", "diverged", "sweep")
+
+
+def load_run(d: Path) -> dict:
+    """A run's ``metrics.json`` (:func:`experiments.summarize.load_metrics`) with its ``sweep``: the
+    :data:`SWEEP_KEYS` of ``config.yaml``'s inference block, where the run has a ``config.yaml`` (stored
+    fixtures carry it in their metrics)."""
+    metrics = load_metrics(d)
+    saved = Path(d) / "config.yaml"
+    if "sweep" not in metrics and saved.is_file():
+        import yaml
+
+        inference = (yaml.safe_load(saved.read_text()) or {}).get("inference") or {}
+        metrics["sweep"] = {k: inference.get(k) for k in SWEEP_KEYS}
+    return metrics
+
+
+def load_rows(run_dirs: list[Path]) -> dict[str, list[dict]]:
+    """The runs grouped into rows (:func:`experiments.summarize.row_name`); plain files are skipped.
+
+    Raises
+    ------
+    KeyError
+        If a row has a seed twice (two directories of one run: a mean and an interval would count it twice).
+    """
+    rows: dict[str, dict[int, tuple[Path, dict]]] = {}
+    for d in run_dirs:
+        if Path(d).is_file():
+            continue
+        metrics = load_run(d)
+        seen = rows.setdefault(row_name(d), {})
+        if metrics["seed"] in seen:
+            raise KeyError(f"--findings: row {row_name(d)} has seed {metrics['seed']} twice ({seen[metrics['seed']][0]} "
+                           f"and {d}); give each run once")
+        seen[metrics["seed"]] = (Path(d), metrics)
+    return {row: [m for _, m in sorted(by_seed.values(), key=lambda x: x[1]["seed"])] for row, by_seed in rows.items()}
 
 
 def _split(row: str) -> tuple[str, str]:
@@ -67,59 +114,90 @@ def _forms(family: str | None, key: str) -> tuple[str, str]:
     return pooled, "final"
 
 
-def _headline(runs: list[dict]) -> str:
-    return "pooled" if str(runs[0].get("headline", "")).startswith("posterior predictive") else "final"
-
-
 def _rank(runs: list[dict], figures: list[tuple[str, int]], family: str | None) -> tuple | None:
-    """A row's sort key for "best": its mean headline figures in the table's order, each signed so that lower
-    is better; ``None`` where a run diverged or a figure is missing."""
+    """A row's sort key for "best": its mean pooled figures (the posterior predictive, an optimiser's pooled
+    iterates; the counting figures at equal counts) in the table's order, each signed so that lower is
+    better; ``None`` where a run diverged or a figure is missing or not finite."""
     if any(m.get("diverged") for m in runs):
         return None
-    form = _headline(runs)
     out = []
     for key, sign in figures:
-        kind = _forms(family, key)[0] if form == "pooled" else "final"
-        values = [figure(m, key, kind) for m in runs]
-        if any(v is None for v in values):
+        values = [figure(m, key, _forms(family, key)[0]) for m in runs]
+        if any(v is None or not math.isfinite(v) for v in values):
             return None
         out.append(-sign * sum(values) / len(values))
     return tuple(out)
 
 
+def _threads(xla_flags: str | None) -> str:
+    found = re.search(r"intra_op_parallelism_threads=(\d+)", xla_flags or "")
+    if not found:
+        return "XLA's default threads"
+    n = int(found.group(1))
+    return f"{n} XLA thread{'s' * (n != 1)}"
+
+
 def _provenance(runs: list[dict]) -> str:
-    """Where a section's runs ran: each distinct commit, CPU, device and thread setting with its run count."""
+    """Where a section's runs ran: each distinct commit, CPU, device and thread setting with its run count (the
+    commit of the process that started the run's last segment)."""
     seen: dict[str, int] = {}
     for m in runs:
         p = m.get("provenance")
         if not p:
             text = "not recorded (a run made before metrics.json recorded its provenance)"
         else:
-            threads = "one XLA thread" if "intra_op_parallelism_threads=1" in (p.get("xla_flags") or "") else (
-                "XLA's default threads")
             text = (f"commit {p.get('commit') or 'unknown'}, {p.get('cpu')} ({p.get('cpu_count')} cores), "
-                    f"device {p.get('device')}, JAX {p.get('jax')}, {threads}")
+                    f"device {p.get('device')}, JAX {p.get('jax')}, {_threads(p.get('xla_flags'))}")
         seen[text] = seen.get(text, 0) + 1
     return "; ".join(f"{n} run{'s' * (n > 1)}: {text}" for text, n in seen.items())
 
 
-def _cell(runs: list[dict], key: str, kind: str | None, ema: bool = False) -> str:
-    values = [m.get(f"{key}_ema") for m in runs] if ema else [figure(m, key, kind) for m in runs]
-    return _fmt(values, key)
+def _value(runs: list[dict], key: str, kind: str | None, ema: bool = False) -> str:
+    """A table cell: mean ± sd over the seeds (:func:`experiments.summarize._cell`: a reverse KL with the
+    high-quality samples it rests on), ``(k ∞)`` where k seeds' reverse KL is infinite (no high-quality
+    sample)."""
+    if ema:
+        return _fmt([m.get(f"{key}_ema") for m in runs], key)
+    cell = _cell(runs, key, kind)
+    if key == "reverse_kl":
+        infinite = sum(1 for m in runs if figure(m, key, kind) is None and figure(m, "high_quality", kind) is not None)
+        cell += f" ({infinite} ∞)" if infinite else ""
+    return cell
 
 
-def _against(records: list[dict], row: str, key: str, kind: str) -> str:
+def _against(records: list[dict], row: str, key: str, kind: str, seeds: list[int]) -> str:
+    """A difference cell: ``mean [95 %] reading``, and the paired seeds where they are not all of the row's."""
     r = next((r for r in records if r["row"] == row and r["key"] == key and r["kind"] == kind), None)
     if r is None:
         return "–"
-    return f"{r['cell']} {r['reading']}".replace("no difference detected", "no difference")
+    paired = sorted(s for s, _ in r["pairs"] + r["collapsed"])
+    cell = f"{r['cell']} {r['reading']}".replace("no difference detected", "not detected").replace("– ", "")
+    return cell + (f" (seeds {','.join(map(str, paired))})" if paired != seeds else "")
 
 
-def _readings(records: list[dict], row: str, title: str) -> str:
-    """One line: ``row``'s paired differences (``records``) on every figure and form, headed ``title``."""
-    parts = [f"{r['key']} {r['kind'].replace(EQUAL, 'pooled at 2,500')} {r['cell']} ({r['reading']})"
-             for r in records if r["row"] == row]
-    return f"- **{title}:** " + ("; ".join(parts) if parts else "no paired seed") + "."
+def _readings(records: list[dict], other: list[str], row: str, title: str, keys: set[str], runs: list[dict]) -> str:
+    """One line: ``row``'s paired differences (``records``) on the table's figures (``keys``) and both forms,
+    headed ``title``; why none is paired where none is."""
+    parts = [f"{r['key']} {r['kind'].replace(EQUAL, 'pooled at 2,500')} {r['cell']} "
+             f"({r['reading'].replace('no difference detected', 'not detected')}; "
+             f"{len(r['pairs']) + len(r['collapsed'])} seeds)" for r in records if r["row"] == row and r["key"] in keys]
+    why = ("not paired: another data set or split" if row in other else "no seed in common")
+    return f"- **{title}{_diverged_note(runs)}:** " + ("; ".join(parts) if parts else why) + "."
+
+
+def _noise_row(groups: dict[str, list[dict]], roles: dict[str, str]) -> tuple[str | None, bool]:
+    """The SGHMC row to read against the coupled MAP for the posterior noise alone: the Bayesian GAN where its
+    sweep (:data:`SWEEP_KEYS`) is the coupled MAP's, else another SGHMC row of the set with that sweep (e.g.
+    ``sghmc_running`` beside ``coupled_ensemble_running``); else the Bayesian GAN with ``False`` (the two rows
+    differ in more than the noise)."""
+    coupled = groups[roles["coupled MAP"]][0].get("sweep")
+    bayes = roles["Bayesian GAN"]
+    if coupled is None or groups[bayes][0].get("sweep") == coupled:
+        return bayes, coupled is not None
+    for name, runs in sorted(groups.items()):
+        if name != roles["coupled MAP"] and runs[0].get("inference") == "sghmc" and runs[0].get("sweep") == coupled:
+            return name, True
+    return bayes, False
 
 
 def section(data_set: str, groups: dict[str, list[dict]]) -> tuple[list[str], list[str]]:
@@ -130,7 +208,7 @@ def section(data_set: str, groups: dict[str, list[dict]]) -> tuple[list[str], li
     data_set : str
         The set's name, the ``<set>`` of its rows.
     groups : dict
-        Its rows, ``<set>-<label>`` -> the runs' ``metrics.json``.
+        Its rows, ``<set>-<label>`` -> the runs' ``metrics.json`` (:func:`load_rows`).
     """
     title, link = SETS.get(data_set, (data_set, None))
     roles = {}
@@ -140,18 +218,20 @@ def section(data_set: str, groups: dict[str, list[dict]]) -> tuple[list[str], li
             roles[role] = row
     open_items = [f"{title}: no {role} row" for role, _ in ROLES if role not in roles]
     reference = roles.get(REFERENCE)
-    anchor = groups[reference or next(iter(roles.values()))]  # the rows' family: the reference's, else a role's
+    anchor = groups[reference or next(iter(roles.values()))]  # the rows' family and data: the reference's
     family = _family(anchor)
     figures = _figures(family, anchor)
-    same_family = {name: runs for name, runs in groups.items() if _family(runs) == family}
-    ranked = {name: _rank(runs, figures, family) for name, runs in same_family.items()}
-    ranked = {k: v for k, v in ranked.items() if v is not None and len(groups[k]) >= 2}
+    keys = {k for k, _ in figures}
+    alike = {name: runs for name, runs in groups.items()
+             if _family(runs) == family and all(same_data(m, anchor[0]) for m in runs)}
+    ranked = {name: _rank(runs, figures, family) for name, runs in alike.items() if len(runs) >= RANKED_SEEDS}
+    ranked = {k: v for k, v in ranked.items() if v is not None}
     best = min(ranked, key=ranked.get) if ranked else None
     rows = list(roles.values()) + ([best] if best and best not in roles.values() else [])
     equal = family not in COUNTED_ALIKE
-    records = paired_rows(same_family, reference, equal)[0] if reference else []
-    ema = roles.get("ML twin") if any(f"{k}_ema" in m for m in groups.get(roles.get("ML twin", ""), [])
-                                       for k, _ in figures) else None
+    records, other = paired_rows(groups, reference, equal) if reference else ([], [])
+    twin = roles.get("ML twin")
+    ema = twin if twin and any(f"{k}_ema" in m for m in groups[twin] for k in keys) else None
 
     lines = [f"### {title}", ""]
     if link:
@@ -162,43 +242,45 @@ def section(data_set: str, groups: dict[str, list[dict]]) -> tuple[list[str], li
     if ema:
         entries.insert(rows.index(ema) + 1, (ema, True))
     for row, is_ema in entries:
-        runs = sorted(groups[row], key=lambda m: m["seed"])
+        runs = groups[row]
         role = next((k for k, v in roles.items() if v == row), None)
         name = (f"{role}, moving average" if is_ema else role) if role else "best zoo row"
         if row == best and role and not is_ema:
             name += " (best zoo row)"
-        seeds = ",".join(str(m["seed"]) for m in runs)
+        seeds = [m["seed"] for m in runs]
         for key, _ in figures:
             pooled, final = _forms(family, key)
             label = f"{key} (pooled at 2,500)" if pooled == EQUAL else key
             if is_ema:  # one form: the moving average of the weights at the end of the run
-                cells = ["–", "–", _cell(runs, key, None, ema=True), "–"]
+                cells = ["–", "–", _value(runs, key, None, ema=True), "–"]
             else:
-                cells = [_cell(runs, key, pooled), _against(records, row, key, pooled),
-                         _cell(runs, key, final), _against(records, row, key, final)]
-            lines.append(f"| {name} | `{row}`{_diverged_note(runs)} | {seeds} | {label} | "
+                cells = [_value(runs, key, pooled), _against(records, row, key, pooled, seeds),
+                         _value(runs, key, final), _against(records, row, key, final, seeds)]
+            lines.append(f"| {name} | `{row}`{_diverged_note(runs)} | {','.join(map(str, seeds))} | {label} | "
                          + " | ".join(cells) + " |")
     lines += [""]
     reads = []
     for role in ("Bayesian GAN", "coupled MAP"):
         if role in roles and reference:
-            reads.append(_readings(records, roles[role], f"{role} − ensemble"))
-    if "Bayesian GAN" in roles and "coupled MAP" in roles:  # the posterior noise alone
-        noise = paired_rows(same_family, roles["coupled MAP"], equal)[0]
-        reads.append(_readings(noise, roles["Bayesian GAN"], "Bayesian GAN − coupled MAP (the posterior noise)"))
+            reads.append(_readings(records, other, roles[role], f"{role} − ensemble", keys, groups[roles[role]]))
+    if "Bayesian GAN" in roles and "coupled MAP" in roles:
+        noise, alike_sweep = _noise_row(groups, roles)
+        recs, out = paired_rows(groups, roles["coupled MAP"], equal)
+        who = "Bayesian GAN" if noise == roles["Bayesian GAN"] else f"`{noise}`"
+        what = (f"{who} − coupled MAP: the posterior noise alone (the same sweep, T = 0 against T > 0)" if alike_sweep
+                else "Bayesian GAN − coupled MAP: the posterior noise and the sweep together (their preconditioner "
+                     "or schedule differ, or a run does not record it)")
+        reads.append(_readings(recs, out, noise, what, keys, groups[noise]))
     if "Bayesian GAN" in roles and ema:
-        recs = paired_rows(same_family, f"{ema}:{REFERENCE_FORMS[0]}", False)[0]
-        reads.append(_readings(recs, roles["Bayesian GAN"], "Bayesian GAN − ML twin's moving average"))
+        recs, out = paired_rows(groups, f"{ema}:{REFERENCE_FORMS[0]}", False)
+        reads.append(_readings(recs, out, roles["Bayesian GAN"], "Bayesian GAN − ML twin's moving average", keys,
+                               groups[roles["Bayesian GAN"]]))
     control = roles.get("supervised-only")
     if control:
-        recs = paired_rows(groups, control, False)[0]
+        recs, out = paired_rows(groups, control, False)
         for role in ("Bayesian GAN", "ensemble", "ML twin"):
             if role in roles:
-                reads.append(_readings(recs, roles[role], f"{role} − supervised-only"))
-    counts = {r: sorted({m.get("pooled_samples") for m in groups[r]} - {None}) for r in rows}
-    if len({tuple(c) for c in counts.values() if c}) > 1:
-        reads.append("- **Pooled sample counts differ between rows:** "
-                     + "; ".join(f"`{r}` {', '.join(map(str, c))}" for r, c in counts.items() if c) + ".")
+                reads.append(_readings(recs, out, roles[role], f"{role} − supervised-only", keys, groups[roles[role]]))
     where = _provenance([m for r in rows for m in groups[r]])
     if "not recorded" in where and link:
         where += f"; the full tables say where they ran ([docs/{link.partition('#')[0]}]({link}))"
@@ -216,21 +298,25 @@ HEADER = """# Findings: is it the posterior or the ensemble?
 edit by hand: regenerate. -->
 
 Every reviewer of a Bayesian GAN asks how it differs from an ensemble of GANs. Each table below holds, on one
-set, the rows that decompose the Bayesian GAN's effect with the same networks, data, loss, seeds and budget:
-the **ML twin** (one GAN, optax Adam), the **ensemble** (J_g independent twins, predictive pooled), the
-**coupled MAP** (Saatchi & Wilson's coupled sweep at T = 0), the **Bayesian GAN** (SGHMC) and the **best zoo
-row** among the runs given (by the headline figures in the table's order; a row that diverged is not ranked).
+set, the rows that decompose the Bayesian GAN's effect, each run with the set's networks, data, loss and
+budget and differing in the inference alone: the **ML twin** (one GAN, optax Adam), the **ensemble** (J_g
+independent twins, predictive pooled), the **coupled MAP** (Saatchi & Wilson's coupled sweep at T = 0), the
+**Bayesian GAN** (SGHMC), and the **best zoo row** among the runs given, which may change more (its run name
+says what). The best row is ranked on the pooled column, by the table's first figure with ties broken by
+the next; a row with fewer than 2 seeds, a diverged run, a missing or infinite figure, or other data is not
+ranked.
 
 How to read them. *Pooled* is the posterior predictive (a sampler's post-warmup draws pooled; an
 optimiser's post-warmup iterates); *final* is the last draw (an optimiser's headline). Pooled is compared
 with pooled and final with final, so averaging over iterates is not mistaken for the posterior. Every column
-compares rows at one sample count: the counting figures (modes, high quality, reverse KL, classes covered,
-class KL) read the pool at the final draw's 2,500 samples ("pooled at 2,500"); the Fréchet distance reads
-every row's pool of 25,000 and its final draw's 2,500, JS divergence 2,500 in both forms, Stacked MNIST
-25,600 in both (a table says so where its rows' pools differ). "− ensemble" is the per-seed difference from
-the ensemble, its mean and 95 % paired-t interval, with "better"/"worse" where the interval excludes 0 in
-the figure's good direction (higher modes and accuracy; lower reverse KL, JS, Fréchet distance, KL, error,
-NLL and calibration error).
+compares rows at one sample count: 2,500 samples in both forms (the counting figures, modes, high
+quality, reverse KL, classes covered and class KL, read the pool at the final draw's count, "pooled at
+2,500"; the Fréchet distance and JS divergence are computed on 2,500 samples of the pool, spread over its
+draws), and Stacked MNIST's 25,600 in both. A reverse KL cell carries the mean number of high-quality samples
+it rests on. "− ensemble" is the per-seed difference from the ensemble, its mean and 95 % paired-t interval,
+with "better"/"worse" where the interval excludes 0 in the figure's good direction (higher modes and
+accuracy; lower reverse KL, JS, Fréchet distance, KL, error, NLL and calibration error) and "not detected"
+where it does not; the paired seeds are named where they are not all of the row's.
 """
 
 
@@ -252,7 +338,7 @@ def findings_page(run_dirs: list[Path], command: str) -> str:
         If no run directory is one of a table's rows (:data:`ROLES`).
     """
     by_set: dict[str, dict[str, list[dict]]] = {}
-    for row, runs in _groups(run_dirs).items():
+    for row, runs in load_rows(run_dirs).items():
         by_set.setdefault(_split(row)[0], {})[row] = runs
     labels = {label for _, labels in ROLES for label in labels}
     sets = [s for s in by_set if any(_split(r)[1] in labels for r in by_set[s])]
@@ -284,31 +370,38 @@ def findings_page(run_dirs: list[Path], command: str) -> str:
 def regenerate_command(page: str, args: list[str], fixtures: str | None = None) -> str:
     """The ``bgan-summarize --findings`` command as a user types it: the run directories of a folder written
     ``FOLDER/*`` where every entry of the folder (its ``*``) was given, else one by one; ``--fixtures DIR``
-    where given."""
+    where given.
+
+    Raises
+    ------
+    FileNotFoundError
+        If a run directory's folder does not exist.
+    """
     parents: dict[str, list[str]] = {}
     for a in args:
         parents.setdefault(os.path.dirname(a) or ".", []).append(a)
     words = []
     for parent, given in parents.items():
+        if not os.path.isdir(parent):
+            raise FileNotFoundError(f"{given[0]}: no such directory {parent}")
         every = {os.path.join(parent, n) if parent != "." else n for n in os.listdir(parent) if not n.startswith(".")}
         words += [os.path.join(parent, "*")] if set(given) == every else sorted(given)
     return " ".join(["bgan-summarize --findings", page, *(["--fixtures", fixtures] if fixtures else []), *words])
 
 
-#: The nested figures a page reads (the rest of a run's nested figures, e.g. its function-space diagnostics,
-#: is left out of the stored fixtures).
-KEPT_NESTED = ("data", "provenance", "diverged")
-
-
 def check_fixtures_dir(dest: Path) -> None:
     """Refuse a ``--fixtures`` directory that holds anything but ``<run>/metrics.json`` fixtures (it is replaced
-    whole).
+    whole), or whose parent does not exist.
 
     Raises
     ------
     FileExistsError
         If ``dest`` is a file, or holds a file or a folder other than one with ``metrics.json`` alone.
+    FileNotFoundError
+        If its parent directory does not exist.
     """
+    if not dest.parent.is_dir():
+        raise FileNotFoundError(f"--fixtures {dest}: no such directory {dest.parent}")
     if not dest.exists():
         return
     if not dest.is_dir() or any(not p.is_dir() or {q.name for q in p.iterdir()} != {"metrics.json"}
@@ -316,38 +409,50 @@ def check_fixtures_dir(dest: Path) -> None:
         raise FileExistsError(f"--fixtures {dest}: holds other files than <run>/metrics.json; name a new directory")
 
 
-def store_fixtures(run_dirs: list[Path], dest: Path) -> None:
-    """Store every run's ``metrics.json``, less the nested figures a page does not read (:data:`KEPT_NESTED`), as
-    ``dest/<run>/metrics.json``: the fixtures from which a test regenerates docs/findings.md
-    (tests/data/findings). ``dest`` is replaced whole (the fixtures of runs no longer given go); plain files
-    among ``run_dirs`` are skipped.
+def _stage_fixtures(run_dirs: list[Path], staging: Path) -> None:
+    import json
+
+    for d in run_dirs:
+        if Path(d).is_dir():
+            metrics = load_run(d)
+            kept = {k: v for k, v in metrics.items() if not isinstance(v, (dict, list)) or k in KEPT_NESTED}
+            (staging / Path(d).name).mkdir(parents=True)
+            (staging / Path(d).name / "metrics.json").write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
+
+
+def write_findings(path: Path, run_dirs: list[Path], command: str, fixtures: Path | None = None) -> None:
+    """Write :func:`findings_page` to ``path`` and, with ``fixtures``, every run's ``metrics.json`` less the
+    nested figures a page does not read (:data:`KEPT_NESTED`; ``data`` and ``sweep`` as the page read them) to
+    ``fixtures/<run>/metrics.json``, the directory replaced whole: the fixtures from which a test regenerates
+    docs/findings.md (tests/data/findings). Both are built aside and moved into place last: an error leaves
+    the old page and fixtures as they were.
 
     Raises
     ------
-    FileExistsError
-        If ``dest`` holds anything but such fixtures (it is then left as it was).
+    FileNotFoundError, FileExistsError, KeyError, ValueError
+        As :func:`findings_page` and :func:`check_fixtures_dir`; ``IsADirectoryError`` where ``path`` is a
+        directory.
     """
-    import json
-    import shutil
-
-    check_fixtures_dir(dest)
-    staging = dest.with_name(f".{dest.name}.tmp")
-    shutil.rmtree(staging, ignore_errors=True)
-    for d in run_dirs:
-        if not Path(d).is_dir():
-            continue
-        metrics = json.loads((Path(d) / "metrics.json").read_text())
-        kept = {k: v for k, v in metrics.items() if not isinstance(v, (dict, list)) or k in KEPT_NESTED}
-        (staging / Path(d).name).mkdir(parents=True)
-        (staging / Path(d).name / "metrics.json").write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
-    shutil.rmtree(dest, ignore_errors=True)
-    os.replace(staging, dest)
-
-
-def write_findings(path: Path, run_dirs: list[Path], command: str) -> None:
-    """Write :func:`findings_page` to ``path`` whole (a temporary file renamed into place: an error leaves the
-    old page as it was)."""
+    if path.is_dir():
+        raise IsADirectoryError(f"--findings {path}: is a directory; name the markdown page to write")
+    if fixtures is not None:
+        check_fixtures_dir(fixtures)
+        if path.resolve().is_relative_to(fixtures.resolve()):
+            raise FileExistsError(f"--findings {path}: inside --fixtures {fixtures}, which is replaced whole")
     text = findings_page(run_dirs, command)
     tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    staging = fixtures.with_name(f".{fixtures.name}.tmp") if fixtures is not None else None
+    try:
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
+            staging.mkdir()
+            _stage_fixtures(run_dirs, staging)
+        tmp.write_text(text)
+        if staging is not None:
+            shutil.rmtree(fixtures, ignore_errors=True)
+            os.replace(staging, fixtures)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)

@@ -168,6 +168,7 @@ def run(cfg: DictConfig) -> Path:
         seconds_before = meta["seconds"]
     else:
         state, step, seconds_before = sampling.init(), 0, 0.0
+    where = provenance()  # the code and machine of this segment (a resumed run: its last)
     start = time.perf_counter()
     desc = f"{e.name}/{inf.name} seed {cfg.seed}"
     chunk_iterations = schedule.chunk_draws * schedule.thin
@@ -208,7 +209,7 @@ def run(cfg: DictConfig) -> Path:
     if lead:
         _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, classifier, divergence,
                        chunks_done, num_kept, seconds, model=model, final_position=final, averaged_position=average,
-                       samples_per_draw=samples_per_draw)
+                       samples_per_draw=samples_per_draw, where=where)
     if jax.process_count() > 1:
         multihost_utils.sync_global_devices("bgan-run: run directory written")
     out_dir = store.out_dir
@@ -258,7 +259,7 @@ def generate_final(model, generator_params: dict, num_samples: int, rng_key: jax
 
 def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, classifier, divergence, chunks_done,
                    num_kept, seconds, model=None, final_position=None, averaged_position=None,
-                   samples_per_draw=None) -> Path:
+                   samples_per_draw=None, where=None) -> Path:
     """Assemble the run directory from the streamed chunks (one chunk in memory at a time) and move it into
     place: ``config.yaml``, ``posterior.nc``, ``metrics.json``, ``samples.png``, ``trace.png``/``rank.png``
     and ``report.md``."""
@@ -276,7 +277,7 @@ def _write_run_dir(cfg, data, task, setup, sampler, store, schedule, weights, cl
     metrics = {"experiment": e.name, "inference": inf.name, "seed": cfg.seed, "iterations": schedule.iterations,
                "wall_seconds": round(seconds, 2), "evaluated_on": data.eval_split,
                "data": data_identity(OmegaConf.to_container(e, resolve=True)),
-               "provenance": provenance(), **setup.extra_metrics}
+               "provenance": where or provenance(), **setup.extra_metrics}
     metrics |= {"num_warmup": int(inf.num_warmup), "num_warmup_draws": int(np.sum(phases == WARMUP)),
                 "num_posterior_draws": num_kept - num_warmup_draws}
     if EXPLORATION in phases:

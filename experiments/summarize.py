@@ -156,23 +156,47 @@ def _header(key: str, kind: str | None) -> str:
     return key + (" (%)" if key == "high_quality" else "") + (f" {kind}" if kind else "")
 
 
+def load_metrics(d: Path) -> dict:
+    """A run directory's ``metrics.json``, with its ``data`` read from ``config.yaml`` where a run written before
+    metrics.json recorded it has none.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``d`` has no ``metrics.json``.
+    ValueError
+        If it is not a JSON object with an integer ``seed`` (the message names the file).
+    """
+    path = Path(d) / "metrics.json"
+    if not path.is_file():
+        raise FileNotFoundError(f"{d}: no metrics.json (not a bgan-run directory)")
+    try:
+        metrics = json.loads(path.read_bytes().decode("utf-8"))
+    except ValueError as err:  # JSONDecodeError and UnicodeDecodeError
+        raise ValueError(f"{path}: not a JSON metrics file ({err})") from None
+    if not isinstance(metrics, dict) or not isinstance(metrics.get("seed"), int):
+        raise ValueError(f"{path}: not a bgan-run metrics file (a JSON object with an integer seed)")
+    saved = Path(d) / "config.yaml"
+    if "data" not in metrics and saved.is_file():  # a run written before metrics.json recorded its data
+        import yaml
+
+        from experiments.schema import data_identity
+
+        metrics["data"] = data_identity((yaml.safe_load(saved.read_text()) or {}).get("experiment") or {})
+    return metrics
+
+
+def row_name(d: Path) -> str:
+    """A run directory's row: its name less a trailing ``-s<seed>`` or ``-seed<seed>``."""
+    return re.sub(r"-s(?:eed)?\d+$", "", Path(d).name)
+
+
 def _groups(run_dirs: list[Path]) -> dict[str, list[dict]]:
     groups: dict[str, list[dict]] = defaultdict(list)
     for d in run_dirs:
         if Path(d).is_file():  # a run's log beside the run directories (RUNS/* matches it too)
             continue
-        path = Path(d) / "metrics.json"
-        if not path.is_file():
-            raise FileNotFoundError(f"{d}: no metrics.json (not a bgan-run directory)")
-        metrics = json.loads(path.read_text())
-        saved = Path(d) / "config.yaml"
-        if "data" not in metrics and saved.is_file():  # a run written before metrics.json recorded its data
-            import yaml
-
-            from experiments.schema import data_identity
-
-            metrics["data"] = data_identity((yaml.safe_load(saved.read_text()) or {}).get("experiment") or {})
-        groups[re.sub(r"-s(?:eed)?\d+$", "", Path(d).name)].append(metrics)
+        groups[row_name(d)].append(load_metrics(d))
     return groups
 
 
@@ -501,7 +525,7 @@ def main(argv: list[str] | None = None) -> int:
             labels = reliability_figure([Path(a) for a in argv], figure_path)
             text += f"\nReliability diagram: {figure_path} ({'; '.join(labels)})\n"
         print(text)
-    except (OSError, json.JSONDecodeError, KeyError) as err:
+    except (OSError, ValueError, KeyError) as err:
         print(f"bgan-summarize: error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
         return 2
     return 0
@@ -509,8 +533,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _findings_main(argv: list[str]) -> int:
     """``--findings PAGE.md [--fixtures DIR] RUN_DIR ...``: write docs/findings.md (:mod:`experiments.findings`),
-    and with ``--fixtures`` the runs' trimmed metrics.json under DIR (:func:`experiments.findings.store_fixtures`)."""
-    from experiments.findings import check_fixtures_dir, regenerate_command, store_fixtures, write_findings
+    and with ``--fixtures`` the runs' trimmed metrics.json under DIR (:func:`experiments.findings.write_findings`)."""
+    from experiments.findings import regenerate_command, write_findings
 
     need = "the markdown page to write (e.g. --findings docs/findings.md)"
     try:
@@ -518,27 +542,15 @@ def _findings_main(argv: list[str]) -> int:
         if not page.endswith(".md"):
             raise ValueError(f"--findings needs {need}")
         fixtures, rest = _option(rest, "--fixtures", "the directory to store the runs' metrics.json in")
-    except ValueError as err:
-        print(f"bgan-summarize: error: {err}", file=sys.stderr)
-        return 2
-    fixtures = fixtures and Path(fixtures)
-    others = [a for a in rest if a.startswith("--")]
-    if others or not rest:
-        print(f"bgan-summarize: error: --findings takes run directories only"
-              f"{' (not ' + ', '.join(others) + ')' if others else ''}", file=sys.stderr)
-        return 2
-    if not Path(page).parent.is_dir():
-        print(f"bgan-summarize: error: --findings {page}: no such directory {Path(page).parent}", file=sys.stderr)
-        return 2
-    runs = sorted(rest, key=lambda a: Path(a).name)
-    command = regenerate_command(page, rest, fixtures and str(fixtures))
-    try:
-        if fixtures is not None:
-            check_fixtures_dir(fixtures)
-        write_findings(Path(page), [Path(a) for a in runs], command)
-        if fixtures is not None:
-            store_fixtures([Path(a) for a in runs], fixtures)
-    except (OSError, json.JSONDecodeError, KeyError) as err:
+        others = [a for a in rest if a.startswith("--")]
+        if others or not rest:
+            raise ValueError("--findings takes run directories only" + (f" (not {', '.join(others)})" if others else ""))
+        if not Path(page).parent.is_dir():
+            raise FileNotFoundError(f"--findings {page}: no such directory {Path(page).parent}")
+        command = regenerate_command(page, rest, fixtures)
+        write_findings(Path(page), sorted((Path(a) for a in rest), key=lambda p: p.name), command,
+                       fixtures and Path(fixtures))
+    except (OSError, ValueError, KeyError) as err:
         print(f"bgan-summarize: error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
         return 2
     print(f"bgan-summarize: wrote {page}" + (f" and the runs' metrics under {fixtures}" if fixtures else ""))
