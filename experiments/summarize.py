@@ -471,7 +471,7 @@ USAGE = ("usage: bgan-summarize RUN_DIR [RUN_DIR ...] [--against ROW ...] [--equ
          "       bgan-summarize --findings PAGE.md [--fixtures DIR] RUN_DIR [RUN_DIR ...]")
 
 
-def _option(argv: list[str], flag: str, need: str) -> tuple[str | None, list[str]]:
+def take_option(argv: list[str], flag: str, need: str) -> tuple[str | None, list[str]]:
     """The value after ``flag`` (its first occurrence) and ``argv`` without the two; ``(None, argv)`` without
     the flag.
 
@@ -496,17 +496,15 @@ def main(argv: list[str] | None = None) -> int:
         print(USAGE + "\n\n" + plain(__doc__ or ""))
         return 0
     against, figure_path = [], None
-    if "--findings" in argv:
-        return _findings_main(argv)
     equal = "--equal-count" in argv
     argv = [a for a in argv if a != "--equal-count"]
     try:
-        png, argv = _option(argv, "--reliability", "the PNG file to write (e.g. --reliability rel.png)")
+        png, argv = take_option(argv, "--reliability", "the PNG file to write (e.g. --reliability rel.png)")
         if png is not None and not png.endswith(".png"):
             raise ValueError("--reliability needs the PNG file to write (e.g. --reliability rel.png)")
         figure_path = png and Path(png)
         while "--against" in argv:
-            row, argv = _option(argv, "--against", "a row name (a run directory name without -s<seed>)")
+            row, argv = take_option(argv, "--against", "a row name (a run directory name without -s<seed>)")
             against.append(row)
     except ValueError as err:
         print(f"bgan-summarize: error: {err}", file=sys.stderr)
@@ -531,32 +529,6 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _findings_main(argv: list[str]) -> int:
-    """``--findings PAGE.md [--fixtures DIR] RUN_DIR ...``: write docs/findings.md (:mod:`experiments.findings`),
-    and with ``--fixtures`` the runs' trimmed metrics.json under DIR (:func:`experiments.findings.write_findings`)."""
-    from experiments.findings import regenerate_command, write_findings
-
-    need = "the markdown page to write (e.g. --findings docs/findings.md)"
-    try:
-        page, rest = _option(argv, "--findings", need)
-        if not page.endswith(".md"):
-            raise ValueError(f"--findings needs {need}")
-        fixtures, rest = _option(rest, "--fixtures", "the directory to store the runs' metrics.json in")
-        others = [a for a in rest if a.startswith("--")]
-        if others or not rest:
-            raise ValueError("--findings takes run directories only" + (f" (not {', '.join(others)})" if others else ""))
-        if not Path(page).parent.is_dir():
-            raise FileNotFoundError(f"--findings {page}: no such directory {Path(page).parent}")
-        command = regenerate_command(page, rest, fixtures)
-        write_findings(Path(page), sorted((Path(a) for a in rest), key=lambda p: p.name), command,
-                       fixtures and Path(fixtures))
-    except (OSError, ValueError, KeyError) as err:
-        print(f"bgan-summarize: error: {err.args[0] if isinstance(err, KeyError) else err}", file=sys.stderr)
-        return 2
-    print(f"bgan-summarize: wrote {page}" + (f" and the runs' metrics under {fixtures}" if fixtures else ""))
-    return 0
-
-
 def console_main() -> None:
-    """``bgan-summarize`` console script."""
+    """``bgan-summarize`` without ``--findings`` (the console script is :func:`experiments.summarize_cli.console_main`)."""
     sys.exit(main())

@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from experiments.findings import findings_page, regenerate_command
-from experiments.summarize import main, paired_difference
+from experiments.summarize import paired_difference
+from experiments.summarize_cli import main
 
 POOLED = "posterior predictive: post-warmup draws pooled"
 RUNNING = {"preconditioner": "rmsprop_running", "schedule": "cosine"}
