@@ -316,7 +316,9 @@ draws), and Stacked MNIST's 25,600 in both. A reverse KL cell carries the mean n
 it rests on. "− ensemble" is the per-seed difference from the ensemble, its mean and 95 % paired-t interval,
 with "better"/"worse" where the interval excludes 0 in the figure's good direction (higher modes and
 accuracy; lower reverse KL, JS, Fréchet distance, KL, error, NLL and calibration error) and "not detected"
-where it does not; the paired seeds are named where they are not all of the row's.
+where it does not; the paired seeds are named where they are not all of the row's. The page shows no
+wall-clock figure: a run's figures do not depend on what shared its cores (the "Where" lines give each
+run's XLA threads; one thread computes the same bits alone or beside other runs).
 """
 
 
