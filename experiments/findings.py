@@ -74,8 +74,13 @@ def load_run(d: Path) -> dict:
     return metrics
 
 
-def load_rows(run_dirs: list[Path]) -> dict[str, list[dict]]:
-    """The runs grouped into rows (:func:`experiments.summarize.row_name`); plain files are skipped.
+def load_runs(run_dirs: list[Path]) -> list[tuple[Path, dict]]:
+    """Every run directory with its metrics (:func:`load_run`), read once; plain files are skipped."""
+    return [(Path(d), load_run(d)) for d in run_dirs if not Path(d).is_file()]
+
+
+def load_rows(loaded: list[tuple[Path, dict]]) -> dict[str, list[dict]]:
+    """The runs (:func:`load_runs`) grouped into rows (:func:`experiments.summarize.row_name`), by seed.
 
     Raises
     ------
@@ -83,10 +88,7 @@ def load_rows(run_dirs: list[Path]) -> dict[str, list[dict]]:
         If a row has a seed twice (two directories of one run: a mean and an interval would count it twice).
     """
     rows: dict[str, dict[int, tuple[Path, dict]]] = {}
-    for d in run_dirs:
-        if Path(d).is_file():
-            continue
-        metrics = load_run(d)
+    for d, metrics in loaded:
         seen = rows.setdefault(row_name(d), {})
         if metrics["seed"] in seen:
             raise KeyError(f"--findings: row {row_name(d)} has seed {metrics['seed']} twice ({seen[metrics['seed']][0]} "
@@ -185,7 +187,7 @@ def _readings(records: list[dict], other: list[str], row: str, title: str, keys:
     return f"- **{title}{_diverged_note(runs)}:** " + ("; ".join(parts) if parts else why) + "."
 
 
-def _noise_row(groups: dict[str, list[dict]], roles: dict[str, str]) -> tuple[str | None, bool]:
+def _noise_row(groups: dict[str, list[dict]], roles: dict[str, str]) -> tuple[str, bool]:
     """The SGHMC row to read against the coupled MAP for the posterior noise alone: the Bayesian GAN where its
     sweep (:data:`SWEEP_KEYS`) is the coupled MAP's, else another SGHMC row of the set with that sweep (e.g.
     ``sghmc_running`` beside ``coupled_ensemble_running``); else the Bayesian GAN with ``False`` (the two rows
@@ -339,8 +341,12 @@ def findings_page(run_dirs: list[Path], command: str) -> str:
     KeyError
         If no run directory is one of a table's rows (:data:`ROLES`).
     """
+    return _page(load_runs(run_dirs), command)
+
+
+def _page(loaded: list[tuple[Path, dict]], command: str) -> str:
     by_set: dict[str, dict[str, list[dict]]] = {}
-    for row, runs in load_rows(run_dirs).items():
+    for row, runs in load_rows(loaded).items():
         by_set.setdefault(_split(row)[0], {})[row] = runs
     labels = {label for _, labels in ROLES for label in labels}
     sets = [s for s in by_set if any(_split(r)[1] in labels for r in by_set[s])]
@@ -411,15 +417,13 @@ def check_fixtures_dir(dest: Path) -> None:
         raise FileExistsError(f"--fixtures {dest}: holds other files than <run>/metrics.json; name a new directory")
 
 
-def _stage_fixtures(run_dirs: list[Path], staging: Path) -> None:
+def _stage_fixtures(loaded: list[tuple[Path, dict]], staging: Path) -> None:
     import json
 
-    for d in run_dirs:
-        if Path(d).is_dir():
-            metrics = load_run(d)
-            kept = {k: v for k, v in metrics.items() if not isinstance(v, (dict, list)) or k in KEPT_NESTED}
-            (staging / Path(d).name).mkdir(parents=True)
-            (staging / Path(d).name / "metrics.json").write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
+    for d, metrics in loaded:
+        kept = {k: v for k, v in metrics.items() if not isinstance(v, (dict, list)) or k in KEPT_NESTED}
+        (staging / d.name).mkdir(parents=True)
+        (staging / d.name / "metrics.json").write_text(json.dumps(kept, indent=1, sort_keys=True) + "\n")
 
 
 def write_findings(path: Path, run_dirs: list[Path], command: str, fixtures: Path | None = None) -> None:
@@ -441,14 +445,15 @@ def write_findings(path: Path, run_dirs: list[Path], command: str, fixtures: Pat
         check_fixtures_dir(fixtures)
         if path.resolve().is_relative_to(fixtures.resolve()):
             raise FileExistsError(f"--findings {path}: inside --fixtures {fixtures}, which is replaced whole")
-    text = findings_page(run_dirs, command)
+    loaded = load_runs(run_dirs)  # read once: the page and the fixtures
+    text = _page(loaded, command)
     tmp = path.with_name(f".{path.name}.tmp")
     staging = fixtures.with_name(f".{fixtures.name}.tmp") if fixtures is not None else None
     try:
         if staging is not None:
             shutil.rmtree(staging, ignore_errors=True)
             staging.mkdir()
-            _stage_fixtures(run_dirs, staging)
+            _stage_fixtures(loaded, staging)
         tmp.write_text(text)
         if staging is not None:
             shutil.rmtree(fixtures, ignore_errors=True)
