@@ -57,6 +57,7 @@ def mle_gan(
     n_critic: int = default("mle", "n_critic"),
     init_position: tuple[dict, dict] | None = None,
     dropout: tuple[float, int, int] | None = None,
+    train_generator: bool | None = None,
 ) -> Sampler:
     """Maximum-likelihood GAN (Goodfellow et al. 2014) with optax Adam (Kingma & Ba 2015), optionally with
     MC dropout (Gal & Ghahramani 2016; :func:`mc_dropout_gan`).
@@ -90,6 +91,12 @@ def mle_gan(
     dropout : (float, int, int), optional
         ``(dropout_rate, num_generators, num_discriminators)`` of MC dropout (see :func:`mc_dropout_gan`,
         which passes them); ``None``: the plain twin, one generator and one discriminator, no dropout.
+    train_generator : bool, optional
+        Whether the generator takes its Adam steps. ``None`` (the default): unless the discriminator's fake
+        term is weighted 0 (the supervised-only control, ``experiment.unlabelled_weight=0``), where nothing
+        the generator does reaches the discriminator: the generator then keeps its initial weights, its loss
+        is still evaluated for the trace, and the discriminator's trajectory is the one it has with the
+        generator trained (the same keys, minibatches and updates), at about a third of the cost.
 
     Returns
     -------
@@ -111,6 +118,8 @@ def mle_gan(
         raise ValueError("without dropout the ML GAN has one generator and one discriminator")
 
     masked_sites = set(model.dropout_sites())
+    if train_generator is None:
+        train_generator = model.term_scale("fake", 1, 1) != 0
 
     def drop(params: dict, key) -> dict:
         """Inverted-dropout masks on the input units (axis -2: rows of a dense kernel, input channels of a
@@ -144,9 +153,12 @@ def mle_gan(
         k_dg, k_dd, k_dg2, k_dd2 = (jax.random.fold_in(rng_key, 100 + i) for i in range(4))
         noise = named_key(rng_key, "noise")  # the networks' stochastic layers (unused by deterministic ones)
         batch = generator_batch(model, data, k_z, (batch_size,), None, named_key(noise, "generator"))
-        g_loss, g_grad = jax.value_and_grad(lambda g: generator_loss(drop(g, k_dg), drop(disc, k_dd), batch))(gen)
-        updates, gen_opt = generator_adam.update(g_grad, gen_opt, gen)
-        gen = optax.apply_updates(gen, updates)
+        if train_generator:
+            g_loss, g_grad = jax.value_and_grad(lambda g: generator_loss(drop(g, k_dg), drop(disc, k_dd), batch))(gen)
+            updates, gen_opt = generator_adam.update(g_grad, gen_opt, gen)
+            gen = optax.apply_updates(gen, updates)
+        else:  # the fake term is weighted 0: the discriminator never sees the generator's samples
+            g_loss = generator_loss(drop(gen, k_dg), drop(disc, k_dd), batch)
 
         def disc_step(carry, keys):
             disc, disc_opt = carry

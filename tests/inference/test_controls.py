@@ -118,6 +118,38 @@ def test_ensemble_member_is_the_ml_twin_with_its_own_keys():
     assert ens.stats(info)[0]["generator_loss"].shape == (3,) and not ens.samples_posterior
 
 
+def test_supervised_control_freezes_the_generator_and_keeps_the_discriminator_trajectory():
+    """With the fake term weighted 0 (``unlabelled_weight=0``) the twin skips the generator's Adam steps: the
+    generator keeps its initial weights, its loss is still traced, and the discriminator takes exactly the
+    steps it takes with the generator trained (nothing the generator does reaches it)."""
+    import dataclasses
+
+    from models.heads import SemiSupervisedHead
+
+    from models.bgan import BayesGAN
+    from models.losses import build_loss
+    from models.networks import build_networks
+
+    gen, disc = build_networks("mlp", latent_dim=2, data_dim=2, generator_hidden=[16], discriminator_hidden=[16],
+                               output_activation="linear", out_features=4)
+    head = SemiSupervisedHead(num_classes=3, x_labelled=DATA[:6], y_labelled=jnp.arange(6) % 3, unlabelled_weight=0.0)
+    prior = build_prior("normal")
+    model = BayesGAN(gen, disc, prior, prior, build_loss("feature_matching"), latent_dim=2, head=head)
+    kw = dict(batch_size=16, learning_rate=1e-2)
+    frozen, trained = mle_gan(model, DATA, **kw), mle_gan(model, DATA, train_generator=True, **kw)
+    start = frozen.init(jax.random.key(0))
+    a, b = _steps(frozen, start, 5), _steps(trained, start, 5)
+    assert _close(a.generator, start.generator) and not _close(b.generator, start.generator)
+    assert not _close(a.discriminator, start.discriminator)
+    for x, y in zip(jax.tree.leaves(a.discriminator), jax.tree.leaves(b.discriminator)):
+        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6, atol=1e-7)
+    _, info = jax.jit(frozen.step)(jax.random.key(9), a, jnp.int32(5))
+    assert np.isfinite(float(info.generator_loss))
+    # with the unlabelled terms on, the generator trains by default
+    on = dataclasses.replace(model, head=dataclasses.replace(head, unlabelled_weight=1.0))
+    assert not _close(_steps(mle_gan(on, DATA, **kw), start, 2).generator, start.generator)
+
+
 def test_controls_take_the_bayesian_gan_settings_of_the_experiment():
     """ring8's sghmc block (J_g = 6, cosine schedule) is what its controls run at, unless they set their own."""
     from experiments.cli import load_config
