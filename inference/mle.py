@@ -94,9 +94,11 @@ def mle_gan(
     train_generator : bool, optional
         Whether the generator takes its Adam steps. ``None`` (the default): unless the discriminator's fake
         term is weighted 0 (the supervised-only control, ``experiment.unlabelled_weight=0``), where nothing
-        the generator does reaches the discriminator: the generator then keeps its initial weights, its loss
-        is still evaluated for the trace, and the discriminator's trajectory is the one it has with the
-        generator trained (the same keys, minibatches and updates), at about a third of the cost.
+        the generator does reaches the discriminator: the generator then keeps its initial weights and the
+        discriminator's trajectory is the one it has with the generator trained (the same keys, minibatches
+        and updates), at 0.40x the time per iteration (docs/benchmarks.md). The frozen generator's loss is
+        still evaluated (without its gradient): it is the generator's objective in the trace and in the
+        divergence check, so a non-finite one still stops the run.
 
     Returns
     -------

@@ -1,6 +1,8 @@
 """The controls of "is it the posterior or the ensemble?" (ensemble, independent MAP, coupled MAP), cyclical
 SG-MCMC and EBGAN: behaviour per step and per iteration, and statistics on targets with known answers."""
 
+import dataclasses
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -11,10 +13,13 @@ from inference.base import (EXPLORATION, SAMPLING, WARMUP, cycle_length, cyclica
 from inference.bayesgan import bayesgan, coupled_ensemble, independent_map
 from inference.driver import make_recorder, make_schedule, run
 from inference.ebgan import ebgan, msgld
-from inference.mle import ensemble_gan, mle_gan
+from inference.mle import ensemble_gan, mc_dropout_gan, mle_gan
 from inference.registry import build_inference
 from inference.sgld import sgld
-from models.bgan import GeneratorBatch
+from models.bgan import BayesGAN, GeneratorBatch
+from models.heads import SemiSupervisedHead
+from models.losses import build_loss
+from models.networks import build_networks
 from models.priors import build_prior
 from tests.inference.test_bayesgan import DATA, tiny_model
 
@@ -122,31 +127,40 @@ def test_supervised_control_freezes_the_generator_and_keeps_the_discriminator_tr
     """With the fake term weighted 0 (``unlabelled_weight=0``) the twin skips the generator's Adam steps: the
     generator keeps its initial weights, its loss is still traced, and the discriminator takes exactly the
     steps it takes with the generator trained (nothing the generator does reaches it)."""
-    import dataclasses
-
-    from models.heads import SemiSupervisedHead
-
-    from models.bgan import BayesGAN
-    from models.losses import build_loss
-    from models.networks import build_networks
-
     gen, disc = build_networks("mlp", latent_dim=2, data_dim=2, generator_hidden=[16], discriminator_hidden=[16],
                                output_activation="linear", out_features=4)
     head = SemiSupervisedHead(num_classes=3, x_labelled=DATA[:6], y_labelled=jnp.arange(6) % 3, unlabelled_weight=0.0)
     prior = build_prior("normal")
     model = BayesGAN(gen, disc, prior, prior, build_loss("feature_matching"), latent_dim=2, head=head)
     kw = dict(batch_size=16, learning_rate=1e-2)
-    frozen, trained = mle_gan(model, DATA, **kw), mle_gan(model, DATA, train_generator=True, **kw)
-    start = frozen.init(jax.random.key(0))
-    a, b = _steps(frozen, start, 5), _steps(trained, start, 5)
-    assert _close(a.generator, start.generator) and not _close(b.generator, start.generator)
-    assert not _close(a.discriminator, start.discriminator)
-    for x, y in zip(jax.tree.leaves(a.discriminator), jax.tree.leaves(b.discriminator)):
-        np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6, atol=1e-7)
-    _, info = jax.jit(frozen.step)(jax.random.key(9), a, jnp.int32(5))
-    assert np.isfinite(float(info.generator_loss))
+    # the twin; MC dropout with two critic steps, whose discriminator steps depend on every key they are given
+    # (the masks), so a frozen branch that fed them other keys would move the discriminator elsewhere; the
+    # ensemble (J_g twins in one vmap)
+    for build in (lambda **k: mle_gan(model, DATA, **kw, **k),
+                  lambda **k: mc_dropout_gan(model, DATA, dropout_rate=0.3, num_generators=2, num_discriminators=2,
+                                             n_critic=2, **kw, **k),
+                  lambda **k: ensemble_gan(model, DATA, num_generators=2, **kw, **k)):
+        frozen, trained = build(), build(train_generator=True)
+        start = frozen.init(jax.random.key(0))
+        a, b = _steps(frozen, start, 5), _steps(trained, start, 5)
+        assert _close(a.generator, start.generator) and not _close(b.generator, start.generator)
+        assert not _close(a.discriminator, start.discriminator)
+        # equal bit for bit on the machine this was written on; the tolerance lets XLA fuse the two programs
+        # differently elsewhere (a few float32 roundings over 5 Adam steps of size 1e-2)
+        for x, y in zip(jax.tree.leaves(a.discriminator), jax.tree.leaves(b.discriminator)):
+            np.testing.assert_allclose(np.asarray(x), np.asarray(y), rtol=1e-6, atol=1e-7)
+        _, info = jax.jit(frozen.step)(jax.random.key(9), a, jnp.int32(5))
+        assert np.all(np.isfinite(np.asarray(info.generator_loss)))
+    # the keys matter to MC dropout's discriminator: other step keys move it well beyond the tolerance
+    dropout = mc_dropout_gan(model, DATA, dropout_rate=0.3, num_generators=2, num_discriminators=2, n_critic=2, **kw)
+    start = dropout.init(jax.random.key(0))
+    moved = [np.abs(np.asarray(x) - np.asarray(y)).max() for x, y in zip(
+        jax.tree.leaves(_steps(dropout, start, 5).discriminator),
+        jax.tree.leaves(_steps(dropout, start, 5, seed=1000).discriminator))]
+    assert max(moved) > 1e-3
     # with the unlabelled terms on, the generator trains by default
     on = dataclasses.replace(model, head=dataclasses.replace(head, unlabelled_weight=1.0))
+    start = mle_gan(on, DATA, **kw).init(jax.random.key(0))
     assert not _close(_steps(mle_gan(on, DATA, **kw), start, 2).generator, start.generator)
 
 
