@@ -180,9 +180,13 @@ def _against(records: list[dict], row: str, key: str, kind: str, seeds: list[int
 def _readings(records: list[dict], other: list[str], row: str, title: str, keys: set[str], runs: list[dict]) -> str:
     """One line: ``row``'s paired differences (``records``) on the table's figures (``keys``) and both forms,
     headed ``title``; why none is paired where none is."""
+    def seeds(r):  # a single difference reads "one seed" already
+        n = len(r["pairs"]) + len(r["collapsed"])
+        return "" if n == 1 else f"; {n} seeds"
+
     parts = [f"{r['key']} {r['kind'].replace(EQUAL, 'pooled at 2,500')} {r['cell']} "
-             f"({r['reading'].replace('no difference detected', 'not detected')}; "
-             f"{len(r['pairs']) + len(r['collapsed'])} seeds)" for r in records if r["row"] == row and r["key"] in keys]
+             f"({r['reading'].replace('no difference detected', 'not detected')}{seeds(r)})"
+             for r in records if r["row"] == row and r["key"] in keys]
     why = ("not paired: another data set or split" if row in other else "no seed in common")
     return f"- **{title}{_diverged_note(runs)}:** " + ("; ".join(parts) if parts else why) + "."
 
