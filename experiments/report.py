@@ -104,10 +104,10 @@ def plot_reliability(path, curves: dict, title: str) -> None:
     ax.set_xlabel("confidence (largest class probability)")
     ax.set_ylabel("accuracy")
     ax.set_aspect("equal")
-    ax.legend(fontsize=7, loc="upper left")
+    # below the axes: the well-calibrated mass sits in the top right corner, where a legend inside would hide it
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     ax.set_title(title, fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
