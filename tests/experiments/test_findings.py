@@ -144,6 +144,25 @@ def test_the_semi_supervised_set_reads_the_moving_average_and_the_supervised_con
     assert "`mnist_ssl_improved_gan-sghmc` has 2 seeds of 5" in opened
 
 
+def test_the_fixtures_keep_the_reliability_bins_the_reliability_diagram_is_drawn_from(tmp_path):
+    """A run directory's reliability bins survive in its stored fixture (the run directories do not survive a
+    machine), so ``bgan-summarize FIXTURES --reliability`` draws the same diagram; other nested figures go."""
+    from experiments.report import RELIABILITY_KEYS
+
+    bins = [{"edge": (i + 1) / 3, "confidence": 0.5 + 0.1 * i, "accuracy": 0.45 + 0.1 * i, "count": 10 + i} for i in range(3)]
+    data = {"name": "mnist", "labels_per_class": 10}
+    dirs = [_run(tmp_path / "runs", f"mnist_ssl_improved_gan-mle-s{s}", seed=s, data=data, test_error=0.03,
+                 test_nll=0.1, **{key: bins for key, _ in RELIABILITY_KEYS}, function_space={"rhat": [1.2, 1.3]})
+            for s in (1, 2)]
+    page = tmp_path / "findings.md"
+    assert main(["--findings", str(page), "--fixtures", str(tmp_path / "fx"), *map(str, dirs)]) == 0
+    stored = json.loads((tmp_path / "fx" / dirs[0].name / "metrics.json").read_text())
+    assert all(stored[key] == bins for key, _ in RELIABILITY_KEYS) and "function_space" not in stored
+    png = tmp_path / "reliability.png"
+    assert main([*map(str, sorted((tmp_path / "fx").iterdir())), "--reliability", str(png)]) == 0
+    assert png.stat().st_size > 0
+
+
 def test_where_the_runs_ran_is_read_from_their_provenance(tmp_path):
     where = {"commit": "abc123def456", "cpu": "Some CPU", "cpu_count": 2, "device": "cpu", "jax": "0.12.1",
              "xla_flags": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"}
