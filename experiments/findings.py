@@ -55,9 +55,10 @@ SETS = {
 }
 #: Real-image sets come after the toy sets, under their own heading.
 REAL_IMAGES = ("stacked_mnist", "mnist_ssl_improved_gan")
-#: The nested figures a page reads, and the reliability bins ``bgan-summarize --reliability`` draws a row's
-#: diagram from (:data:`experiments.report.RELIABILITY_KEYS`), so that the fixtures keep what a run directory
-#: gives both; the rest of a run's nested figures, e.g. its function-space diagnostics, is left out.
+#: The nested figures a page reads, and a run's reliability bins (the four of
+#: :data:`experiments.report.RELIABILITY_KEYS`: ``bgan-summarize --reliability`` reads ``reliability`` and
+#: ``reliability_ema``, a run's own diagram all four), so that the fixtures keep them when the run directories
+#: are gone; the rest of a run's nested figures, e.g. its function-space diagnostics, is left out.
 KEPT_NESTED = ("data", "provenance", "diverged", "sweep",
                "reliability", "reliability_final_draw", "reliability_pooled", "reliability_ema")
 
@@ -434,11 +435,10 @@ def _stage_fixtures(loaded: list[tuple[Path, dict]], staging: Path) -> None:
 
 def write_findings(path: Path, run_dirs: list[Path], command: str, fixtures: Path | None = None) -> None:
     """Write :func:`findings_page` to ``path`` and, with ``fixtures``, every run's ``metrics.json`` less the
-    nested figures neither the page nor ``--reliability`` reads (:data:`KEPT_NESTED`; ``data`` and ``sweep`` as
-    the page read them) to ``fixtures/<run>/metrics.json``, the directory replaced whole: the fixtures from
-    which a test regenerates
-    docs/findings.md (tests/data/findings). Both are built aside and moved into place last: an error leaves
-    the old page and fixtures as they were.
+    nested figures other than :data:`KEPT_NESTED` (the page's, and the reliability bins; ``data`` and ``sweep``
+    as the page read them) to ``fixtures/<run>/metrics.json``, the directory replaced whole: the fixtures from
+    which a test regenerates docs/findings.md (tests/data/findings). Both are built aside and moved into place
+    last: an error leaves the old page and fixtures as they were.
 
     Raises
     ------

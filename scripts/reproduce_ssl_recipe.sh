@@ -14,7 +14,8 @@
 # the worst of the sweeps'. STAGES=verdict or STAGES=curve runs one part (default: both).
 # Usage: DATA_DIR=... JOBS=2 bash scripts/reproduce_ssl_recipe.sh [RUNS_DIR]; then
 #   bgan-summarize RUNS_DIR/mnist_ssl_improved_gan-{mle,ensemble,sghmc,supervised,coupled_ensemble_running,cyclical_sghmc}-s* \
-#     --against mnist_ssl_improved_gan-ensemble --against mnist_ssl_improved_gan-mle:ema \
+#     --against mnist_ssl_improved_gan-ensemble --against mnist_ssl_improved_gan-ensemble:ema \
+#     --against mnist_ssl_improved_gan-mle:ema \
 #     --against mnist_ssl_improved_gan-supervised --reliability RUNS_DIR/reliability.png
 #   (the curve: bgan-summarize RUNS_DIR/mnist_ssl_improved_gan-ns*)
 . "$(dirname "$0")/common.sh"

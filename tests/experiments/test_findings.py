@@ -145,8 +145,9 @@ def test_the_semi_supervised_set_reads_the_moving_average_and_the_supervised_con
 
 
 def test_the_fixtures_keep_the_reliability_bins_the_reliability_diagram_is_drawn_from(tmp_path):
-    """A run directory's reliability bins survive in its stored fixture (the run directories do not survive a
-    machine), so ``bgan-summarize FIXTURES --reliability`` draws the same diagram; other nested figures go."""
+    """A run directory's four reliability bins survive in its stored fixture, equal to the run's (the run
+    directories do not survive a machine), so ``bgan-summarize FIXTURES --reliability`` draws the diagram from
+    the fixtures alone; other nested figures go."""
     from experiments.report import RELIABILITY_KEYS
 
     bins = [{"edge": (i + 1) / 3, "confidence": 0.5 + 0.1 * i, "accuracy": 0.45 + 0.1 * i, "count": 10 + i} for i in range(3)]
