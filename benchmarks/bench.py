@@ -255,7 +255,8 @@ def bench_recipe(iterations: int, repeats: int):
     (scripts/ssl_reference.py: its ``d_loss``, ``g_loss`` and Adam, the same networks and batch). The data
     are 8,000 random 28x28 images with labels: the cost does not depend on the pixels. The supervised-only
     control with its generator frozen (the default: nothing the generator does reaches its discriminator) is
-    timed against the same control with the generator trained."""
+    timed against the same control with the generator trained, and the ensemble control (J_g = 2 twins
+    vmapped) against the twin: its ideal ratio is J_g."""
     import importlib.util
 
     import numpy as np
@@ -299,6 +300,9 @@ def bench_recipe(iterations: int, repeats: int):
             ("twin (Adam, moving average)", "mnist_ssl_improved_gan", "mle", {}, None),
             *((f"Bayesian GAN (SGHMC), J_g = J_d = {j}", "mnist_ssl_improved_gan", "sghmc",
                {"num_generators": j, "num_discriminators": j}, None) for j in (1, 2)),
+            # the ensemble control (J_g = 2 twins, one vmap): ideally 2x the twin
+            ("ensemble of J_g = 2 twins (vmapped)", "mnist_ssl_improved_gan", "ensemble", {},
+             "twin (Adam, moving average)"),
             (trained, "mnist_ssl_improved_gan_supervised", "mle", {"train_generator": True}, None),
             ("supervised-only control (generator frozen: the default)", "mnist_ssl_improved_gan_supervised", "mle",
              {}, trained)):
